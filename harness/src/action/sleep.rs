@@ -1,0 +1,37 @@
+//! `sleep`: let time pass (a container runs, memory grows, a fault lasts).
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::ActionKind;
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+use crate::units::HumanDuration;
+
+/// Arguments of `sleep`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sleep {
+    /// How long.
+    pub duration: HumanDuration,
+}
+
+impl ActionKind for Sleep {
+    const NAME: &'static str = "sleep";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        Vec::new()
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        self.duration.get() + Duration::from_secs(10)
+    }
+
+    async fn run(&self, _: &mut Ctx<'_>) -> anyhow::Result<()> {
+        tokio::time::sleep(self.duration.get()).await;
+        Ok(())
+    }
+}

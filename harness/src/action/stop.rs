@@ -1,0 +1,82 @@
+//! `stop`: `docker stop` — the container's stop signal, then SIGKILL when the grace period ends.
+//! The PID-1 field reports are about how long this takes and which exit code it ends with.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{span, ActionKind};
+use crate::record::{EventRecord, Measure};
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+use crate::units::HumanDuration;
+
+/// Arguments of `stop`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    /// The container's name in the scenario.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+    /// Grace period before SIGKILL, whole seconds (default: the container's `stop_timeout`, else the
+    /// engine's 10 s).
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+impl Stop {
+    fn grace(&self, scenario: &Scenario) -> Duration {
+        self.timeout
+            .or_else(|| {
+                scenario
+                    .containers
+                    .get(&self.container.value)
+                    .and_then(|c| c.stop_timeout)
+            })
+            .map(HumanDuration::get)
+            .unwrap_or(Duration::from_secs(10))
+    }
+}
+
+impl ActionKind for Stop {
+    const NAME: &'static str = "stop";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.container]
+    }
+
+    fn problems(&self) -> Vec<String> {
+        match self.timeout {
+            Some(t) if t.get().subsec_nanos() != 0 => vec![format!(
+                "stop: timeout {t} must be whole seconds (the Docker API takes seconds)"
+            )],
+            _ => vec![],
+        }
+    }
+
+    fn default_deadline(&self, scenario: &Scenario) -> Duration {
+        // The grace period plus a margin: a stop that takes longer is the moby#31997 hang.
+        self.grace(scenario) + Duration::from_secs(30)
+    }
+
+    fn implied_events(&self) -> &'static [&'static str] {
+        &["die"]
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(&self.container.value)?;
+        let deadline = ctx.step_deadline;
+        ctx.docker
+            .stop(&id, self.timeout.map(HumanDuration::get), deadline)
+            .await
+    }
+
+    fn daemon_measures(&self, step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {
+        // From the first signal the daemon sent to the container's death, on the daemon's clock.
+        span(step, "kill", "die")
+            .map(|n| vec![Measure::daemon("daemon_duration", n)])
+            .unwrap_or_default()
+    }
+}

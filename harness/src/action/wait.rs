@@ -1,0 +1,63 @@
+//! `wait`: wait until the container exits (by itself, by the OOM killer, by a signal).
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::ActionKind;
+use crate::record::{EventRecord, Measure};
+use crate::runner::Ctx;
+use crate::scenario::{ContainerRef, Scenario};
+
+/// Arguments of `wait`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Wait(pub ContainerRef);
+
+impl ActionKind for Wait {
+    const NAME: &'static str = "wait";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.0.container]
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        Duration::from_secs(120)
+    }
+
+    fn implied_events(&self) -> &'static [&'static str] {
+        &["die"]
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(self.0.name())?;
+        let deadline = ctx.step_deadline;
+        ctx.docker.wait(&id, deadline).await.map(|_| ())
+    }
+
+    fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
+        // The container's last start before it died, wherever in the iteration that start was.
+        let Some(die) = step.iter().find(|e| e.action == "die") else {
+            return vec![];
+        };
+        let Some(start) = all
+            .iter()
+            .filter(|e| {
+                e.action == "start" && e.container == die.container && e.time_nano <= die.time_nano
+            })
+            .last()
+        else {
+            return vec![];
+        };
+        let mut out = vec![Measure::daemon("run_time", die.time_nano - start.time_nano)];
+        if let Some(oom) = step.iter().find(|e| e.action == "oom") {
+            out.push(Measure::daemon(
+                "time_to_oom",
+                oom.time_nano - start.time_nano,
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,431 @@
+//! The harness's only door to the Docker API. Every call has a deadline (bollard's own timeout bounds
+//! only the wait for response headers, and not streams at all), every object it creates carries the
+//! run's labels, and the sweep removes only what carries them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, RestartPolicy as BollardRestart, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, EventsOptions, KillContainerOptions, ListContainersOptions,
+    RemoveContainerOptions, StopContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::record::{Fingerprint, Observation};
+
+/// Label carrying the run id on every object the harness creates.
+pub const LABEL_RUN: &str = "io.shakedown.run";
+/// Label carrying the scenario name.
+pub const LABEL_SCENARIO: &str = "io.shakedown.scenario";
+/// Label carrying the container's name within its scenario.
+pub const LABEL_CONTAINER: &str = "io.shakedown.container";
+/// Label carrying the pid of the harness process that created the object.
+pub const LABEL_PID: &str = "io.shakedown.pid";
+/// Label carrying the host name of the harness that created the object.
+pub const LABEL_HOST: &str = "io.shakedown.host";
+
+/// Default deadline for one API call that should answer at once.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A Docker API client bound to one daemon, with deadlines on every call.
+#[derive(Clone, Debug)]
+pub struct DockerClient {
+    inner: Docker,
+    host: String,
+}
+
+/// Runs one API call under a deadline, naming it in the error.
+pub async fn within<T, E, F>(what: &str, deadline: Duration, fut: F) -> anyhow::Result<T>
+where
+    F: Future<Output = Result<T, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r.with_context(|| format!("docker: {what}")),
+        Err(_) => Err(anyhow!(
+            "docker: {what}: no answer within {}",
+            crate::units::format_duration(deadline)
+        )),
+    }
+}
+
+impl DockerClient {
+    /// Connects to `host`: `unix:///path`, a bare socket path, `tcp://h:p` or `http://h:p`.
+    /// Nothing is sent yet; use [`DockerClient::ping`] to check the daemon answers.
+    pub fn connect(host: &str) -> anyhow::Result<Self> {
+        // bollard's timeout is whole seconds and bounds only response headers; ours are per call. It
+        // must exceed the longest legitimate wait for headers (a stop with a long grace period).
+        let header_timeout = 3600;
+        let inner = if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else if host.starts_with('/') {
+            Docker::connect_with_unix(host, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else if let Some(rest) = host.strip_prefix("tcp://") {
+            Docker::connect_with_http(
+                &format!("http://{rest}"),
+                header_timeout,
+                bollard::API_DEFAULT_VERSION,
+            )
+        } else if host.starts_with("http://") {
+            Docker::connect_with_http(host, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else {
+            return Err(anyhow!(
+                "unsupported DOCKER_HOST {host:?}: use unix:///path/docker.sock or tcp://host:port"
+            ));
+        };
+        let inner = inner.with_context(|| format!("cannot connect to docker at {host}"))?;
+        Ok(DockerClient {
+            inner,
+            host: host.to_string(),
+        })
+    }
+
+    /// The daemon address from `DOCKER_HOST`, or the default socket.
+    pub fn env_host() -> String {
+        std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    }
+
+    /// The address this client talks to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The underlying bollard client, for modules that build images (always bound their calls).
+    pub fn raw(&self) -> &Docker {
+        &self.inner
+    }
+
+    /// `GET /_ping` within `deadline`.
+    pub async fn ping(&self, deadline: Duration) -> anyhow::Result<()> {
+        within("ping", deadline, self.inner.ping())
+            .await
+            .map(|_| ())
+    }
+
+    /// Versions and settings of the engine, for reports.
+    pub async fn fingerprint(&self) -> anyhow::Result<Fingerprint> {
+        let v = within("version", CALL_DEADLINE, self.inner.version()).await?;
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        let component = |name: &str| {
+            v.components
+                .as_ref()
+                .and_then(|cs| cs.iter().find(|c| c.name.eq_ignore_ascii_case(name)))
+                .map(|c| c.version.clone())
+                .unwrap_or_default()
+        };
+        Ok(Fingerprint {
+            engine_version: v.version.clone().unwrap_or_default(),
+            api_version: v.api_version.clone().unwrap_or_default(),
+            containerd_version: component("containerd"),
+            runc_version: component("runc"),
+            kernel_version: v.kernel_version.clone().unwrap_or_default(),
+            operating_system: info.operating_system.clone().unwrap_or_default(),
+            cgroup_version: info
+                .cgroup_version
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            cgroup_driver: info
+                .cgroup_driver
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            storage_driver: info.driver.clone().unwrap_or_default(),
+            live_restore: info.live_restore_enabled.unwrap_or(false),
+        })
+    }
+
+    /// Whether the daemon has an image by that name.
+    pub async fn image_exists(&self, name: &str) -> anyhow::Result<bool> {
+        match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_image(name)).await {
+            Err(_) => Err(anyhow!("docker: inspect image {name}: no answer")),
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(false),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect image {name}"))),
+        }
+    }
+
+    /// Creates a container named `name` from a spec; returns its id.
+    pub async fn create(&self, name: &str, spec: ContainerCreateBody) -> anyhow::Result<String> {
+        let opts = CreateContainerOptions {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        let r = within(
+            &format!("create container {name}"),
+            CALL_DEADLINE,
+            self.inner.create_container(Some(opts), spec),
+        )
+        .await?;
+        Ok(r.id)
+    }
+
+    /// Starts a container.
+    pub async fn start(&self, id: &str) -> anyhow::Result<()> {
+        within(
+            &format!("start container {id}"),
+            CALL_DEADLINE,
+            self.inner.start_container(id, None),
+        )
+        .await
+    }
+
+    /// `docker stop` with an optional grace period in whole seconds, bounded by `deadline`.
+    pub async fn stop(
+        &self,
+        id: &str,
+        grace: Option<Duration>,
+        deadline: Duration,
+    ) -> anyhow::Result<()> {
+        let opts = StopContainerOptions {
+            t: grace.map(|g| g.as_secs().min(i32::MAX as u64) as i32),
+            signal: None,
+        };
+        within(
+            &format!("stop container {id}"),
+            deadline,
+            self.inner.stop_container(id, Some(opts)),
+        )
+        .await
+    }
+
+    /// Sends a signal (`SIGKILL`, `SIGUSR1`, ...).
+    pub async fn kill(&self, id: &str, signal: &str) -> anyhow::Result<()> {
+        let opts = KillContainerOptions {
+            signal: signal.to_string(),
+        };
+        within(
+            &format!("kill container {id} with {signal}"),
+            CALL_DEADLINE,
+            self.inner.kill_container(id, Some(opts)),
+        )
+        .await
+    }
+
+    /// Waits until the container is not running; returns its exit code. bollard reports a non-zero
+    /// exit code as an error value, which is folded back into the code here.
+    pub async fn wait(&self, id: &str, deadline: Duration) -> anyhow::Result<i64> {
+        let mut stream = Box::pin(self.inner.wait_container(id, None));
+        match tokio::time::timeout(deadline, stream.next()).await {
+            Err(_) => Err(anyhow!(
+                "docker: wait for container {id}: not exited within {}",
+                crate::units::format_duration(deadline)
+            )),
+            Ok(None) => Err(anyhow!("docker: wait for container {id}: stream ended")),
+            Ok(Some(Ok(r))) => Ok(r.status_code),
+            Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => {
+                Ok(code)
+            }
+            Ok(Some(Err(e))) => Err(anyhow!(e).context(format!("docker: wait for container {id}"))),
+        }
+    }
+
+    /// The container's state, or `removed` when it no longer exists.
+    pub async fn observe(&self, id: &str) -> anyhow::Result<Observation> {
+        let r = tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_container(id, None)).await;
+        let c = match r {
+            Err(_) => return Err(anyhow!("docker: inspect container {id}: no answer")),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => {
+                return Ok(Observation {
+                    state: "removed".into(),
+                    ..Default::default()
+                })
+            }
+            Ok(Err(e)) => return Err(anyhow!(e).context(format!("docker: inspect container {id}"))),
+            Ok(Ok(c)) => c,
+        };
+        let s = c.state.unwrap_or_default();
+        Ok(Observation {
+            state: s.status.map(|x| x.to_string()).unwrap_or_default(),
+            exit_code: s.exit_code,
+            oom_killed: s.oom_killed,
+            pid: s.pid,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            restart_count: c.restart_count,
+        })
+    }
+
+    /// Force-removes a container and its anonymous volumes; a container already gone is not an error.
+    pub async fn remove(&self, id: &str) -> anyhow::Result<()> {
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_container(id, Some(opts))).await
+        {
+            Err(_) => Err(anyhow!("docker: remove container {id}: no answer")),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(()),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: remove container {id}"))),
+        }
+    }
+
+    /// Containers (running or not) carrying `label` (`key` or `key=value`): (id, name, labels).
+    pub async fn list_labeled(
+        &self,
+        label: &str,
+    ) -> anyhow::Result<Vec<(String, String, HashMap<String, String>)>> {
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![label.to_string()],
+            )])),
+            ..Default::default()
+        };
+        let list = within(
+            "list containers",
+            CALL_DEADLINE,
+            self.inner.list_containers(Some(opts)),
+        )
+        .await?;
+        Ok(list
+            .into_iter()
+            .map(|c| {
+                let name = c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string();
+                (c.id.unwrap_or_default(), name, c.labels.unwrap_or_default())
+            })
+            .collect())
+    }
+
+    /// Streams container events for objects labelled `run_label=run_id` into a channel, from a task
+    /// of its own. The task ends when the receiver is dropped; a stalled stream stalls only that task.
+    pub fn events(
+        &self,
+        run_id: &str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let opts = EventsOptions {
+            filters: Some(HashMap::from([
+                ("type".to_string(), vec!["container".to_string()]),
+                ("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")]),
+            ])),
+            ..Default::default()
+        };
+        let mut stream = Box::pin(self.inner.events(Some(opts)));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tx.closed() => break,
+                    item = stream.next() => {
+                        let msg = match item {
+                            None => break,
+                            Some(Err(e)) => { let _ = tx.send(Err(anyhow!(e))); break }
+                            Some(Ok(m)) => m,
+                        };
+                        let actor = msg.actor.unwrap_or_default();
+                        let attributes: BTreeMap<String, String> =
+                            actor.attributes.unwrap_or_default().into_iter().collect();
+                        let action = msg.action.unwrap_or_default();
+                        let action = action.split(':').next().unwrap_or_default().trim().to_string();
+                        let ev = RawEvent {
+                            received: tokio::time::Instant::now(),
+                            time_nano: msg.time_nano.unwrap_or(msg.time.unwrap_or(0) * 1_000_000_000),
+                            action,
+                            container: attributes.get(LABEL_CONTAINER).cloned(),
+                            attributes,
+                        };
+                        if tx.send(Ok(ev)).is_err() { break }
+                    }
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// A container event as received, before the runner places it on its timeline.
+#[derive(Clone, Debug)]
+pub struct RawEvent {
+    /// When the harness received it.
+    pub received: tokio::time::Instant,
+    /// The daemon's timestamp.
+    pub time_nano: i64,
+    /// Event action without its detail suffix (`exec_start: sh` → `exec_start`).
+    pub action: String,
+    /// The container's scenario name, from its label.
+    pub container: Option<String>,
+    /// The actor's attributes (labels, `exitCode`, `signal`, ...).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The host config and create body docker needs, kept here so the bollard types stay in this module.
+pub struct CreateSpec<'a> {
+    /// Image reference.
+    pub image: &'a str,
+    /// Command.
+    pub cmd: Option<Vec<String>>,
+    /// Entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// Environment `K=V`.
+    pub env: Vec<String>,
+    /// Labels, the harness's included.
+    pub labels: HashMap<String, String>,
+    /// `--init`.
+    pub init: bool,
+    /// `-m` bytes.
+    pub memory: Option<u64>,
+    /// `--memory-swap` bytes.
+    pub memory_swap: Option<u64>,
+    /// `--stop-signal`.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` seconds.
+    pub stop_timeout: Option<i64>,
+    /// Restart policy name.
+    pub restart: Option<&'a str>,
+    /// `--rm`.
+    pub auto_remove: bool,
+}
+
+impl CreateSpec<'_> {
+    /// The bollard create body.
+    pub fn to_body(&self) -> ContainerCreateBody {
+        let restart = self.restart.map(|r| BollardRestart {
+            name: Some(match r {
+                "always" => RestartPolicyNameEnum::ALWAYS,
+                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+                _ => RestartPolicyNameEnum::NO,
+            }),
+            maximum_retry_count: None,
+        });
+        ContainerCreateBody {
+            image: Some(self.image.to_string()),
+            cmd: self.cmd.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env: Some(self.env.clone()),
+            labels: Some(self.labels.clone()),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            host_config: Some(HostConfig {
+                init: self.init.then_some(true),
+                memory: self.memory.map(|m| m as i64),
+                memory_swap: self.memory_swap.map(|m| m as i64),
+                restart_policy: restart,
+                auto_remove: self.auto_remove.then_some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}

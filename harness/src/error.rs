@@ -1,0 +1,65 @@
+//! The harness's error type and the one place exit codes are decided.
+//!
+//! 0: every scenario passed · 1: a scenario failed · 2: bad input or environment · 130: interrupted.
+
+use std::fmt;
+
+/// Exit code when every scenario passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when at least one scenario failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for bad input (scenario files, arguments) or a broken environment (daemon down, image missing).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code after Ctrl-C, once cleanup has run.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Errors that end a command before or outside scenario verdicts.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The user's input is wrong: a scenario file, a path, an argument. Carries every problem found.
+    #[error("{}", Problems(.0))]
+    Input(Vec<String>),
+    /// The environment cannot do what was asked: daemon down, binary or image missing.
+    #[error("{0}")]
+    Environment(String),
+    /// The run was interrupted (Ctrl-C); cleanup has run.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+struct Problems<'a>(&'a [String]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// One input problem.
+    pub fn input(msg: impl Into<String>) -> Self {
+        Error::Input(vec![msg.into()])
+    }
+
+    /// An environment problem, with context.
+    pub fn env(msg: impl fmt::Display) -> Self {
+        Error::Environment(msg.to_string())
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) | Error::Environment(_) => EXIT_USAGE,
+            Error::Interrupted => EXIT_INTERRUPTED,
+        }
+    }
+}
+
+/// Result with the harness's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,186 @@
+//! Expectations: what must hold after a step. Each kind lives in its own file with its check; this file
+//! lists them in the scenario format and runs the checks.
+//!
+//! Checks are pure functions of the step's record and its events: no Docker, no clock.
+
+mod duration;
+mod events;
+mod exit_code;
+mod measures;
+mod oom_killed;
+mod state;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use duration::Bounds;
+pub use state::State;
+
+use crate::record::{EventRecord, StepRecord};
+use crate::verdict::Outcome;
+
+/// What must hold after a step's action. Every field is optional; each one set is one check.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The container's exit code (`State.ExitCode`), e.g. 137 after SIGKILL, 143 after SIGTERM.
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    /// Whether the kernel's OOM killer killed the container (`State.OOMKilled`).
+    #[serde(default)]
+    pub oom_killed: Option<bool>,
+    /// The container's state after the step.
+    #[serde(default)]
+    pub state: Option<State>,
+    /// Bounds on the action's duration (monotonic clock), e.g. `{min: 4.5s, max: 8s}`.
+    #[serde(default)]
+    pub duration: Option<Bounds>,
+    /// Docker events that must be seen for the container during the step, e.g. `[kill, die, oom]`.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    /// Bounds on any other measure of the step by name, e.g. `time_to_oom: {max: 30s}`.
+    #[serde(default)]
+    pub measures: BTreeMap<String, Bounds>,
+}
+
+/// The result of one check before it is attached to a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckResult {
+    /// Expectation kind, e.g. `exit_code`, `measures.time_to_oom`.
+    pub expectation: String,
+    /// The expected value, as written.
+    pub expected: String,
+    /// What was observed.
+    pub observed: String,
+    /// Pass, fail or unknown.
+    pub outcome: Outcome,
+}
+
+impl CheckResult {
+    fn new(expectation: &str, expected: String, observed: String, pass: bool) -> Self {
+        CheckResult {
+            expectation: expectation.into(),
+            expected,
+            observed,
+            outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+        }
+    }
+
+    fn unknown(expectation: &str, expected: String, why: &str) -> Self {
+        CheckResult {
+            expectation: expectation.into(),
+            expected,
+            observed: why.into(),
+            outcome: Outcome::Unknown,
+        }
+    }
+}
+
+impl Expect {
+    /// Problems in the expectation itself (e.g. `min` above `max`), for validation.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Some(b) = &self.duration {
+            p.extend(b.problems("duration"));
+        }
+        for (name, b) in &self.measures {
+            p.extend(b.problems(&format!("measures.{name}")));
+        }
+        if let Some(ev) = &self.events {
+            p.extend(events::problems(ev));
+        }
+        p
+    }
+
+    /// Whether any check reads the container's state.
+    pub fn needs_container(&self) -> bool {
+        self.exit_code.is_some()
+            || self.oom_killed.is_some()
+            || self.state.is_some()
+            || self.events.is_some()
+    }
+
+    /// Runs every check set in this expectation against a step's record and its events.
+    pub fn check(&self, step: &StepRecord, events: &[&EventRecord]) -> Vec<CheckResult> {
+        let mut out = Vec::new();
+        if let Some(v) = self.exit_code {
+            out.push(exit_code::check(v, step));
+        }
+        if let Some(v) = self.oom_killed {
+            out.push(oom_killed::check(v, step));
+        }
+        if let Some(v) = self.state {
+            out.push(state::check(v, step));
+        }
+        if let Some(b) = &self.duration {
+            out.push(duration::check(b, step));
+        }
+        if let Some(v) = &self.events {
+            out.push(events::check(v, step, events));
+        }
+        for (name, b) in &self.measures {
+            out.push(measures::check(name, b, step));
+        }
+        out
+    }
+}
+
+/// The observation a container check reads, or why there is none.
+fn observation(step: &StepRecord) -> Result<&crate::record::Observation, String> {
+    if step.outcome != crate::record::StepOutcome::Ok {
+        return Err(format!("not observed: step {}", outcome_text(step)));
+    }
+    step.observation
+        .as_ref()
+        .ok_or_else(|| "not observed: the step has no container".to_string())
+}
+
+fn outcome_text(step: &StepRecord) -> String {
+    match &step.outcome {
+        crate::record::StepOutcome::Ok => "ok".into(),
+        crate::record::StepOutcome::Error { message } => format!("failed: {message}"),
+        crate::record::StepOutcome::DeadlineExceeded { deadline } => format!(
+            "exceeded its deadline of {}",
+            crate::units::format_duration(*deadline)
+        ),
+        crate::record::StepOutcome::Skipped => "was skipped".into(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::time::Duration;
+
+    use crate::record::{Measure, Observation, StepOutcome, StepRecord};
+
+    /// A completed step with an observation and a duration measure.
+    pub fn step(obs: Observation, secs: f64) -> StepRecord {
+        StepRecord {
+            index: 0,
+            label: "stop web".into(),
+            action: "stop".into(),
+            started: Duration::from_secs(1),
+            finished: Duration::from_secs_f64(1.0 + secs),
+            observed_until: Duration::from_secs_f64(2.0 + secs),
+            outcome: StepOutcome::Ok,
+            container: Some("web".into()),
+            observation: Some(obs),
+            measures: vec![Measure::monotonic(
+                "duration",
+                Duration::from_secs_f64(secs),
+            )],
+        }
+    }
+
+    /// An exited container.
+    pub fn exited(code: i64, oom: bool) -> Observation {
+        Observation {
+            state: "exited".into(),
+            exit_code: Some(code),
+            oom_killed: Some(oom),
+            ..Default::default()
+        }
+    }
+}

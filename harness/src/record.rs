@@ -1,0 +1,242 @@
+//! What a run did and observed: the record the runner appends to and everything after it reads.
+//!
+//! Times are monotonic offsets from the scenario's start (`t`), except the daemon's own event
+//! timestamps (`time_nano`, wall clock of the daemon's host), kept as reported for cross-checks.
+//! The record is saved before it is judged, so a run can be judged and rendered again later.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole `shakedown run`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id of this run; every object the run creates carries it as the `io.shakedown.run` label.
+    pub run_id: String,
+    /// Wall-clock start, seconds since the Unix epoch.
+    pub started_unix: f64,
+    /// The target kind (`managed`, `docker`).
+    pub target: String,
+    /// The engine and host the run happened on.
+    pub fingerprint: Fingerprint,
+    /// One record per scenario, in run order.
+    pub scenarios: Vec<ScenarioRecord>,
+}
+
+/// Versions and settings of the engine and host, as the daemon reports them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Fingerprint {
+    /// dockerd version.
+    pub engine_version: String,
+    /// Docker API version the daemon speaks.
+    pub api_version: String,
+    /// containerd version.
+    pub containerd_version: String,
+    /// runc version.
+    pub runc_version: String,
+    /// Kernel release.
+    pub kernel_version: String,
+    /// Operating system of the daemon's host.
+    pub operating_system: String,
+    /// cgroup version ("1" or "2").
+    pub cgroup_version: String,
+    /// cgroup driver (cgroupfs, systemd).
+    pub cgroup_driver: String,
+    /// Storage driver (overlay2, vfs, ...).
+    pub storage_driver: String,
+    /// Whether the daemon runs with live-restore.
+    pub live_restore: bool,
+}
+
+/// One scenario's run: its iterations (one per `repeat`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    /// Scenario name.
+    pub name: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Iterations in order.
+    pub iterations: Vec<IterationRecord>,
+    /// A problem that prevented running the scenario at all (e.g. a missing image).
+    pub error: Option<String>,
+    /// Whether the run was interrupted during this scenario.
+    pub interrupted: bool,
+    /// Monotonic wall time of the whole scenario, setup and cleanup included.
+    #[serde(with = "secs")]
+    pub elapsed: Duration,
+    /// Cleanup actions and their outcomes.
+    pub cleanup: Vec<String>,
+}
+
+/// One pass over the scenario's steps.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct IterationRecord {
+    /// 0-based iteration number.
+    pub index: u32,
+    /// Step records, in order; steps after a failed one are recorded as skipped.
+    pub steps: Vec<StepRecord>,
+    /// Docker events about this iteration's containers, in arrival order.
+    pub events: Vec<EventRecord>,
+}
+
+/// How a step's action ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The action completed.
+    Ok,
+    /// The action failed.
+    Error {
+        /// What failed.
+        message: String,
+    },
+    /// The action did not finish within its deadline.
+    DeadlineExceeded {
+        /// The deadline.
+        #[serde(with = "secs")]
+        deadline: Duration,
+    },
+    /// Not run, because an earlier step failed or the run was interrupted.
+    Skipped,
+}
+
+/// What one step did and saw.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 0-based step index in the scenario.
+    pub index: usize,
+    /// Step label.
+    pub label: String,
+    /// Action name (`start`, `stop`, ...).
+    pub action: String,
+    /// Monotonic offset of the action's start.
+    #[serde(with = "secs")]
+    pub started: Duration,
+    /// Monotonic offset of the action's end.
+    #[serde(with = "secs")]
+    pub finished: Duration,
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// The scenario name of the container the step acted on.
+    pub container: Option<String>,
+    /// The container's state right after the action.
+    pub observation: Option<Observation>,
+    /// Monotonic offset until which events still count as this step's (the action's end plus the
+    /// time the runner waited for expected events to arrive).
+    #[serde(with = "secs")]
+    pub observed_until: Duration,
+    /// Measures taken by the step.
+    pub measures: Vec<Measure>,
+}
+
+impl StepRecord {
+    /// A measure of this step by name.
+    pub fn measure(&self, name: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.name == name)
+    }
+}
+
+/// A container's state as the daemon reported it (inspect).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Observation {
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`, or `removed`
+    /// when the container no longer exists.
+    pub state: String,
+    /// Exit code, when the container has exited.
+    pub exit_code: Option<i64>,
+    /// Whether the kernel's OOM killer killed it.
+    pub oom_killed: Option<bool>,
+    /// Host PID of its process 1 (0 when not running).
+    pub pid: Option<i64>,
+    /// `State.StartedAt`.
+    pub started_at: Option<String>,
+    /// `State.FinishedAt`.
+    pub finished_at: Option<String>,
+    /// Restart count.
+    pub restart_count: Option<i64>,
+}
+
+/// One measured value.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Measure {
+    /// Name, e.g. `duration`, `daemon_duration`, `time_to_oom`.
+    pub name: String,
+    /// The value in `unit`.
+    pub value: f64,
+    /// `s` for times, `bytes`, `count`.
+    pub unit: String,
+    /// Where the value comes from: `monotonic` (the harness's clock) or `daemon` (event timestamps).
+    pub source: String,
+}
+
+impl Measure {
+    /// A time measured on the harness's monotonic clock.
+    pub fn monotonic(name: &str, d: Duration) -> Self {
+        Measure {
+            name: name.into(),
+            value: d.as_secs_f64(),
+            unit: "s".into(),
+            source: "monotonic".into(),
+        }
+    }
+
+    /// A time computed from the daemon's event timestamps.
+    pub fn daemon(name: &str, nanos: i64) -> Self {
+        Measure {
+            name: name.into(),
+            value: nanos as f64 / 1e9,
+            unit: "s".into(),
+            source: "daemon".into(),
+        }
+    }
+}
+
+/// A Docker event about one of the run's containers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventRecord {
+    /// Monotonic offset at which the harness received it.
+    #[serde(with = "secs")]
+    pub t: Duration,
+    /// The daemon's timestamp, nanoseconds since the epoch.
+    pub time_nano: i64,
+    /// Event action (`start`, `kill`, `die`, `oom`, `stop`, ...).
+    pub action: String,
+    /// The container's scenario name, from its label.
+    pub container: Option<String>,
+    /// Event attributes (e.g. `signal`, `exitCode`).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Serializes durations as fractional seconds.
+pub mod secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Writes seconds as f64.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    /// Reads seconds from f64.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        Ok(Duration::from_secs_f64(v.max(0.0)))
+    }
+}
+
+impl IterationRecord {
+    /// Events about `container` that arrived while `step` was running or being observed.
+    pub fn step_events<'a>(
+        &'a self,
+        step: &'a StepRecord,
+    ) -> impl Iterator<Item = &'a EventRecord> + 'a {
+        self.events.iter().filter(move |e| {
+            e.t >= step.started
+                && e.t <= step.observed_until
+                && step.container.is_some()
+                && e.container == step.container
+        })
+    }
+}

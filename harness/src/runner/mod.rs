@@ -1,0 +1,471 @@
+//! The runner: executes planned scenarios on a target and records what happened. It decides nothing
+//! about pass or fail (that is `verdict`), and it always cleans up: on pass, failure, error, Ctrl-C and
+//! panic (a panicking scenario runs in a task of its own; cleanup runs outside it).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::docker::{
+    CreateSpec, DockerClient, RawEvent, LABEL_CONTAINER, LABEL_HOST, LABEL_PID, LABEL_RUN,
+    LABEL_SCENARIO,
+};
+use crate::error::{Error, Result};
+use crate::record::{
+    EventRecord, IterationRecord, Measure, ScenarioRecord, StepOutcome, StepRecord,
+};
+use crate::scenario::PlannedScenario;
+
+/// The name scenarios use for the harness's own offline image.
+pub const FIXTURE_IMAGE: &str = "fixture";
+
+/// How long the runner waits, after an action, for the events it implies or expects.
+const EVENT_SETTLE: Duration = Duration::from_secs(3);
+
+/// Receives progress as the run goes; the terminal progress display implements it.
+pub trait Observer: Send + Sync {
+    /// A scenario starts.
+    fn scenario_started(&self, _name: &str, _steps: usize, _repeat: u32) {}
+    /// A step starts.
+    fn step_started(&self, _scenario: &str, _iteration: u32, _label: &str) {}
+    /// A scenario's steps are done (before judging).
+    fn scenario_finished(&self, _name: &str) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// What a running action can use: the daemon, the scenario, the containers created so far.
+pub struct Ctx<'a> {
+    /// The daemon client.
+    pub docker: &'a DockerClient,
+    /// The scenario being run.
+    pub plan: &'a PlannedScenario,
+    /// The run id (label value).
+    pub run_id: &'a str,
+    /// The fixture image's tag on this daemon, when the scenario uses it.
+    pub fixture_image: Option<&'a str>,
+    /// 0-based iteration.
+    pub iteration: u32,
+    /// The current step's deadline, for actions that pass it on to a long call.
+    pub step_deadline: Duration,
+    /// Scenario container name → docker id, for this iteration.
+    pub containers: HashMap<String, String>,
+    /// Measures an action adds besides its duration.
+    pub measures: Vec<Measure>,
+}
+
+impl Ctx<'_> {
+    /// The docker id of a scenario container that has been created.
+    pub fn id(&self, name: &str) -> anyhow::Result<String> {
+        self.containers.get(name).cloned().ok_or_else(|| {
+            anyhow!("container {name:?} has not been created yet: `start` it in an earlier step")
+        })
+    }
+
+    /// The docker name the harness gives a scenario container.
+    pub fn docker_name(&self, name: &str) -> String {
+        let short: String = self.run_id.chars().take(8).collect();
+        format!(
+            "sd-{short}-{}-{name}-{}",
+            self.plan.name(),
+            self.iteration + 1
+        )
+    }
+
+    /// Creates the container on first use and returns its id.
+    pub async fn ensure_created(&mut self, name: &str) -> anyhow::Result<String> {
+        if let Some(id) = self.containers.get(name) {
+            return Ok(id.clone());
+        }
+        let spec = self
+            .plan
+            .scenario
+            .containers
+            .get(name)
+            .ok_or_else(|| anyhow!("unknown container {name:?}"))?;
+        let image = match spec.image.as_deref() {
+            None | Some(FIXTURE_IMAGE) => self
+                .fixture_image
+                .ok_or_else(|| anyhow!("the fixture image was not prepared"))?,
+            Some(other) => other,
+        };
+        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        labels.insert(LABEL_RUN.into(), self.run_id.into());
+        labels.insert(LABEL_SCENARIO.into(), self.plan.name().into());
+        labels.insert(LABEL_CONTAINER.into(), name.into());
+        labels.insert(LABEL_PID.into(), std::process::id().to_string());
+        labels.insert(LABEL_HOST.into(), crate::hostname());
+        let create = CreateSpec {
+            image,
+            cmd: spec.command.as_ref().map(|c| c.to_args()),
+            entrypoint: spec.entrypoint.clone(),
+            env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels,
+            init: spec.init,
+            memory: spec.memory.map(|m| m.bytes()),
+            memory_swap: spec.memory_swap.map(|m| m.bytes()),
+            stop_signal: spec.stop_signal.clone(),
+            stop_timeout: spec.stop_timeout.map(|t| t.get().as_secs() as i64),
+            restart: spec.restart.map(|r| r.as_docker()),
+            auto_remove: spec.auto_remove,
+        };
+        let docker_name = self.docker_name(name);
+        let id = self.docker.create(&docker_name, create.to_body()).await?;
+        self.containers.insert(name.to_string(), id.clone());
+        Ok(id)
+    }
+}
+
+/// Options of a run that the runner needs.
+pub struct RunOptions<'a> {
+    /// Run id (label value).
+    pub run_id: &'a str,
+    /// The fixture image tag on the target daemon, when any scenario uses it.
+    pub fixture_image: Option<&'a str>,
+    /// Cancelled by Ctrl-C.
+    pub cancel: CancellationToken,
+    /// Progress.
+    pub observer: &'a dyn Observer,
+}
+
+/// Whether a scenario uses the fixture image.
+pub fn uses_fixture(plan: &PlannedScenario) -> bool {
+    plan.scenario
+        .containers
+        .values()
+        .any(|c| matches!(c.image.as_deref(), None | Some(FIXTURE_IMAGE)))
+}
+
+/// Checks, before anything is created, that every image other than the fixture exists on the daemon.
+pub async fn preflight(docker: &DockerClient, plans: &[PlannedScenario]) -> Result<()> {
+    let mut problems = Vec::new();
+    for p in plans {
+        for (name, c) in &p.scenario.containers {
+            let Some(image) = c.image.as_deref().filter(|i| *i != FIXTURE_IMAGE) else {
+                continue;
+            };
+            match docker.image_exists(image).await {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!(
+                    "{}: container {name:?} uses image {image:?}, which the daemon at {} does not have \
+                     (no registry is used: load it first, or use `image: fixture`)",
+                    p.file.display(),
+                    docker.host()
+                )),
+                Err(e) => return Err(Error::env(format!("{e:#}"))),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Input(problems))
+    }
+}
+
+/// Runs one scenario, all its iterations, and cleans up after each. Never panics outward: a panic in
+/// the steps is recorded as the scenario's error after cleanup.
+pub async fn run_scenario(
+    docker: &DockerClient,
+    plan: &PlannedScenario,
+    opts: &RunOptions<'_>,
+) -> ScenarioRecord {
+    let t0 = Instant::now();
+    let mut rec = ScenarioRecord {
+        name: plan.name().to_string(),
+        file: plan.file.clone(),
+        ..Default::default()
+    };
+    opts.observer
+        .scenario_started(plan.name(), plan.scenario.steps.len(), plan.repeat);
+    for iteration in 0..plan.repeat {
+        if opts.cancel.is_cancelled() {
+            rec.interrupted = true;
+            break;
+        }
+        let (it, created, problem) = run_iteration(docker, plan, opts, iteration, t0).await;
+        rec.iterations.push(it);
+        rec.cleanup
+            .extend(cleanup(docker, opts.run_id, plan.name(), &created).await);
+        if let Some(p) = problem {
+            if opts.cancel.is_cancelled() {
+                rec.interrupted = true;
+            } else {
+                rec.error = Some(p);
+            }
+            break;
+        }
+        if opts.cancel.is_cancelled() {
+            rec.interrupted = true;
+            break;
+        }
+    }
+    rec.elapsed = t0.elapsed();
+    opts.observer.scenario_finished(plan.name());
+    rec
+}
+
+/// One iteration in a task of its own so that a panic cannot skip cleanup. Returns the record, the
+/// containers created, and a problem that ended it early (panic, interruption).
+async fn run_iteration(
+    docker: &DockerClient,
+    plan: &PlannedScenario,
+    opts: &RunOptions<'_>,
+    iteration: u32,
+    t0: Instant,
+) -> (IterationRecord, HashMap<String, String>, Option<String>) {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let task = {
+        let docker = docker.clone();
+        let owned_plan = plan.clone();
+        let run_id = opts.run_id.to_string();
+        let fixture = opts.fixture_image.map(str::to_string);
+        let cancel = opts.cancel.clone();
+        let created = shared.clone();
+        // The observer is not 'static; progress from inside the task goes through a channel.
+        let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let handle = tokio::spawn(async move {
+            steps(
+                &docker,
+                &owned_plan,
+                &run_id,
+                fixture.as_deref(),
+                iteration,
+                t0,
+                &cancel,
+                &created,
+                &ptx,
+            )
+            .await
+        });
+        let mut handle = handle;
+        loop {
+            tokio::select! {
+                label = prx.recv() => {
+                    if let Some(l) = label {
+                        opts.observer.step_started(plan.name(), iteration, &l);
+                    }
+                }
+                res = &mut handle => break res,
+            }
+        }
+    };
+    let created = shared.lock().map(|m| m.clone()).unwrap_or_default();
+    match task {
+        Ok(it) => (it, created, None),
+        Err(e) => {
+            let msg = if e.is_panic() {
+                let p = e.into_panic();
+                let text = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                format!("the harness panicked during the scenario: {text}")
+            } else {
+                "the scenario task was cancelled".to_string()
+            };
+            (
+                IterationRecord {
+                    index: iteration,
+                    ..Default::default()
+                },
+                created,
+                Some(msg),
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn steps(
+    docker: &DockerClient,
+    plan: &PlannedScenario,
+    run_id: &str,
+    fixture_image: Option<&str>,
+    iteration: u32,
+    t0: Instant,
+    cancel: &CancellationToken,
+    created: &std::sync::Mutex<HashMap<String, String>>,
+    progress: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> IterationRecord {
+    let mut it = IterationRecord {
+        index: iteration,
+        ..Default::default()
+    };
+    let mut events = docker.events(run_id);
+    let mut ctx = Ctx {
+        docker,
+        plan,
+        run_id,
+        fixture_image,
+        iteration,
+        step_deadline: Duration::ZERO,
+        containers: HashMap::new(),
+        measures: Vec::new(),
+    };
+    let mut failed = false;
+    for (index, step) in plan.scenario.steps.iter().enumerate() {
+        let label = plan.step_label(index);
+        let container = step.action.container().map(str::to_string);
+        if failed || cancel.is_cancelled() {
+            let now = t0.elapsed();
+            it.steps.push(StepRecord {
+                index,
+                label,
+                action: step.action.name().into(),
+                started: now,
+                finished: now,
+                observed_until: now,
+                outcome: StepOutcome::Skipped,
+                container,
+                observation: None,
+                measures: vec![],
+            });
+            continue;
+        }
+        let _ = progress.send(label.clone());
+        let deadline = step
+            .deadline
+            .map(|d| d.get())
+            .unwrap_or_else(|| step.action.default_deadline(&plan.scenario));
+        ctx.step_deadline = deadline;
+        ctx.measures.clear();
+        let started = t0.elapsed();
+        let result = tokio::select! {
+            r = tokio::time::timeout(deadline, step.action.run(&mut ctx)) => Some(r),
+            _ = cancel.cancelled() => None,
+        };
+        let finished = t0.elapsed();
+        if let Ok(mut c) = created.lock() {
+            c.clone_from(&ctx.containers);
+        }
+        let outcome = match result {
+            None => StepOutcome::Error {
+                message: "interrupted".into(),
+            },
+            Some(Err(_)) => StepOutcome::DeadlineExceeded { deadline },
+            Some(Ok(Err(e))) => StepOutcome::Error {
+                message: format!("{e:#}"),
+            },
+            Some(Ok(Ok(()))) => StepOutcome::Ok,
+        };
+        failed = outcome != StepOutcome::Ok;
+        let mut measures = vec![Measure::monotonic("duration", finished - started)];
+        measures.append(&mut ctx.measures);
+        let id = container.as_deref().and_then(|c| ctx.containers.get(c));
+        let observation = match id {
+            Some(id) if !failed => match docker.observe(id).await {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    tracing::warn!("observing {id}: {e:#}");
+                    None
+                }
+            },
+            _ => None,
+        };
+        // Wait for the events the action implies or the step expects, so daemon timings are complete.
+        let mut wanted: Vec<&str> = step.action.implied_events().to_vec();
+        if let Some(ev) = step.expect.as_ref().and_then(|e| e.events.as_ref()) {
+            wanted.extend(ev.iter().map(String::as_str));
+        }
+        let settle_until = Instant::now() + EVENT_SETTLE;
+        loop {
+            drain(&mut events, &mut it.events, t0);
+            let have = |a: &str| {
+                it.events.iter().any(|e| {
+                    e.action == a
+                        && e.t >= started
+                        && e.container.as_deref() == container.as_deref()
+                })
+            };
+            if failed || container.is_none() || wanted.iter().all(|a| have(a)) {
+                break;
+            }
+            if Instant::now() >= settle_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let observed_until = t0.elapsed();
+        let mut rec = StepRecord {
+            index,
+            label,
+            action: step.action.name().into(),
+            started,
+            finished,
+            observed_until,
+            outcome,
+            container,
+            observation,
+            measures,
+        };
+        let step_events: Vec<&EventRecord> = it.step_events(&rec).collect();
+        let mut derived = step.action.daemon_measures(&step_events, &it.events);
+        rec.measures.append(&mut derived);
+        it.steps.push(rec);
+    }
+    drain(&mut events, &mut it.events, t0);
+    it
+}
+
+fn drain(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>>,
+    into: &mut Vec<EventRecord>,
+    t0: Instant,
+) {
+    while let Ok(item) = rx.try_recv() {
+        match item {
+            Ok(ev) => into.push(EventRecord {
+                t: ev.received.saturating_duration_since(t0),
+                time_nano: ev.time_nano,
+                action: ev.action,
+                container: ev.container,
+                attributes: ev.attributes,
+            }),
+            Err(e) => tracing::warn!("event stream ended: {e:#}"),
+        }
+    }
+}
+
+/// Removes the containers an iteration created, then anything else labelled with this run and
+/// scenario (a create that timed out on our side may still have happened on the daemon's).
+async fn cleanup(
+    docker: &DockerClient,
+    run_id: &str,
+    scenario: &str,
+    created: &HashMap<String, String>,
+) -> Vec<String> {
+    let mut log = Vec::new();
+    let mut ids: Vec<(String, String)> = created
+        .iter()
+        .map(|(n, id)| (n.clone(), id.clone()))
+        .collect();
+    ids.sort();
+    for (name, id) in &ids {
+        match docker.remove(id).await {
+            Ok(()) => log.push(format!("removed container {name}")),
+            Err(e) => log.push(format!("could not remove container {name}: {e:#}")),
+        }
+    }
+    match docker.list_labeled(&format!("{LABEL_RUN}={run_id}")).await {
+        Ok(rest) => {
+            for (id, name, labels) in rest {
+                if labels.get(LABEL_SCENARIO).map(String::as_str) != Some(scenario) {
+                    continue;
+                }
+                match docker.remove(&id).await {
+                    Ok(()) => log.push(format!("removed leftover container {name}")),
+                    Err(e) => log.push(format!("could not remove container {name}: {e:#}")),
+                }
+            }
+        }
+        Err(e) => log.push(format!("could not list the run's containers: {e:#}")),
+    }
+    log
+}

@@ -1,0 +1,178 @@
+//! The scenario file format. Every struct denies unknown keys, so a typo is an error with its location.
+//!
+//! Steps are externally tagged enums (`action: {stop: {container: web}}`) because serde-saphyr keeps
+//! source locations through those, and loses them through internally tagged or flattened ones.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::action::Action;
+use crate::expect::Expect;
+use crate::units::{ByteSize, HumanDuration};
+
+/// One scenario file: containers, the daemon it needs, and ordered steps with expectations.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short unique name, used in reports and labels (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// What this scenario reproduces and why it matters.
+    #[serde(default)]
+    pub description: String,
+    /// Field reports this scenario reproduces (issue URLs).
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Free-form tags; `shakedown run --filter` matches names and tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// What the scenario needs from the daemon and whether it disturbs it.
+    #[serde(default)]
+    pub requires: Requirements,
+    /// Containers by name; a step refers to them by that name. Created by their first `start`.
+    #[serde(default)]
+    pub containers: BTreeMap<String, ContainerSpec>,
+    /// Ordered steps; each runs within its deadline and may carry expectations.
+    pub steps: Vec<Step>,
+    /// Run the steps this many times (fresh containers each time) and report min/p50/p95/max per measure.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+}
+
+/// What a scenario requires of the engine it runs on.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// The daemon must run with `--live-restore` (`true`) or without it (`false`); unset: either.
+    #[serde(default)]
+    pub live_restore: Option<bool>,
+    /// The scenario disturbs the daemon itself (restarts, kills, freezes it). Refused on a daemon the
+    /// harness did not start unless `--allow-disruptive` is given.
+    #[serde(default)]
+    pub disruptive: bool,
+}
+
+/// A container the scenario uses.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    /// Image: `fixture` (default) is the harness's own offline image (busybox, bash, tini and the
+    /// `shakedown-fixture` helper); any other name must already exist on the daemon.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Command: a list of arguments, or a string run by `/bin/sh -c`.
+    #[serde(default)]
+    pub command: Option<Command>,
+    /// Overrides the image's entrypoint.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// Run the daemon's init (tini) as PID 1, like `docker run --init`.
+    #[serde(default)]
+    pub init: bool,
+    /// Memory limit (`-m`), e.g. `64MiB`.
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    /// Memory plus swap limit (`--memory-swap`); equal to `memory` means no swap.
+    #[serde(default)]
+    pub memory_swap: Option<ByteSize>,
+    /// Signal `docker stop` sends first (`--stop-signal`), e.g. `SIGUSR1`.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// Grace period of `docker stop` before SIGKILL (`--stop-timeout`), whole seconds.
+    #[serde(default)]
+    pub stop_timeout: Option<HumanDuration>,
+    /// Environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Extra labels (the harness adds its own `io.shakedown.*` labels).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Restart policy: `no`, `always`, `unless-stopped`, `on-failure`.
+    #[serde(default)]
+    pub restart: Option<RestartPolicy>,
+    /// Remove the container when it exits (`--rm`).
+    #[serde(default)]
+    pub auto_remove: bool,
+}
+
+/// A container command.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Command {
+    /// Arguments, the first being the program.
+    Args(Vec<String>),
+    /// A shell command line, run as `/bin/sh -c LINE`.
+    Shell(String),
+}
+
+impl Command {
+    /// The argument vector docker receives.
+    pub fn to_args(&self) -> Vec<String> {
+        match self {
+            Command::Args(a) => a.clone(),
+            Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+        }
+    }
+}
+
+/// Docker restart policies.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never restart.
+    No,
+    /// Always restart, also after a daemon restart.
+    Always,
+    /// Restart unless stopped by the user.
+    UnlessStopped,
+    /// Restart when the exit code is non-zero.
+    OnFailure,
+}
+
+impl RestartPolicy {
+    /// The name docker uses.
+    pub fn as_docker(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+            RestartPolicy::OnFailure => "on-failure",
+        }
+    }
+}
+
+/// One step: an action, its deadline, and what must hold afterwards.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// A label for reports; default `<action> <container>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What to do.
+    pub action: Action,
+    /// The action must finish within this time, or the step fails with "deadline exceeded"
+    /// (default: the action's own default, e.g. stop timeout + 30s).
+    #[serde(default)]
+    pub deadline: Option<HumanDuration>,
+    /// Expectations checked after the action.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// A reference to a container of the scenario, keeping where it was written for error messages.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRef {
+    /// The container's name in the scenario's `containers`.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+}
+
+impl ContainerRef {
+    /// The referenced name.
+    pub fn name(&self) -> &str {
+        &self.container.value
+    }
+}

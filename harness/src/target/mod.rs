@@ -1,0 +1,213 @@
+//! Targets: where scenarios run. `managed` starts a private dockerd that the harness owns (its own
+//! roots, socket, containerd namespace and bridge); `docker` uses an existing daemon and refuses
+//! disruptive scenarios unless they are explicitly allowed.
+
+pub mod managed;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::docker::DockerClient;
+use crate::error::{Error, Result};
+use crate::scenario::PlannedScenario;
+use managed::{DaemonOptions, EngineBinaries, ManagedDaemon, ResolvedEngine};
+
+/// How long a managed daemon may take to answer `/_ping` after it starts.
+const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a managed daemon may take to stop.
+const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Which kind of target to run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetKind {
+    /// A private dockerd started and owned by the harness.
+    Managed,
+    /// An existing daemon, from DOCKER_HOST or the default socket.
+    Docker,
+}
+
+impl TargetKind {
+    /// Name as given on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Managed => "managed",
+            TargetKind::Docker => "docker",
+        }
+    }
+}
+
+/// Settings for opening a target.
+#[derive(Clone, Debug)]
+pub struct TargetOptions {
+    /// Target kind.
+    pub kind: TargetKind,
+    /// Directory holding the engine's binaries for the managed target (default: PATH).
+    pub engine_dir: Option<PathBuf>,
+    /// Allow scenarios that disturb a daemon the harness did not start.
+    pub allow_disruptive: bool,
+    /// The harness's state directory (managed daemons live under `managed/`).
+    pub state_dir: PathBuf,
+}
+
+/// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("SHAKEDOWN_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/shakedown"))
+}
+
+/// An open target: a daemon client, and the daemon itself when the harness owns it.
+pub struct Target {
+    kind: TargetKind,
+    client: DockerClient,
+    managed: Option<(ManagedDaemon, ResolvedEngine)>,
+    allow_disruptive: bool,
+}
+
+fn daemon_options(plan: &PlannedScenario) -> DaemonOptions {
+    DaemonOptions {
+        live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
+        ..Default::default()
+    }
+}
+
+impl Target {
+    /// Opens a target; for `managed`, clears what earlier killed runs left and starts a daemon with
+    /// the options the first scenario needs.
+    pub async fn open(opts: &TargetOptions, first: Option<&PlannedScenario>) -> Result<Target> {
+        match opts.kind {
+            TargetKind::Docker => {
+                let host = DockerClient::env_host();
+                let client = DockerClient::connect(&host).map_err(Error::env)?;
+                client.ping(Duration::from_secs(10)).await.map_err(|e| {
+                    Error::env(format!(
+                        "the Docker daemon at {host} does not answer: {e:#}\n\
+                         (start it, or set DOCKER_HOST, or use --target managed)"
+                    ))
+                })?;
+                Ok(Target {
+                    kind: opts.kind,
+                    client,
+                    managed: None,
+                    allow_disruptive: opts.allow_disruptive,
+                })
+            }
+            TargetKind::Managed => {
+                let engine = EngineBinaries {
+                    dir: opts.engine_dir.clone(),
+                }
+                .resolve()
+                .map_err(|e| Error::env(format!("{e:#}")))?;
+                let root = opts.state_dir.join("managed");
+                std::fs::create_dir_all(&root)
+                    .map_err(|e| Error::env(format!("cannot create {}: {e}", root.display())))?;
+                for line in managed::sweep_stale(&root)
+                    .await
+                    .map_err(|e| Error::env(format!("{e:#}")))?
+                {
+                    tracing::info!("recovered from an earlier run: {line}");
+                }
+                let options = first.map(daemon_options).unwrap_or_default();
+                let daemon = ManagedDaemon::start(&root, &engine, &options, READY_DEADLINE)
+                    .await
+                    .map_err(|e| Error::env(format!("starting the managed dockerd: {e:#}")))?;
+                let client = match DockerClient::connect(&daemon.docker_host()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = daemon.shutdown(STOP_DEADLINE).await;
+                        return Err(Error::env(format!("{e:#}")));
+                    }
+                };
+                Ok(Target {
+                    kind: opts.kind,
+                    client,
+                    managed: Some((daemon, engine)),
+                    allow_disruptive: true,
+                })
+            }
+        }
+    }
+
+    /// The target's kind.
+    pub fn kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    /// The daemon client.
+    pub fn client(&self) -> &DockerClient {
+        &self.client
+    }
+
+    /// The managed daemon, when the harness owns it.
+    pub fn managed(&self) -> Option<&ManagedDaemon> {
+        self.managed.as_ref().map(|(d, _)| d)
+    }
+
+    /// Problems that make a scenario impossible on this target, decided before anything runs.
+    pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
+        if self.managed.is_some() {
+            return Ok(());
+        }
+        let live = self
+            .client
+            .fingerprint()
+            .await
+            .map_err(|e| Error::env(format!("{e:#}")))?
+            .live_restore;
+        let mut problems = Vec::new();
+        for p in plans {
+            if p.scenario.requires.disruptive && !self.allow_disruptive {
+                problems.push(format!(
+                    "{}: scenario {:?} is disruptive (it disturbs the daemon itself) and the daemon at {} \
+                     was not started by the harness: pass --allow-disruptive to run it anyway, or use --target managed",
+                    p.file.display(),
+                    p.name(),
+                    self.client.host()
+                ));
+            }
+            if let Some(want) = p.scenario.requires.live_restore {
+                if want != live {
+                    problems.push(format!(
+                        "{}: scenario {:?} requires live_restore: {want}, but the daemon at {} runs with live-restore {}",
+                        p.file.display(),
+                        p.name(),
+                        self.client.host(),
+                        if live { "enabled" } else { "disabled" }
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input(problems))
+        }
+    }
+
+    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options.
+    pub async fn prepare(&mut self, plan: &PlannedScenario) -> anyhow::Result<()> {
+        let Some((daemon, _)) = self.managed.as_mut() else {
+            return Ok(());
+        };
+        let want = daemon_options(plan);
+        if daemon.options() != &want {
+            daemon.stop(STOP_DEADLINE).await?;
+            daemon.start_again(&want, READY_DEADLINE).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the target; a managed daemon is stopped and everything it left is removed.
+    pub async fn close(self) -> Vec<String> {
+        match self.managed {
+            None => vec![],
+            Some((daemon, _)) => {
+                let dir = daemon.dir().display().to_string();
+                match daemon.shutdown(STOP_DEADLINE).await {
+                    Ok(()) => vec![format!("stopped the managed dockerd and removed {dir}")],
+                    Err(e) => vec![format!("stopping the managed dockerd: {e:#}")],
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Human-friendly units used in scenarios: durations ("500ms", "5s", "2m") and byte sizes ("64MiB").
+//!
+//! Both parse from YAML strings (and plain integers: seconds for durations, bytes for sizes), print back in
+//! the same notation, and publish a JSON Schema string pattern so editors can check them.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written as a number followed by a unit: `ns`, `us`, `ms`, `s`, `m`, `h` (e.g. `1.5s`, `500ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// The wrapped duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s, 1.5m"))?;
+        let scale = match unit.trim() {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            "" => {
+                return Err(format!(
+                    "invalid duration {s:?}: missing unit (ms, s, m, h)"
+                ))
+            }
+            other => return Err(format!("invalid duration {s:?}: unknown unit {other:?}")),
+        };
+        let secs = value * scale;
+        if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+            return Err(format!("invalid duration {s:?}: out of range"));
+        }
+        Ok(HumanDuration(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// Formats a duration compactly, choosing a unit that keeps 3 significant digits (`4.98s`, `215ms`).
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs == 0.0 {
+        "0s".into()
+    } else if secs < 1e-3 {
+        format!("{}us", trim_float(secs * 1e6))
+    } else if secs < 1.0 {
+        format!("{}ms", trim_float(secs * 1e3))
+    } else if secs < 120.0 {
+        format!("{}s", trim_float(secs))
+    } else {
+        format!("{}m", trim_float(secs / 60.0))
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumOrStr {
+    Int(u64),
+    Float(f64),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match NumOrStr::deserialize(d)? {
+            NumOrStr::Int(n) => Ok(HumanDuration(Duration::from_secs(n))),
+            NumOrStr::Float(f) if f >= 0.0 && f.is_finite() => {
+                Ok(HumanDuration(Duration::from_secs_f64(f)))
+            }
+            NumOrStr::Float(f) => Err(serde::de::Error::custom(format!(
+                "invalid duration {f}: must be a non-negative number of seconds"
+            ))),
+            NumOrStr::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl JsonSchema for HumanDuration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "description": "A duration: a number and a unit (ns, us, ms, s, m, h), e.g. \"500ms\", \"5s\"; a bare number is seconds.",
+            "anyOf": [
+                {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(ns|us|µs|ms|s|sec|m|min|h)$"},
+                {"type": "number", "minimum": 0}
+            ]
+        })
+    }
+}
+
+/// A byte size: a number with an optional unit: `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`, or docker's `k`, `m`, `g`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid size {s:?}: expected e.g. 64MiB, 1GiB, 512k"))?;
+        let mult: f64 = match unit.trim() {
+            "" | "B" | "b" => 1.0,
+            "KiB" | "k" | "K" | "kib" => 1024.0,
+            "MiB" | "m" | "M" | "mib" => 1024.0 * 1024.0,
+            "GiB" | "g" | "G" | "gib" => 1024.0 * 1024.0 * 1024.0,
+            "KB" | "kB" | "kb" => 1e3,
+            "MB" | "mb" => 1e6,
+            "GB" | "gb" => 1e9,
+            other => return Err(format!("invalid size {s:?}: unknown unit {other:?}")),
+        };
+        let bytes = value * mult;
+        if !bytes.is_finite() || bytes < 0.0 || bytes > 1e18 {
+            return Err(format!("invalid size {s:?}: out of range"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        for (name, size) in UNITS {
+            if self.0 >= size && self.0 % size == 0 {
+                return write!(f, "{}{name}", self.0 / size);
+            }
+        }
+        write!(f, "{}B", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match NumOrStr::deserialize(d)? {
+            NumOrStr::Int(n) => Ok(ByteSize(n)),
+            NumOrStr::Float(f) => Err(serde::de::Error::custom(format!(
+                "invalid size {f}: use whole bytes or a unit such as 64MiB"
+            ))),
+            NumOrStr::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "description": "A size in bytes, or a number with a unit (B, KiB, MiB, GiB, KB, MB, GB, k, m, g), e.g. \"64MiB\".",
+            "anyOf": [
+                {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(B|b|KiB|MiB|GiB|kib|mib|gib|KB|kB|kb|MB|mb|GB|gb|k|K|m|M|g|G)?$"},
+                {"type": "integer", "minimum": 0}
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("500ms", 0.5)]
+    #[case("5s", 5.0)]
+    #[case("1.5s", 1.5)]
+    #[case("2m", 120.0)]
+    #[case("1h", 3600.0)]
+    #[case("250us", 0.00025)]
+    fn durations_parse(#[case] text: &str, #[case] secs: f64) {
+        let d: HumanDuration = text.parse().unwrap();
+        assert!(
+            (d.0.as_secs_f64() - secs).abs() < 1e-9,
+            "{text} -> {:?}",
+            d.0
+        );
+    }
+
+    #[rstest]
+    #[case("5")]
+    #[case("5 parsecs")]
+    #[case("fast")]
+    #[case("-1s")]
+    fn bad_durations_fail(#[case] text: &str) {
+        assert!(text.parse::<HumanDuration>().is_err(), "{text} parsed");
+    }
+
+    #[rstest]
+    #[case("64MiB", 64 << 20)]
+    #[case("64m", 64 << 20)]
+    #[case("1GiB", 1 << 30)]
+    #[case("512KiB", 512 << 10)]
+    #[case("1MB", 1_000_000)]
+    #[case("4096", 4096)]
+    fn sizes_parse(#[case] text: &str, #[case] bytes: u64) {
+        assert_eq!(text.parse::<ByteSize>().unwrap().0, bytes);
+    }
+
+    #[rstest]
+    #[case("64 mebibytes")]
+    #[case("MiB")]
+    fn bad_sizes_fail(#[case] text: &str) {
+        assert!(text.parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in ["64MiB", "1GiB", "100B"] {
+            assert_eq!(s.parse::<ByteSize>().unwrap().to_string(), s);
+        }
+        assert_eq!(format_duration(Duration::from_millis(4980)), "4.98s");
+        assert_eq!(format_duration(Duration::from_millis(215)), "215ms");
+    }
+}
