@@ -49,7 +49,7 @@ impl FromStr for HumanDuration {
             other => return Err(format!("invalid duration {s:?}: unknown unit {other:?}")),
         };
         let secs = value * scale;
-        if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
             return Err(format!("invalid duration {s:?}: out of range"));
         }
         Ok(HumanDuration(Duration::from_secs_f64(secs)))
@@ -172,7 +172,7 @@ impl FromStr for ByteSize {
             other => return Err(format!("invalid size {s:?}: unknown unit {other:?}")),
         };
         let bytes = value * mult;
-        if !bytes.is_finite() || bytes < 0.0 || bytes > 1e18 {
+        if !bytes.is_finite() || !(0.0..=1e18).contains(&bytes) {
             return Err(format!("invalid size {s:?}: out of range"));
         }
         Ok(ByteSize(bytes.round() as u64))
@@ -183,7 +183,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
         for (name, size) in UNITS {
-            if self.0 >= size && self.0 % size == 0 {
+            if self.0 >= size && self.0.is_multiple_of(size) {
                 return write!(f, "{}{name}", self.0 / size);
             }
         }

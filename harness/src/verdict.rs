@@ -190,7 +190,9 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
 
 /// Per (step, measure) statistics over all iterations, in step order.
 pub fn stats(rec: &ScenarioRecord) -> Vec<MeasureStats> {
-    let mut groups: BTreeMap<(usize, String), (String, String, String, Vec<f64>)> = BTreeMap::new();
+    // (step index, measure) → (step label, unit, source, values)
+    type Group = (String, String, String, Vec<f64>);
+    let mut groups: BTreeMap<(usize, String), Group> = BTreeMap::new();
     for it in &rec.iterations {
         for step in &it.steps {
             for m in &step.measures {

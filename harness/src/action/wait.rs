@@ -42,13 +42,9 @@ impl ActionKind for Wait {
         let Some(die) = step.iter().find(|e| e.action == "die") else {
             return vec![];
         };
-        let Some(start) = all
-            .iter()
-            .filter(|e| {
-                e.action == "start" && e.container == die.container && e.time_nano <= die.time_nano
-            })
-            .last()
-        else {
+        let Some(start) = all.iter().rev().find(|e| {
+            e.action == "start" && e.container == die.container && e.time_nano <= die.time_nano
+        }) else {
             return vec![];
         };
         let mut out = vec![Measure::daemon("run_time", die.time_nano - start.time_nano)];

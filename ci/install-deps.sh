@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what shakedown needs on a Debian/Ubuntu host: a Docker engine (dockerd, containerd, runc,
+# docker-init) unless one is already installed, the static binaries the offline fixture image is made
+# of, and iproute2. Idempotent; needs root (uses sudo when not root).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+pkgs=()
+# An engine from docker-ce (docker-ce, containerd.io) conflicts with Debian's docker.io: keep it.
+if ! { command -v dockerd && command -v containerd && command -v runc; } >/dev/null 2>&1; then
+  pkgs+=(docker.io)
+fi
+dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
+dpkg -s bash-static >/dev/null 2>&1 || pkgs+=(bash-static)
+[ -x /usr/bin/tini-static ] || pkgs+=(tini)
+command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "installing: ${pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
+echo "dependencies ready: $(dockerd --version)"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs the dependencies, checks formatting and lints, and
+# runs every test, including the integration tests on real, harness-managed Docker daemons (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ci/install-deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
