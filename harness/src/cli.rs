@@ -364,11 +364,13 @@ async fn clean(all: bool) -> Result<i32> {
         }
     }
     let host = DockerClient::env_host();
-    let client = DockerClient::connect(&host).map_err(Error::env)?;
-    if client.ping(Duration::from_secs(5)).await.is_err() {
-        println!("no Docker daemon answers at {host}: nothing to sweep there");
-        return Ok(EXIT_OK);
-    }
+    let client = match DockerClient::connect(&host) {
+        Ok(c) if c.ping(Duration::from_secs(5)).await.is_ok() => c,
+        _ => {
+            println!("no Docker daemon answers at {host}: nothing to sweep there");
+            return Ok(EXIT_OK);
+        }
+    };
     let me = crate::hostname();
     let mut removed = 0;
     for (id, name, labels) in client
