@@ -11,7 +11,7 @@ use crate::docker::{DockerClient, LABEL_HOST, LABEL_PID, LABEL_RUN};
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::record::RunRecord;
 use crate::report::{self, Report};
-use crate::runner::{self, RunOptions};
+use crate::runner::{self, Forensics, ForensicsPolicy, RunOptions};
 use crate::scenario::{self, Scenario};
 use crate::target::{self, Target, TargetKind, TargetOptions};
 use crate::verdict::{self, Outcome};
@@ -86,6 +86,13 @@ pub struct RunArgs {
     /// Run every scenario's steps this many times (overrides `repeat` in the files).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,
+    /// When to write forensics bundles (daemon log, goroutine dumps, thread stacks, process tree,
+    /// kernel log): at missed deadlines and unresponsive APIs, always, or never.
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub forensics: ForensicsPolicy,
+    /// Where forensics bundles go (default: ./shakedown-artifacts/<run id>).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
 }
 
 /// Parses the process arguments, runs the command and returns the exit code.
@@ -253,7 +260,14 @@ async fn run(args: RunArgs) -> Result<i32> {
     };
     let mut target = Target::open(&topts, plans.first()).await?;
     let run_id = new_run_id();
-    let outcome = run_on(&mut target, &plans, &run_id, &cancel).await;
+    let forensics = Forensics {
+        policy: args.forensics,
+        dir: args
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
+    };
+    let outcome = run_on(&mut target, &plans, &run_id, &cancel, &forensics).await;
     for line in target.close().await {
         tracing::info!("{line}");
     }
@@ -287,6 +301,7 @@ async fn run_on(
     plans: &[scenario::PlannedScenario],
     run_id: &str,
     cancel: &CancellationToken,
+    forensics: &Forensics,
 ) -> Result<RunRecord> {
     target.refusals(plans).await?;
     let client = target.client().clone();
@@ -333,6 +348,8 @@ async fn run_on(
             fixture_image: fixture.as_deref(),
             cancel: cancel.clone(),
             observer: &progress,
+            daemon: target.daemon(),
+            forensics: forensics.clone(),
         };
         let rec = runner::run_scenario(target.client(), plan, &opts).await;
         record.scenarios.push(rec);

@@ -257,6 +257,75 @@ impl DockerClient {
         })
     }
 
+    /// Runs a command in a running container; returns its exit code and combined output (at most
+    /// 64 KiB). The whole exec, output included, is bounded by `deadline`.
+    pub async fn exec(
+        &self,
+        id: &str,
+        cmd: Vec<String>,
+        deadline: Duration,
+    ) -> anyhow::Result<(i64, String)> {
+        use bollard::exec::{StartExecOptions, StartExecResults};
+        let run = async {
+            let created = self
+                .inner
+                .create_exec(
+                    id,
+                    bollard::models::ExecConfig {
+                        cmd: Some(cmd.clone()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let mut output = String::new();
+            let started = self
+                .inner
+                .start_exec(
+                    &created.id,
+                    Some(StartExecOptions {
+                        detach: false,
+                        tty: false,
+                        output_capacity: None,
+                    }),
+                )
+                .await?;
+            if let StartExecResults::Attached {
+                output: mut out, ..
+            } = started
+            {
+                while let Some(chunk) = out.next().await {
+                    if output.len() < 65536 {
+                        output.push_str(&chunk?.to_string());
+                    }
+                }
+            }
+            // The stream ends when the process does; the exit code may lag a moment behind.
+            loop {
+                let info = self.inner.inspect_exec(&created.id).await?;
+                if info.running != Some(true) {
+                    return Ok::<_, bollard::errors::Error>((info.exit_code.unwrap_or(-1), output));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        within(&format!("exec {cmd:?} in {id}"), deadline, run).await
+    }
+
+    /// `docker top`: answered only when the daemon reaches the container's runtime through
+    /// containerd, so it proves more than `/_ping`.
+    pub async fn top(&self, id: &str, deadline: Duration) -> anyhow::Result<()> {
+        within(
+            &format!("top container {id}"),
+            deadline,
+            self.inner
+                .top_processes(id, None::<bollard::query_parameters::TopOptions>),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Force-removes a container and its anonymous volumes; a container already gone is not an error.
     pub async fn remove(&self, id: &str) -> anyhow::Result<()> {
         let opts = RemoveContainerOptions {
@@ -310,12 +379,22 @@ impl DockerClient {
 
     /// Streams container events for objects labelled `run_label=run_id` into a channel, from a task
     /// of its own. The task ends when the receiver is dropped; a stalled stream stalls only that task.
+    /// `since` (Unix seconds) replays earlier events; by default a few seconds back, so that events
+    /// emitted while the subscription is being set up are not lost.
     pub fn events(
         &self,
         run_id: &str,
+        since: Option<i64>,
     ) -> tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let since = since.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64 - 5)
+                .unwrap_or(0)
+        });
         let opts = EventsOptions {
+            since: Some(since.to_string()),
             filters: Some(HashMap::from([
                 ("type".to_string(), vec!["container".to_string()]),
                 ("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")]),

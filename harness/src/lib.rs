@@ -11,6 +11,8 @@ pub mod docker;
 pub mod error;
 pub mod expect;
 pub mod fixture;
+pub mod forensics;
+pub mod proc;
 pub mod record;
 pub mod report;
 pub mod runner;

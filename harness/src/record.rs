@@ -129,12 +129,28 @@ pub struct StepRecord {
     pub observed_until: Duration,
     /// Measures taken by the step.
     pub measures: Vec<Measure>,
+    /// Facts the action observed besides the container's state (e.g. `exec_exit_code`,
+    /// `api_during_freeze`, `dockerd_pid_before`).
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
+    /// The forensics bundle written for this step (a missed deadline, an unresponsive API).
+    #[serde(default)]
+    pub forensics: Option<PathBuf>,
 }
 
 impl StepRecord {
-    /// A measure of this step by name.
+    /// A measure of this step by name (the first, when the action took several).
     pub fn measure(&self, name: &str) -> Option<&Measure> {
         self.measures.iter().find(|m| m.name == name)
+    }
+
+    /// Every value of a measure of this step (an action repeated `count` times takes several).
+    pub fn measure_values(&self, name: &str) -> Vec<f64> {
+        self.measures
+            .iter()
+            .filter(|m| m.name == name)
+            .map(|m| m.value)
+            .collect()
     }
 }
 

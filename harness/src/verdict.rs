@@ -136,13 +136,18 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
             } else {
                 String::new()
             };
+            let bundle = step
+                .forensics
+                .as_ref()
+                .map(|p| format!(" (forensics: {})", p.display()))
+                .unwrap_or_default();
             match &step.outcome {
                 StepOutcome::Error { message } => errors.push(format!(
-                    "step '{}'{iter_note} failed: {message}",
+                    "step '{}'{iter_note} failed: {message}{bundle}",
                     step.label
                 )),
                 StepOutcome::DeadlineExceeded { deadline } => errors.push(format!(
-                    "step '{}'{iter_note} exceeded its deadline of {}",
+                    "step '{}'{iter_note} exceeded its deadline of {}{bundle}",
                     step.label,
                     crate::units::format_duration(*deadline)
                 )),
@@ -157,7 +162,8 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
                 continue;
             };
             let events: Vec<_> = it.step_events(step).collect();
-            for r in expect.check(step, &events) {
+            let earlier: Vec<_> = it.steps.iter().filter(|s| s.index < step.index).collect();
+            for r in expect.check(step, &events, &earlier) {
                 checks.push(Check {
                     iteration: it.index,
                     step: step.index,

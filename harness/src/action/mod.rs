@@ -1,12 +1,25 @@
 //! Actions: what a step does. Each action is one file with its arguments (as written in scenarios) and
 //! how it runs; this file only lists them for the scenario format and dispatches.
 
+mod containerd_kill;
+mod count_leftovers;
+mod daemon_freeze;
+mod daemon_kill;
+mod daemon_reload;
+mod daemon_restart;
+mod daemon_thaw;
+mod exec;
 mod inspect;
 mod kill;
+mod kill_process;
+mod probe_api;
+mod remove;
+mod shim_kill;
 mod sleep;
 mod start;
 mod stop;
 mod wait;
+mod wait_for;
 
 use std::time::Duration;
 
@@ -18,12 +31,25 @@ use crate::record::{EventRecord, Measure};
 use crate::runner::Ctx;
 use crate::scenario::Scenario;
 
+pub use containerd_kill::ContainerdKill;
+pub use count_leftovers::CountLeftovers;
+pub use daemon_freeze::DaemonFreeze;
+pub use daemon_kill::DaemonKill;
+pub use daemon_reload::DaemonReload;
+pub use daemon_restart::DaemonRestart;
+pub use daemon_thaw::DaemonThaw;
+pub use exec::Exec;
 pub use inspect::Inspect;
 pub use kill::Kill;
+pub use kill_process::KillProcess;
+pub use probe_api::ProbeApi;
+pub use remove::Remove;
+pub use shim_kill::ShimKill;
 pub use sleep::Sleep;
 pub use start::Start;
 pub use stop::Stop;
 pub use wait::Wait;
+pub use wait_for::WaitFor;
 
 /// A step's action, written as a one-key map: `action: {stop: {container: web, timeout: 5s}}`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -41,6 +67,32 @@ pub enum Action {
     Sleep(Sleep),
     /// Only observe a container (for expectations on its state).
     Inspect(Inspect),
+    /// Force-remove a container.
+    Remove(Remove),
+    /// Run a command in a running container.
+    Exec(Exec),
+    /// Poll a container until it reaches a state.
+    WaitFor(WaitFor),
+    /// Kill a container's PID 1 from the host, not through the daemon.
+    KillProcess(KillProcess),
+    /// Probe the API: `/_ping` and a real call, each with a deadline.
+    ProbeApi(ProbeApi),
+    /// Restart dockerd gracefully (SIGTERM, then start again). Disruptive.
+    DaemonRestart(DaemonRestart),
+    /// SIGKILL dockerd only, then (by default) start it again. Disruptive.
+    DaemonKill(DaemonKill),
+    /// SIGSTOP dockerd for a while (the hang), with forensics, then SIGCONT. Disruptive.
+    DaemonFreeze(DaemonFreeze),
+    /// SIGCONT a daemon frozen without a duration.
+    DaemonThaw(DaemonThaw),
+    /// SIGHUP dockerd (configuration reload).
+    DaemonReload(DaemonReload),
+    /// SIGKILL the containerd dockerd started. Disruptive.
+    ContainerdKill(ContainerdKill),
+    /// SIGKILL a container's containerd shim. Disruptive.
+    ShimKill(ShimKill),
+    /// Count the managed daemon's leftover shims, mounts and network namespaces.
+    CountLeftovers(CountLeftovers),
 }
 
 /// What every action provides; [`Action`] dispatches to it.
@@ -60,6 +112,9 @@ pub trait ActionKind {
     fn implied_events(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Whether the action disturbs the daemon or the runtime itself (refused on a daemon the
+    /// harness did not start unless explicitly allowed).
+    const DISRUPTIVE: bool = false;
     /// Runs the action.
     fn run(
         &self,
@@ -80,12 +135,29 @@ macro_rules! dispatch {
             Action::Wait($a) => $e,
             Action::Sleep($a) => $e,
             Action::Inspect($a) => $e,
+            Action::Remove($a) => $e,
+            Action::Exec($a) => $e,
+            Action::WaitFor($a) => $e,
+            Action::KillProcess($a) => $e,
+            Action::ProbeApi($a) => $e,
+            Action::DaemonRestart($a) => $e,
+            Action::DaemonKill($a) => $e,
+            Action::DaemonFreeze($a) => $e,
+            Action::DaemonThaw($a) => $e,
+            Action::DaemonReload($a) => $e,
+            Action::ContainerdKill($a) => $e,
+            Action::ShimKill($a) => $e,
+            Action::CountLeftovers($a) => $e,
         }
     };
 }
 
 fn name_of<A: ActionKind>(_: &A) -> &'static str {
     A::NAME
+}
+
+fn disruptive_of<A: ActionKind>(_: &A) -> bool {
+    A::DISRUPTIVE
 }
 
 impl Action {
@@ -115,6 +187,11 @@ impl Action {
     /// Argument problems.
     pub fn problems(&self) -> Vec<String> {
         dispatch!(self, a => a.problems())
+    }
+
+    /// Whether the action disturbs the daemon itself.
+    pub fn disruptive(&self) -> bool {
+        dispatch!(self, a => disruptive_of(a))
     }
 
     /// Default deadline.

@@ -36,14 +36,28 @@ impl Bounds {
     }
 }
 
+impl Bounds {
+    /// The bounds in words; as durations when `timed`, else as plain numbers (counts).
+    pub fn text(&self, timed: bool) -> String {
+        let v = |d: HumanDuration| {
+            if timed {
+                d.to_string()
+            } else {
+                format!("{}", d.get().as_secs_f64())
+            }
+        };
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => format!("between {} and {}", v(a), v(b)),
+            (Some(a), None) => format!("at least {}", v(a)),
+            (None, Some(b)) => format!("at most {}", v(b)),
+            (None, None) => "any".into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Bounds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.min, self.max) {
-            (Some(a), Some(b)) => write!(f, "between {a} and {b}"),
-            (Some(a), None) => write!(f, "at least {a}"),
-            (None, Some(b)) => write!(f, "at most {b}"),
-            (None, None) => write!(f, "any"),
-        }
+        f.write_str(&self.text(true))
     }
 }
 
@@ -61,20 +75,32 @@ pub(super) fn check_measure(
             &format!("not measured: step {}", super::outcome_text(step)),
         );
     }
-    match step.measure(measure) {
-        None => CheckResult::new(
+    let Some(first) = step.measure(measure) else {
+        return CheckResult::new(
             expectation,
             bounds.to_string(),
             format!("no measure `{measure}` was taken by this step"),
             false,
-        ),
-        Some(m) => CheckResult::new(
-            expectation,
-            bounds.to_string(),
-            format_duration(std::time::Duration::from_secs_f64(m.value.max(0.0))),
-            bounds.contains(m.value),
-        ),
-    }
+        );
+    };
+    let timed = first.unit == "s";
+    let show = |v: f64| {
+        if timed {
+            format_duration(std::time::Duration::from_secs_f64(v.max(0.0)))
+        } else {
+            format!("{v}")
+        }
+    };
+    let expected = bounds.text(timed);
+    // A repeated action takes a measure several times: every value must be within bounds.
+    let values = step.measure_values(measure);
+    let pass = values.iter().all(|v| bounds.contains(*v));
+    let observed = values
+        .iter()
+        .map(|v| show(*v))
+        .collect::<Vec<_>>()
+        .join(", ");
+    CheckResult::new(expectation, expected, observed, pass)
 }
 
 /// Checks the step's `duration` measure.

@@ -3,9 +3,11 @@
 //!
 //! Checks are pure functions of the step's record and its events: no Docker, no clock.
 
+mod compare;
 mod duration;
 mod events;
 mod exit_code;
+mod facts;
 mod measures;
 mod oom_killed;
 mod state;
@@ -15,7 +17,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use compare::Field;
 pub use duration::Bounds;
+pub use exit_code::ExitCode;
+pub use facts::Api;
 pub use state::State;
 
 use crate::record::{EventRecord, StepRecord};
@@ -25,9 +30,10 @@ use crate::verdict::Outcome;
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// The container's exit code (`State.ExitCode`), e.g. 137 after SIGKILL, 143 after SIGTERM.
+    /// The container's exit code (`State.ExitCode`), e.g. 137 after SIGKILL, 143 after SIGTERM, or
+    /// a list of acceptable codes; after an `exec` step, the command's exit code.
     #[serde(default)]
-    pub exit_code: Option<i64>,
+    pub exit_code: Option<ExitCode>,
     /// Whether the kernel's OOM killer killed the container (`State.OOMKilled`).
     #[serde(default)]
     pub oom_killed: Option<bool>,
@@ -40,9 +46,23 @@ pub struct Expect {
     /// Docker events that must be seen for the container during the step, e.g. `[kill, die, oom]`.
     #[serde(default)]
     pub events: Option<Vec<String>>,
-    /// Bounds on any other measure of the step by name, e.g. `time_to_oom: {max: 30s}`.
+    /// Bounds on any other measure of the step by name, e.g. `time_to_oom: {max: 30s}`; counts
+    /// (`shims`, `mounts`, `netns`) take plain numbers (`{max: 0}`).
     #[serde(default)]
     pub measures: BTreeMap<String, Bounds>,
+    /// Observation fields that must be the same as at the container's previous observation
+    /// (e.g. `[pid, started_at]` across a live-restore restart).
+    #[serde(default)]
+    pub unchanged: Option<Vec<Field>>,
+    /// Observation fields that must differ from the container's previous observation.
+    #[serde(default)]
+    pub changed: Option<Vec<Field>>,
+    /// The API's state as the step's probe saw it (`probe_api`, `daemon_freeze`).
+    #[serde(default)]
+    pub api: Option<Api>,
+    /// Text the output of an `exec` step must contain.
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 /// The result of one check before it is attached to a step.
@@ -100,12 +120,21 @@ impl Expect {
             || self.oom_killed.is_some()
             || self.state.is_some()
             || self.events.is_some()
+            || self.unchanged.is_some()
+            || self.changed.is_some()
+            || self.output.is_some()
     }
 
-    /// Runs every check set in this expectation against a step's record and its events.
-    pub fn check(&self, step: &StepRecord, events: &[&EventRecord]) -> Vec<CheckResult> {
+    /// Runs every check set in this expectation against a step's record, its events, and the
+    /// iteration's earlier steps.
+    pub fn check(
+        &self,
+        step: &StepRecord,
+        events: &[&EventRecord],
+        earlier: &[&StepRecord],
+    ) -> Vec<CheckResult> {
         let mut out = Vec::new();
-        if let Some(v) = self.exit_code {
+        if let Some(v) = &self.exit_code {
             out.push(exit_code::check(v, step));
         }
         if let Some(v) = self.oom_killed {
@@ -122,6 +151,18 @@ impl Expect {
         }
         for (name, b) in &self.measures {
             out.push(measures::check(name, b, step));
+        }
+        if let Some(f) = &self.unchanged {
+            out.push(compare::check(f, true, step, earlier));
+        }
+        if let Some(f) = &self.changed {
+            out.push(compare::check(f, false, step, earlier));
+        }
+        if let Some(a) = self.api {
+            out.push(facts::check_api(a, step));
+        }
+        if let Some(o) = &self.output {
+            out.push(facts::check_output(o, step));
         }
         out
     }
@@ -171,6 +212,8 @@ pub(crate) mod testutil {
                 "duration",
                 Duration::from_secs_f64(secs),
             )],
+            facts: Default::default(),
+            forensics: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! about pass or fail (that is `verdict`), and it always cleans up: on pass, failure, error, Ctrl-C and
 //! panic (a panicking scenario runs in a task of its own; cleanup runs outside it).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -18,6 +19,7 @@ use crate::record::{
     EventRecord, IterationRecord, Measure, ScenarioRecord, StepOutcome, StepRecord,
 };
 use crate::scenario::PlannedScenario;
+use crate::target::DaemonHandle;
 
 /// The name scenarios use for the harness's own offline image.
 pub const FIXTURE_IMAGE: &str = "fixture";
@@ -57,9 +59,67 @@ pub struct Ctx<'a> {
     pub containers: HashMap<String, String>,
     /// Measures an action adds besides its duration.
     pub measures: Vec<Measure>,
+    /// Facts an action adds (exec exit code, API state during a fault, ...).
+    pub facts: BTreeMap<String, String>,
+    /// The daemon process, when the harness controls it (daemon faults need it).
+    pub daemon: Option<DaemonHandle>,
+    /// Forensics settings.
+    pub forensics: Forensics,
+    /// A bundle an action already wrote for this step.
+    pub bundle: Option<PathBuf>,
+    /// Each container's latest observation in this iteration (after the step that observed it).
+    pub observed: HashMap<String, crate::record::Observation>,
+    /// A container's state just before an action disturbed it (e.g. `kill_process`), which later
+    /// steps compare with: a restart may complete before the disturbing step's own observation.
+    pub baseline: HashMap<String, crate::record::Observation>,
 }
 
 impl Ctx<'_> {
+    /// The daemon handle, or an error saying daemon faults need one.
+    pub fn daemon(&self) -> anyhow::Result<DaemonHandle> {
+        self.daemon.clone().ok_or_else(|| {
+            anyhow!(
+                "this action acts on the daemon process, which this target does not control \
+                 (use --target managed)"
+            )
+        })
+    }
+
+    /// Records a measured time.
+    pub fn measure(&mut self, name: &str, d: Duration) {
+        self.measures.push(Measure::monotonic(name, d));
+    }
+
+    /// Records a fact.
+    pub fn fact(&mut self, name: &str, value: impl ToString) {
+        self.facts.insert(name.to_string(), value.to_string());
+    }
+
+    /// Polls the API with a real call (list containers), each attempt bounded by `attempt`, until
+    /// it answers or `deadline` passes; returns how long that took.
+    pub async fn wait_api(
+        &self,
+        attempt: Duration,
+        deadline: Duration,
+    ) -> anyhow::Result<Duration> {
+        let t = Instant::now();
+        loop {
+            let ok = tokio::time::timeout(attempt, self.docker.list_labeled(LABEL_RUN))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if ok {
+                return Ok(t.elapsed());
+            }
+            if t.elapsed() >= deadline {
+                anyhow::bail!(
+                    "the Docker API did not answer within {}",
+                    crate::units::format_duration(deadline)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The docker id of a scenario container that has been created.
     pub fn id(&self, name: &str) -> anyhow::Result<String> {
         self.containers.get(name).cloned().ok_or_else(|| {
@@ -131,6 +191,31 @@ pub struct RunOptions<'a> {
     pub cancel: CancellationToken,
     /// Progress.
     pub observer: &'a dyn Observer,
+    /// The daemon process, when the target controls it.
+    pub daemon: Option<DaemonHandle>,
+    /// Forensics settings.
+    pub forensics: Forensics,
+}
+
+/// When to write forensics bundles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum ForensicsPolicy {
+    /// For every scenario, at its end, and at every missed deadline or unresponsive API.
+    Always,
+    /// When a step misses its deadline or the API stops answering (default).
+    #[default]
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+/// Forensics settings for a run.
+#[derive(Clone, Debug, Default)]
+pub struct Forensics {
+    /// When.
+    pub policy: ForensicsPolicy,
+    /// Where bundles go (`<dir>/<scenario>-<iteration>-<step>/`).
+    pub dir: PathBuf,
 }
 
 /// Whether a scenario uses the fixture image.
@@ -190,6 +275,10 @@ pub async fn run_scenario(
         }
         let (it, created, problem) = run_iteration(docker, plan, opts, iteration, t0).await;
         rec.iterations.push(it);
+        // Healing always runs, before cleanup (which needs a daemon that answers).
+        if let Some(d) = &opts.daemon {
+            rec.cleanup.extend(heal(d, docker).await);
+        }
         rec.cleanup
             .extend(cleanup(docker, opts.run_id, plan.name(), &created).await);
         if let Some(p) = problem {
@@ -227,15 +316,28 @@ async fn run_iteration(
         let fixture = opts.fixture_image.map(str::to_string);
         let cancel = opts.cancel.clone();
         let created = shared.clone();
+        let daemon = opts.daemon.clone();
+        let forensics = opts.forensics.clone();
         // The observer is not 'static; progress from inside the task goes through a channel.
         let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let handle = tokio::spawn(async move {
             steps(
-                &docker,
-                &owned_plan,
-                &run_id,
-                fixture.as_deref(),
-                iteration,
+                Ctx {
+                    docker: &docker,
+                    plan: &owned_plan,
+                    run_id: &run_id,
+                    fixture_image: fixture.as_deref(),
+                    iteration,
+                    step_deadline: Duration::ZERO,
+                    containers: HashMap::new(),
+                    measures: Vec::new(),
+                    facts: BTreeMap::new(),
+                    daemon,
+                    forensics,
+                    bundle: None,
+                    observed: HashMap::new(),
+                    baseline: HashMap::new(),
+                },
                 t0,
                 &cancel,
                 &created,
@@ -282,33 +384,19 @@ async fn run_iteration(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn steps(
-    docker: &DockerClient,
-    plan: &PlannedScenario,
-    run_id: &str,
-    fixture_image: Option<&str>,
-    iteration: u32,
+    mut ctx: Ctx<'_>,
     t0: Instant,
     cancel: &CancellationToken,
     created: &std::sync::Mutex<HashMap<String, String>>,
     progress: &tokio::sync::mpsc::UnboundedSender<String>,
 ) -> IterationRecord {
+    let (docker, plan, iteration) = (ctx.docker, ctx.plan, ctx.iteration);
     let mut it = IterationRecord {
         index: iteration,
         ..Default::default()
     };
-    let mut events = docker.events(run_id);
-    let mut ctx = Ctx {
-        docker,
-        plan,
-        run_id,
-        fixture_image,
-        iteration,
-        step_deadline: Duration::ZERO,
-        containers: HashMap::new(),
-        measures: Vec::new(),
-    };
+    let mut events = Events::subscribe(docker, ctx.run_id);
     let mut failed = false;
     for (index, step) in plan.scenario.steps.iter().enumerate() {
         let label = plan.step_label(index);
@@ -326,6 +414,8 @@ async fn steps(
                 container,
                 observation: None,
                 measures: vec![],
+                facts: Default::default(),
+                forensics: None,
             });
             continue;
         }
@@ -336,6 +426,8 @@ async fn steps(
             .unwrap_or_else(|| step.action.default_deadline(&plan.scenario));
         ctx.step_deadline = deadline;
         ctx.measures.clear();
+        ctx.facts.clear();
+        ctx.bundle = None;
         let started = t0.elapsed();
         let result = tokio::select! {
             r = tokio::time::timeout(deadline, step.action.run(&mut ctx)) => Some(r),
@@ -358,6 +450,11 @@ async fn steps(
         failed = outcome != StepOutcome::Ok;
         let mut measures = vec![Measure::monotonic("duration", finished - started)];
         measures.append(&mut ctx.measures);
+        let facts = std::mem::take(&mut ctx.facts);
+        let mut bundle = ctx.bundle.take();
+        if bundle.is_none() && needs_forensics(&outcome) {
+            bundle = collect_forensics(&ctx, &label, &format!("{outcome:?}")).await;
+        }
         let id = container.as_deref().and_then(|c| ctx.containers.get(c));
         let observation = match id {
             Some(id) if !failed => match docker.observe(id).await {
@@ -376,7 +473,7 @@ async fn steps(
         }
         let settle_until = Instant::now() + EVENT_SETTLE;
         loop {
-            drain(&mut events, &mut it.events, t0);
+            events.drain(&mut it.events, t0);
             let have = |a: &str| {
                 it.events.iter().any(|e| {
                     e.action == a
@@ -392,6 +489,9 @@ async fn steps(
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        if let (Some(c), Some(o)) = (&container, &observation) {
+            ctx.observed.insert(c.clone(), o.clone());
+        }
         let observed_until = t0.elapsed();
         let mut rec = StepRecord {
             index,
@@ -404,33 +504,175 @@ async fn steps(
             container,
             observation,
             measures,
+            facts,
+            forensics: bundle,
         };
         let step_events: Vec<&EventRecord> = it.step_events(&rec).collect();
         let mut derived = step.action.daemon_measures(&step_events, &it.events);
         rec.measures.append(&mut derived);
         it.steps.push(rec);
     }
-    drain(&mut events, &mut it.events, t0);
+    events.drain(&mut it.events, t0);
+    if ctx.forensics.policy == ForensicsPolicy::Always {
+        collect_forensics(&ctx, "end", "forensics: always").await;
+    }
     it
 }
 
-fn drain(
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>>,
-    into: &mut Vec<EventRecord>,
-    t0: Instant,
-) {
-    while let Ok(item) = rx.try_recv() {
-        match item {
-            Ok(ev) => into.push(EventRecord {
-                t: ev.received.saturating_duration_since(t0),
-                time_nano: ev.time_nano,
-                action: ev.action,
-                container: ev.container,
-                attributes: ev.attributes,
-            }),
-            Err(e) => tracing::warn!("event stream ended: {e:#}"),
+/// The run's event stream, resubscribed (from the last event's time) when a daemon restart ends it.
+struct Events<'a> {
+    docker: &'a DockerClient,
+    run_id: &'a str,
+    rx: tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>>,
+    last_nano: i64,
+    ended: bool,
+}
+
+impl<'a> Events<'a> {
+    fn subscribe(docker: &'a DockerClient, run_id: &'a str) -> Self {
+        Events {
+            docker,
+            run_id,
+            rx: docker.events(run_id, None),
+            last_nano: 0,
+            ended: false,
         }
     }
+
+    fn drain(&mut self, into: &mut Vec<EventRecord>, t0: Instant) {
+        if self.ended {
+            // Resubscribe from the last second seen; duplicates of that second are dropped below.
+            let since = (self.last_nano > 0).then_some(self.last_nano / 1_000_000_000);
+            self.rx = self.docker.events(self.run_id, since);
+            self.ended = false;
+        }
+        loop {
+            match self.rx.try_recv() {
+                Ok(Ok(ev)) => {
+                    let dup = into.iter().any(|e| {
+                        e.time_nano == ev.time_nano
+                            && e.action == ev.action
+                            && e.container == ev.container
+                    });
+                    self.last_nano = self.last_nano.max(ev.time_nano);
+                    if !dup {
+                        into.push(EventRecord {
+                            t: ev.received.saturating_duration_since(t0),
+                            time_nano: ev.time_nano,
+                            action: ev.action,
+                            container: ev.container,
+                            attributes: ev.attributes,
+                        });
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!("event stream ended: {e:#}");
+                    self.ended = true;
+                    break;
+                }
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    break;
+                }
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+            }
+        }
+    }
+}
+
+/// A missed deadline or an API that stopped answering calls for forensics.
+fn needs_forensics(outcome: &StepOutcome) -> bool {
+    match outcome {
+        StepOutcome::DeadlineExceeded { .. } => true,
+        StepOutcome::Error { message } => message.contains("no answer"),
+        _ => false,
+    }
+}
+
+/// Writes a forensics bundle for the current step, when the policy allows; returns its directory.
+pub async fn collect_forensics(ctx: &Ctx<'_>, label: &str, reason: &str) -> Option<PathBuf> {
+    if ctx.forensics.policy == ForensicsPolicy::Never {
+        return None;
+    }
+    let info = match &ctx.daemon {
+        Some(d) => {
+            // A frozen daemon holds no lock of ours, but a fault in progress might: don't wait long.
+            match tokio::time::timeout(Duration::from_secs(2), d.lock()).await {
+                Ok(d) => crate::forensics::DaemonInfo {
+                    dockerd_pid: d.pid(),
+                    exec_root: Some(d.exec_root()),
+                    log_path: Some(d.log_path()),
+                    containerd_pid: None,
+                },
+                Err(_) => crate::forensics::DaemonInfo::default(),
+            }
+        }
+        None => crate::forensics::DaemonInfo::default(),
+    };
+    let name: String = format!("{}-{}-{label}", ctx.plan.name(), ctx.iteration + 1)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let run = async {
+        let mut b = crate::forensics::Bundle::create(&ctx.forensics.dir, &name, reason)?;
+        b.snapshot(&info).await?;
+        if info.dockerd_pid.is_some() {
+            let req = b.request_goroutine_dumps(&info)?;
+            // A stopped daemon writes its dump only once it runs again; the freeze fault collects
+            // it after thawing. Here, wait a little.
+            b.collect_goroutine_dumps(&req, Duration::from_secs(5))
+                .await?;
+        }
+        b.finish()
+    };
+    match tokio::time::timeout(Duration::from_secs(60), run).await {
+        Ok(Ok(dir)) => Some(dir),
+        Ok(Err(e)) => {
+            tracing::warn!("writing forensics: {e:#}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("writing forensics took longer than 60s");
+            None
+        }
+    }
+}
+
+/// Brings a managed daemon back to health after faults: thaws a frozen dockerd, starts a stopped
+/// one, and waits for its API.
+async fn heal(handle: &DaemonHandle, docker: &DockerClient) -> Vec<String> {
+    use nix::sys::signal::{kill, Signal};
+    let mut log = Vec::new();
+    let mut d = handle.lock().await;
+    if let Some(pid) = d.pid() {
+        if crate::proc::read(pid).is_some_and(|p| p.state == 'T' || p.state == 't') {
+            let _ = kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGCONT);
+            log.push(format!("healed: thawed dockerd (pid {pid})"));
+        }
+    }
+    if !d.is_running() {
+        let opts = d.options().clone();
+        match d.start_again(&opts, crate::target::READY_DEADLINE).await {
+            Ok(()) => log.push("healed: started the stopped dockerd again".into()),
+            Err(e) => log.push(format!("healing failed: starting dockerd: {e:#}")),
+        }
+    }
+    drop(d);
+    let t = Instant::now();
+    while docker.ping(Duration::from_secs(2)).await.is_err() {
+        if t.elapsed() > Duration::from_secs(30) {
+            log.push("healing failed: the API does not answer".into());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    log
 }
 
 /// Removes the containers an iteration created, then anything else labelled with this run and

@@ -201,6 +201,13 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
                 ));
             }
         }
+        if step.action.disruptive() && !s.requires.disruptive {
+            problems.push(format!(
+                "{f}: step {}: `{}` disturbs the daemon itself: declare it with `requires: {{disruptive: true}}`",
+                i + 1,
+                step.action.name()
+            ));
+        }
         for p in step.action.problems() {
             problems.push(format!("{f}: step {}: {p}", i + 1));
         }

@@ -5,17 +5,21 @@
 pub mod managed;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::docker::DockerClient;
 use crate::error::{Error, Result};
 use crate::scenario::PlannedScenario;
-use managed::{DaemonOptions, EngineBinaries, ManagedDaemon, ResolvedEngine};
+use managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
 
 /// How long a managed daemon may take to answer `/_ping` after it starts.
-const READY_DEADLINE: Duration = Duration::from_secs(60);
+pub const READY_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a managed daemon may take to stop.
-const STOP_DEADLINE: Duration = Duration::from_secs(30);
+pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Shared control of the daemon process, for daemon faults and for the target itself.
+pub type DaemonHandle = Arc<tokio::sync::Mutex<ManagedDaemon>>;
 
 /// Which kind of target to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -60,7 +64,7 @@ pub fn default_state_dir() -> PathBuf {
 pub struct Target {
     kind: TargetKind,
     client: DockerClient,
-    managed: Option<(ManagedDaemon, ResolvedEngine)>,
+    managed: Option<DaemonHandle>,
     allow_disruptive: bool,
 }
 
@@ -121,7 +125,7 @@ impl Target {
                 Ok(Target {
                     kind: opts.kind,
                     client,
-                    managed: Some((daemon, engine)),
+                    managed: Some(Arc::new(tokio::sync::Mutex::new(daemon))),
                     allow_disruptive: true,
                 })
             }
@@ -139,8 +143,8 @@ impl Target {
     }
 
     /// The managed daemon, when the harness owns it.
-    pub fn managed(&self) -> Option<&ManagedDaemon> {
-        self.managed.as_ref().map(|(d, _)| d)
+    pub fn daemon(&self) -> Option<DaemonHandle> {
+        self.managed.clone()
     }
 
     /// Problems that make a scenario impossible on this target, decided before anything runs.
@@ -186,11 +190,15 @@ impl Target {
 
     /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options.
     pub async fn prepare(&mut self, plan: &PlannedScenario) -> anyhow::Result<()> {
-        let Some((daemon, _)) = self.managed.as_mut() else {
+        let Some(daemon) = self.managed.as_ref() else {
             return Ok(());
         };
+        let mut daemon = daemon.lock().await;
         let want = daemon_options(plan);
-        if daemon.options() != &want {
+        // A fault may have left it stopped (e.g. killed without restart): start it again.
+        if !daemon.is_running() {
+            daemon.start_again(&want, READY_DEADLINE).await?;
+        } else if daemon.options() != &want {
             daemon.stop(STOP_DEADLINE).await?;
             daemon.start_again(&want, READY_DEADLINE).await?;
         }
@@ -201,7 +209,16 @@ impl Target {
     pub async fn close(self) -> Vec<String> {
         match self.managed {
             None => vec![],
-            Some((daemon, _)) => {
+            Some(handle) => {
+                let daemon = match Arc::try_unwrap(handle) {
+                    Ok(m) => m.into_inner(),
+                    Err(_) => {
+                        return vec![
+                            "the managed dockerd is still in use; `shakedown clean` will remove it"
+                                .into(),
+                        ]
+                    }
+                };
                 let dir = daemon.dir().display().to_string();
                 match daemon.shutdown(STOP_DEADLINE).await {
                     Ok(()) => vec![format!("stopped the managed dockerd and removed {dir}")],

@@ -1,0 +1,131 @@
+//! `daemon_freeze`: SIGSTOP dockerd — the "docker ps never answers" hang. While it is frozen the
+//! harness probes the API with a short deadline, notices the hang, writes a forensics bundle (thread
+//! stacks and states now; the SIGUSR1 goroutine dump, which a stopped process can only write once it
+//! runs again, right after the thaw), then SIGCONT and measures how fast the API is back.
+//! Without `duration` the daemon stays frozen until `daemon_thaw` or the end of the iteration.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use tokio::time::Instant;
+
+use super::ActionKind;
+use crate::runner::{Ctx, ForensicsPolicy};
+use crate::scenario::Scenario;
+use crate::units::HumanDuration;
+
+/// Arguments of `daemon_freeze`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonFreeze {
+    /// How long the daemon stays frozen; without it, it stays frozen after the step.
+    #[serde(default)]
+    pub duration: Option<HumanDuration>,
+    /// Deadline of each API probe during the freeze (default 2s): the hang is reported within it.
+    #[serde(default)]
+    pub api_deadline: Option<HumanDuration>,
+}
+
+impl ActionKind for DaemonFreeze {
+    const NAME: &'static str = "daemon_freeze";
+    const DISRUPTIVE: bool = true;
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        Vec::new()
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        self.duration.map(|d| d.get()).unwrap_or_default() + Duration::from_secs(120)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let handle = ctx.daemon()?;
+        let pid = handle
+            .lock()
+            .await
+            .pid()
+            .ok_or_else(|| anyhow!("dockerd is not running"))?;
+        let probe = self
+            .api_deadline
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_secs(2));
+        let t = Instant::now();
+        kill(Pid::from_raw(pid as i32), Signal::SIGSTOP)?;
+        ctx.fact(
+            "dockerd_state_during",
+            crate::proc::read(pid).map(|p| p.state).unwrap_or('?'),
+        );
+        // The harness's own view: a real call with a deadline. It must fail, within the deadline.
+        let answered = ctx.docker.ping(probe).await.is_ok();
+        ctx.fact(
+            "api_during_freeze",
+            if answered {
+                "responsive"
+            } else {
+                "unresponsive"
+            },
+        );
+        if !answered {
+            ctx.measure("hang_detected_after", t.elapsed());
+        }
+        let mut pending = None;
+        if ctx.forensics.policy != ForensicsPolicy::Never {
+            pending = start_bundle(ctx, pid).await;
+        }
+        let Some(hold) = self.duration else {
+            // Stays frozen; the dump is collected by the runner's healing or a later thaw.
+            if let Some((b, _)) = pending {
+                ctx.bundle = b.finish().ok();
+            }
+            return Ok(());
+        };
+        if let Some(rest) = hold.get().checked_sub(t.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+        kill(Pid::from_raw(pid as i32), Signal::SIGCONT)?;
+        let thawed = Instant::now();
+        ctx.measure("frozen_for", t.elapsed());
+        if let Some((mut b, req)) = pending {
+            let _ = b
+                .collect_goroutine_dumps(&req, Duration::from_secs(10))
+                .await;
+            ctx.bundle = b.finish().ok();
+        }
+        ctx.wait_api(probe, Duration::from_secs(60)).await?;
+        ctx.measure("api_back", thawed.elapsed());
+        Ok(())
+    }
+}
+
+/// Starts a bundle while the daemon is frozen: snapshot now, goroutine dumps requested (written
+/// after the thaw).
+async fn start_bundle(
+    ctx: &Ctx<'_>,
+    pid: u32,
+) -> Option<(crate::forensics::Bundle, crate::forensics::DumpRequest)> {
+    let handle = ctx.daemon.as_ref()?;
+    let info = {
+        let d = handle.lock().await;
+        crate::forensics::DaemonInfo {
+            dockerd_pid: Some(pid),
+            exec_root: Some(d.exec_root()),
+            log_path: Some(d.log_path()),
+            containerd_pid: None,
+        }
+    };
+    let name = format!("{}-{}-daemon_freeze", ctx.plan.name(), ctx.iteration + 1);
+    let mut b = crate::forensics::Bundle::create(
+        &ctx.forensics.dir,
+        &name,
+        "the Docker API stopped answering: dockerd frozen by daemon_freeze",
+    )
+    .ok()?;
+    let _ = tokio::time::timeout(Duration::from_secs(30), b.snapshot(&info)).await;
+    let req = b.request_goroutine_dumps(&info).ok()?;
+    Some((b, req))
+}

@@ -1,0 +1,82 @@
+//! `daemon_kill`: SIGKILL to the dockerd process only — never its process group or cgroup, so
+//! containerd and the shims live on, as after a crash — then, by default, start it again.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use tokio::time::Instant;
+
+use super::ActionKind;
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+use crate::target::READY_DEADLINE;
+use crate::units::HumanDuration;
+
+/// Arguments of `daemon_kill`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonKill {
+    /// Start the daemon again afterwards (default true). When false it stays down until a later
+    /// `daemon_restart` or the end of the iteration, where healing starts it.
+    #[serde(default = "yes")]
+    pub restart: bool,
+    /// How long it stays down before the restart.
+    #[serde(default)]
+    pub down_for: Option<HumanDuration>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ActionKind for DaemonKill {
+    const NAME: &'static str = "daemon_kill";
+    const DISRUPTIVE: bool = true;
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        Vec::new()
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        READY_DEADLINE
+            + Duration::from_secs(30)
+            + self.down_for.map(|d| d.get()).unwrap_or_default()
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let handle = ctx.daemon()?;
+        let mut d = handle.lock().await;
+        let pid = d.pid().ok_or_else(|| anyhow!("dockerd is not running"))?;
+        ctx.fact("dockerd_pid_before", pid);
+        let t = Instant::now();
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL)?;
+        while d.is_running() {
+            if t.elapsed() > Duration::from_secs(10) {
+                anyhow::bail!("dockerd (pid {pid}) still runs 10 s after SIGKILL");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ctx.measure("exit_time", t.elapsed());
+        if !self.restart {
+            return Ok(());
+        }
+        if let Some(down) = self.down_for {
+            tokio::time::sleep(down.get()).await;
+        }
+        let opts = d.options().clone();
+        let t = Instant::now();
+        d.start_again(&opts, READY_DEADLINE).await?;
+        ctx.measure("ping_back", t.elapsed());
+        ctx.fact("dockerd_pid_after", d.pid().unwrap_or(0));
+        drop(d);
+        ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
+            .await?;
+        ctx.measure("api_back", t.elapsed());
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+//! `remove`: force-remove a container (`docker rm -f`), e.g. before counting leftovers.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::ActionKind;
+use crate::runner::Ctx;
+use crate::scenario::{ContainerRef, Scenario};
+
+/// Arguments of `remove`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Remove(pub ContainerRef);
+
+impl ActionKind for Remove {
+    const NAME: &'static str = "remove";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.0.container]
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(self.0.name())?;
+        ctx.docker.remove(&id).await
+    }
+}

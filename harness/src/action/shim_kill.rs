@@ -1,0 +1,42 @@
+//! `shim_kill`: SIGKILL the containerd shim that serves a container (its runtime parent); the
+//! daemon must notice and report the container's fate.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::ActionKind;
+use crate::runner::Ctx;
+use crate::scenario::{ContainerRef, Scenario};
+
+/// Arguments of `shim_kill`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ShimKill(pub ContainerRef);
+
+impl ActionKind for ShimKill {
+    const NAME: &'static str = "shim_kill";
+    const DISRUPTIVE: bool = true;
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.0.container]
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(self.0.name())?;
+        let shim = crate::proc::shim_of(&id)
+            .ok_or_else(|| anyhow!("no containerd shim found for container {}", self.0.name()))?;
+        kill(Pid::from_raw(shim.pid as i32), Signal::SIGKILL)?;
+        ctx.fact("shim_pid", shim.pid);
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! `wait_for`: poll a container until it reaches a state (e.g. `running` again after a restart
+//! policy kicked in, `removed` after `--rm`), and measure how long that took.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use tokio::time::Instant;
+
+use super::ActionKind;
+use crate::expect::State;
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+
+/// Arguments of `wait_for`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitFor {
+    /// The container's name in the scenario.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+    /// The state to reach.
+    pub state: State,
+    /// Also require the restart count to have grown since the container's previous observation (the
+    /// restart policy acted).
+    #[serde(default)]
+    pub restarted: bool,
+}
+
+impl ActionKind for WaitFor {
+    const NAME: &'static str = "wait_for";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.container]
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(&self.container.value)?;
+        let t = Instant::now();
+        // The baseline is the previous step's view: the restart may already have happened.
+        let name = &self.container.value;
+        let first = match ctx.baseline.get(name).or_else(|| ctx.observed.get(name)) {
+            Some(o) => o.restart_count.unwrap_or(0),
+            None => ctx.docker.observe(&id).await?.restart_count.unwrap_or(0),
+        };
+        loop {
+            let o = ctx.docker.observe(&id).await?;
+            let restarted = o.restart_count.unwrap_or(0) > first;
+            if o.state == self.state.as_str() && (!self.restarted || restarted) {
+                ctx.measure("time_to_state", t.elapsed());
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

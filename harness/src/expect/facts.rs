@@ -1,0 +1,94 @@
+//! Expectations on facts that actions record: `api` (responsive or not, from `probe_api` and
+//! `daemon_freeze`) and `output` (an exec's output contains a text).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CheckResult;
+use crate::record::{StepOutcome, StepRecord};
+
+/// The API's state as a client saw it.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `/_ping` and a real call answered within their deadlines.
+    Responsive,
+    /// At least one did not.
+    Unresponsive,
+}
+
+impl Api {
+    fn as_str(self) -> &'static str {
+        match self {
+            Api::Responsive => "responsive",
+            Api::Unresponsive => "unresponsive",
+        }
+    }
+}
+
+fn fact<'a>(step: &'a StepRecord, keys: &[&str]) -> Option<&'a String> {
+    keys.iter().find_map(|k| step.facts.get(*k))
+}
+
+/// Checks the API state the step recorded (`api` from `probe_api`, `api_during_freeze` from
+/// `daemon_freeze`).
+pub fn check_api(expected: Api, step: &StepRecord) -> CheckResult {
+    let name = "api";
+    if step.outcome != StepOutcome::Ok {
+        return CheckResult::unknown(
+            name,
+            expected.as_str().into(),
+            "not observed: the step did not complete",
+        );
+    }
+    match fact(step, &["api", "api_during_freeze"]) {
+        Some(v) => CheckResult::new(
+            name,
+            expected.as_str().into(),
+            v.clone(),
+            v == expected.as_str(),
+        ),
+        None => CheckResult::new(
+            name,
+            expected.as_str().into(),
+            "this step does not probe the API (use probe_api)".into(),
+            false,
+        ),
+    }
+}
+
+/// Checks that an exec's output contains a text.
+pub fn check_output(contains: &str, step: &StepRecord) -> CheckResult {
+    let name = "output";
+    let want = format!("contains {contains:?}");
+    if step.outcome != StepOutcome::Ok {
+        return CheckResult::unknown(name, want, "not observed: the step did not complete");
+    }
+    match step.facts.get("exec_output") {
+        Some(out) => {
+            let shown: String = out.chars().take(200).collect();
+            CheckResult::new(name, want, format!("{shown:?}"), out.contains(contains))
+        }
+        None => CheckResult::new(name, want, "no output: not an exec step".into(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::testutil::*;
+    use crate::verdict::Outcome;
+
+    #[test]
+    fn api_and_output() {
+        let mut s = step(exited(0, false), 0.1);
+        assert_eq!(check_api(Api::Responsive, &s).outcome, Outcome::Fail);
+        s.facts
+            .insert("api_during_freeze".into(), "unresponsive".into());
+        assert_eq!(check_api(Api::Unresponsive, &s).outcome, Outcome::Pass);
+        assert_eq!(check_api(Api::Responsive, &s).outcome, Outcome::Fail);
+        s.facts.insert("exec_output".into(), "hello world".into());
+        assert_eq!(check_output("world", &s).outcome, Outcome::Pass);
+        assert_eq!(check_output("mars", &s).outcome, Outcome::Fail);
+    }
+}
