@@ -38,7 +38,11 @@ pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
 pub struct DockerClient {
     inner: Docker,
     host: String,
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(String, String)>>>,
 }
+
+/// How many successful answers the client remembers for forensics.
+const KEPT_ANSWERS: usize = 20;
 
 /// Runs one API call under a deadline, naming it in the error.
 pub async fn within<T, E, F>(what: &str, deadline: Duration, fut: F) -> anyhow::Result<T>
@@ -83,7 +87,30 @@ impl DockerClient {
         Ok(DockerClient {
             inner,
             host: host.to_string(),
+            answers: Default::default(),
         })
+    }
+
+    /// Remembers a successful answer (what was asked, and a summary of the answer).
+    fn remember(&self, what: String, answer: String) {
+        if let Ok(mut a) = self.answers.lock() {
+            if a.len() == KEPT_ANSWERS {
+                a.pop_front();
+            }
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            a.push_back((format!("{what} (answered at unix time {secs:.3})"), answer));
+        }
+    }
+
+    /// The last successful answers, oldest first: what the daemon said before it stopped answering.
+    pub fn last_answers(&self) -> Vec<(String, String)> {
+        self.answers
+            .lock()
+            .map(|a| a.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The daemon address from `DOCKER_HOST`, or the default socket.
