@@ -133,9 +133,9 @@ impl DockerClient {
 
     /// `GET /_ping` within `deadline`.
     pub async fn ping(&self, deadline: Duration) -> anyhow::Result<()> {
-        within("ping", deadline, self.inner.ping())
-            .await
-            .map(|_| ())
+        let r = within("ping", deadline, self.inner.ping()).await?;
+        self.remember("GET /_ping".into(), r);
+        Ok(())
     }
 
     /// Versions and settings of the engine, for reports.
@@ -273,6 +273,10 @@ impl DockerClient {
             Ok(Ok(c)) => c,
         };
         let s = c.state.unwrap_or_default();
+        self.remember(
+            format!("GET /containers/{id}/json (State)"),
+            format!("{s:?}"),
+        );
         Ok(Observation {
             state: s.status.map(|x| x.to_string()).unwrap_or_default(),
             exit_code: s.exit_code,
@@ -390,6 +394,10 @@ impl DockerClient {
             self.inner.list_containers(Some(opts)),
         )
         .await?;
+        self.remember(
+            format!("GET /containers/json?label={label}"),
+            format!("{} containers", list.len()),
+        );
         Ok(list
             .into_iter()
             .map(|c| {

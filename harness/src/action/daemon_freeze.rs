@@ -126,6 +126,7 @@ async fn start_bundle(
     )
     .ok()?;
     let _ = tokio::time::timeout(Duration::from_secs(30), b.snapshot(&info)).await;
+    let _ = b.write_api_answers(&ctx.docker.last_answers());
     let req = b.request_goroutine_dumps(&info).ok()?;
     Some((b, req))
 }

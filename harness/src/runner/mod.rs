@@ -622,6 +622,7 @@ pub async fn collect_forensics(ctx: &Ctx<'_>, label: &str, reason: &str) -> Opti
     let run = async {
         let mut b = crate::forensics::Bundle::create(&ctx.forensics.dir, &name, reason)?;
         b.snapshot(&info).await?;
+        b.write_api_answers(&ctx.docker.last_answers())?;
         if info.dockerd_pid.is_some() {
             let req = b.request_goroutine_dumps(&info)?;
             // A stopped daemon writes its dump only once it runs again; the freeze fault collects
