@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{checks, json, scenario, shakedown, text};
@@ -36,65 +37,221 @@ fn assert_no_leftovers(state: &Path) {
     assert!(procs.is_empty(), "processes left: {procs:?}");
 }
 
-#[test]
-fn builtin_suite_passes_with_timings_and_reports() {
-    let state = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let (j, x) = (out_dir.path().join("r.json"), out_dir.path().join("r.xml"));
-    // As the README runs it: no path, from the repository root.
-    let out = shakedown(state.path())
-        .current_dir(common::repo())
-        .arg("run")
-        .arg("--json")
-        .arg(&j)
-        .arg("--junit")
-        .arg(&x)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
-    assert!(stdout.contains("pid1-sigterm") && stdout.contains("cgroup-oom"));
+/// The built-in suite, run once for this test binary as the README runs it; several tests read it.
+struct Suite {
+    out: std::process::Output,
+    report: serde_json::Value,
+    junit: String,
+    state: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+}
 
-    let r = json(&j);
-    assert_eq!(r["summary"]["passed"], 2, "{r:#}");
-    assert!(!r["run"]["fingerprint"]["engine_version"]
-        .as_str()
+fn suite() -> &'static Suite {
+    static SUITE: OnceLock<Suite> = OnceLock::new();
+    SUITE.get_or_init(|| {
+        let state = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (j, x) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+        // No path: the default is the built-in suite.
+        let out = shakedown(state.path())
+            .current_dir(common::repo())
+            .arg("run")
+            .arg("--json")
+            .arg(&j)
+            .arg("--junit")
+            .arg(&x)
+            .arg("--artifacts")
+            .arg(dir.path().join("artifacts"))
+            .output()
+            .unwrap();
+        let report = if j.exists() {
+            json(&j)
+        } else {
+            serde_json::Value::Null
+        };
+        let junit = std::fs::read_to_string(&x).unwrap_or_default();
+        Suite {
+            out,
+            report,
+            junit,
+            state,
+            _dir: dir,
+        }
+    })
+}
+
+/// A step of a scenario in the suite's record (first iteration).
+fn step<'a>(r: &'a serde_json::Value, scenario: &str, label: &str) -> &'a serde_json::Value {
+    r["run"]["scenarios"]
+        .as_array()
         .unwrap()
-        .is_empty());
-    assert!(!r["run"]["fingerprint"]["cgroup_version"]
-        .as_str()
+        .iter()
+        .find(|s| s["name"] == scenario)
+        .unwrap_or_else(|| panic!("no scenario {scenario}"))["iterations"][0]["steps"]
+        .as_array()
         .unwrap()
-        .is_empty());
+        .iter()
+        .find(|s| s["label"] == label)
+        .unwrap_or_else(|| panic!("no step {label} in {scenario}"))
+}
+
+fn fact(step: &serde_json::Value, name: &str) -> String {
+    step["facts"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no fact {name} in {step}"))
+        .to_string()
+}
+
+/// p50 of a measure in the suite's statistics.
+fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
+    r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| v["stats"].as_array().unwrap())
+        .find(|s| s["step"] == step && s["measure"] == measure)
+        .unwrap_or_else(|| panic!("no {step}/{measure}"))["p50"]
+        .as_f64()
+        .unwrap()
+}
+
+const BUILTIN: [&str; 7] = [
+    "cgroup-oom",
+    "containerd-kill",
+    "daemon-freeze",
+    "live-restore-restart",
+    "pid1-sigterm",
+    "restart-storm",
+    "restart-without-live-restore",
+];
+
+#[test]
+fn builtin_suite_passes_with_reports() {
+    let s = suite();
+    assert_eq!(s.out.status.code(), Some(0), "{}", text(&s.out));
+    let stdout = String::from_utf8_lossy(&s.out.stdout);
+    assert!(
+        stdout.contains(&format!("{} passed, 0 failed", BUILTIN.len())),
+        "{stdout}"
+    );
+    let r = &s.report;
+    assert_eq!(r["summary"]["passed"], BUILTIN.len(), "{r:#}");
+    for key in [
+        "engine_version",
+        "containerd_version",
+        "runc_version",
+        "kernel_version",
+        "cgroup_version",
+        "storage_driver",
+    ] {
+        assert!(
+            !r["run"]["fingerprint"][key].as_str().unwrap().is_empty(),
+            "fingerprint lacks {key}"
+        );
+    }
+    for name in BUILTIN {
+        assert!(
+            s.junit.contains(&format!("<testcase name=\"{name}\"")),
+            "{}",
+            s.junit
+        );
+    }
+    assert!(s.junit.contains("failures=\"0\""), "{}", s.junit);
+}
+
+#[test]
+fn pid1_timings_compare_within_one_run() {
+    let r = &suite().report;
     // Ratios within one run, never absolute thresholds: bash as PID 1 waits out the grace period,
     // tini forwards SIGTERM at once.
-    let stat = |step: &str, measure: &str| -> f64 {
-        r["verdicts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|v| v["stats"].as_array().unwrap())
-            .find(|s| s["step"] == step && s["measure"] == measure)
-            .unwrap_or_else(|| panic!("no {step}/{measure}"))["p50"]
-            .as_f64()
-            .unwrap()
-    };
-    let bash = stat("stop bash as PID 1", "duration");
-    let tini = stat("stop bash under tini", "duration");
+    let bash = stat(r, "stop bash as PID 1", "duration");
+    let tini = stat(r, "stop bash under tini", "duration");
     assert!(bash > 3.0 * tini, "bash {bash}s vs tini {tini}s");
     // The daemon's own kill→die time agrees with our clock to within a second.
-    let daemon = stat("stop bash as PID 1", "daemon_duration");
+    let daemon = stat(r, "stop bash as PID 1", "daemon_duration");
     assert!(
         (bash - daemon).abs() < 1.0,
         "monotonic {bash}s vs daemon {daemon}s"
     );
-    assert!(stat("hog is OOM-killed", "time_to_oom") > 0.0);
+    assert!(stat(r, "hog is OOM-killed", "time_to_oom") > 0.0);
+}
 
-    let xml = std::fs::read_to_string(&x).unwrap();
-    assert!(xml.contains("<testcase name=\"pid1-sigterm\""), "{xml}");
-    assert!(xml.contains("<testcase name=\"cgroup-oom\""), "{xml}");
-    assert!(xml.contains("failures=\"0\""), "{xml}");
-    assert_no_leftovers(state.path());
+#[test]
+fn daemon_faults_really_happen() {
+    let r = &suite().report;
+    // A restart is a new dockerd process.
+    let restart = step(r, "live-restore-restart", "graceful restart");
+    assert_ne!(
+        fact(restart, "dockerd_pid_before"),
+        fact(restart, "dockerd_pid_after")
+    );
+    let killed = step(
+        r,
+        "live-restore-restart",
+        "kill -9 while a --rm container exits",
+    );
+    assert_ne!(
+        fact(killed, "dockerd_pid_before"),
+        fact(killed, "dockerd_pid_after")
+    );
+    // A freeze is a stopped process, as /proc says, and the API did not answer.
+    let freeze = step(r, "daemon-freeze", "freeze dockerd for 8s");
+    assert_eq!(fact(freeze, "dockerd_state_during"), "T");
+    assert_eq!(fact(freeze, "api_during_freeze"), "unresponsive");
+    // containerd was replaced by a new process.
+    let ck = step(r, "containerd-kill", "kill containerd");
+    assert_ne!(
+        fact(ck, "containerd_pid_before"),
+        fact(ck, "containerd_pid_after")
+    );
+    // The restart policy brought the container killed from the host back with a new PID.
+    let back = step(r, "live-restore-restart", "restart policy brings it back");
+    assert_eq!(back["observation"]["state"], "running");
+}
+
+#[test]
+fn the_freeze_leaves_a_forensics_bundle_with_goroutine_dumps() {
+    let r = &suite().report;
+    let freeze = step(r, "daemon-freeze", "freeze dockerd for 8s");
+    let dir = Path::new(freeze["forensics"].as_str().expect("no forensics bundle"));
+    let dump = std::fs::read_to_string(dir.join("goroutines-dockerd.log")).unwrap();
+    assert!(dump.contains("goroutine "), "not a goroutine dump");
+    let threads = std::fs::read_to_string(dir.join("threads-dockerd.txt")).unwrap();
+    assert!(
+        threads.contains("state T"),
+        "dockerd's threads were not stopped:\n{threads}"
+    );
+    for f in [
+        "processes.txt",
+        "dockerd.log.tail",
+        "kernel.log.tail",
+        "api-last-answers.txt",
+    ] {
+        assert!(dir.join(f).exists(), "bundle lacks {f}");
+    }
+}
+
+#[test]
+fn nothing_is_left_after_the_suite() {
+    let s = suite();
+    assert!(s.out.status.code().is_some());
+    assert_no_leftovers(s.state.path());
+    let storm = step(&s.report, "restart-storm", "nothing left behind");
+    for m in ["shims", "mounts", "netns"] {
+        let v = storm["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == m)
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(
+            v, 0.0,
+            "{m} left after the restart storm: {}",
+            storm["facts"]
+        );
+    }
 }
 
 #[test]
@@ -280,5 +437,69 @@ fn clean_sweeps_what_a_sigkilled_run_left() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_leftovers(state.path());
+}
+
+#[test]
+fn a_wrong_expectation_under_live_restore_fails_clearly() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(
+        dir.path(),
+        "wrong-lr",
+        &format!("name: wrong-lr\nrequires: {{live_restore: true, disruptive: true}}\n{QUICK}steps:\n  - action: {{start: {{container: quick}}}}\n  - action: {{daemon_restart: {{}}}}\n  - name: believe it stopped\n    action: {{inspect: {{container: quick}}}}\n    expect: {{state: exited, changed: [pid]}}\n"),
+    );
+    let out = shakedown(state.path()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("step 'believe it stopped': state: expected exited, observed running"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("changed: expected pid, observed pid"),
+        "{stdout}"
+    );
+    assert_no_leftovers(state.path());
+}
+
+#[test]
+fn the_harness_returns_within_its_deadline_while_the_daemon_is_frozen() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(
+        dir.path(),
+        "frozen",
+        &format!("name: frozen\nrequires: {{disruptive: true}}\n{QUICK}steps:\n  - action: {{start: {{container: quick}}}}\n  - action: {{daemon_freeze: {{}}}}\n  - name: stop while frozen\n    action: {{stop: {{container: quick, timeout: 1s}}}}\n    deadline: 3s\n"),
+    );
+    let j = dir.path().join("r.json");
+    let started = Instant::now();
+    let out = shakedown(state.path())
+        .arg("run")
+        .arg(&f)
+        .arg("--json")
+        .arg(&j)
+        .arg("--artifacts")
+        .arg(dir.path().join("art"))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Daemon start, the 3 s deadline, forensics, thaw and cleanup: far below a hang.
+    assert!(took < Duration::from_secs(90), "took {took:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("step 'stop while frozen' exceeded its deadline of 3s (forensics: "),
+        "{stdout}"
+    );
+    let r = json(&j);
+    let st = step(&r, "frozen", "stop while frozen");
+    assert_eq!(st["outcome"]["status"], "deadline_exceeded");
+    let bundle = Path::new(st["forensics"].as_str().unwrap());
+    let threads = std::fs::read_to_string(bundle.join("threads-dockerd.txt")).unwrap();
+    assert!(threads.contains("state T"), "{threads}");
+    // Healing thawed the daemon, so cleanup could remove everything.
+    let cleanup = r["run"]["scenarios"][0]["cleanup"].to_string();
+    assert!(cleanup.contains("healed: thawed dockerd"), "{cleanup}");
     assert_no_leftovers(state.path());
 }

@@ -56,10 +56,16 @@ impl ActionKind for DaemonFreeze {
             .unwrap_or(Duration::from_secs(2));
         let t = Instant::now();
         kill(Pid::from_raw(pid as i32), Signal::SIGSTOP)?;
-        ctx.fact(
-            "dockerd_state_during",
-            crate::proc::read(pid).map(|p| p.state).unwrap_or('?'),
-        );
+        // Signal delivery is asynchronous: read the state once the kernel has stopped it.
+        let mut state = '?';
+        while t.elapsed() < Duration::from_secs(2) {
+            state = crate::proc::read(pid).map(|p| p.state).unwrap_or('?');
+            if state == 'T' {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        ctx.fact("dockerd_state_during", state);
         // The harness's own view: a real call with a deadline. It must fail, within the deadline.
         let answered = ctx.docker.ping(probe).await.is_ok();
         ctx.fact(

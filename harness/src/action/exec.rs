@@ -37,7 +37,7 @@ impl ActionKind for Exec {
         let id = ctx.id(&self.container.value)?;
         let (code, output) = ctx
             .docker
-            .exec(&id, self.command.to_args(), ctx.step_deadline)
+            .exec(&id, self.command.to_args(), ctx.call_deadline())
             .await?;
         ctx.fact("exec_exit_code", code);
         ctx.fact("exec_output", output);

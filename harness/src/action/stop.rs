@@ -67,7 +67,7 @@ impl ActionKind for Stop {
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
-        let deadline = ctx.step_deadline;
+        let deadline = ctx.call_deadline();
         ctx.docker
             .stop(&id, self.timeout.map(HumanDuration::get), deadline)
             .await

@@ -33,7 +33,7 @@ impl ActionKind for Wait {
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(self.0.name())?;
-        let deadline = ctx.step_deadline;
+        let deadline = ctx.call_deadline();
         ctx.docker.wait(&id, deadline).await.map(|_| ())
     }
 

@@ -85,6 +85,12 @@ impl Ctx<'_> {
         })
     }
 
+    /// Deadline for one long call inside an action (stop, wait, exec): a little beyond the step's, so
+    /// that a hang is reported as the step missing its deadline.
+    pub fn call_deadline(&self) -> Duration {
+        self.step_deadline + Duration::from_secs(1)
+    }
+
     /// Records a measured time.
     pub fn measure(&mut self, name: &str, d: Duration) {
         self.measures.push(Measure::monotonic(name, d));
