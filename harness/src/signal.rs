@@ -35,6 +35,16 @@ pub fn parse(s: &str) -> Option<i32> {
     SIGNALS.iter().find(|(n, _)| *n == bare).map(|(_, v)| *v)
 }
 
+/// A validation problem for an optional signal argument of an action, if it does not parse.
+pub fn problem(action: &str, signal: &Option<String>) -> Vec<String> {
+    match signal {
+        Some(s) if parse(s).is_none() => vec![format!(
+            "{action}: unknown signal {s:?} (e.g. SIGTERM, SIGUSR1, 9)"
+        )],
+        _ => vec![],
+    }
+}
+
 /// The canonical `SIGNAME` for a signal number, or the number itself.
 pub fn name(n: i32) -> String {
     SIGNALS

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use anyhow::anyhow;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use schemars::JsonSchema;
@@ -44,12 +43,7 @@ impl ActionKind for DaemonFreeze {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let handle = ctx.daemon()?;
-        let pid = handle
-            .lock()
-            .await
-            .pid()
-            .ok_or_else(|| anyhow!("dockerd is not running"))?;
+        let pid = super::dockerd_pid(ctx).await?;
         let probe = self
             .api_deadline
             .map(|d| d.get())

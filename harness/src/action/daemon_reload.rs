@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
-use tokio::time::Instant;
 
 use super::ActionKind;
 use crate::runner::Ctx;
@@ -32,18 +29,8 @@ impl ActionKind for DaemonReload {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = ctx
-            .daemon()?
-            .lock()
-            .await
-            .pid()
-            .ok_or_else(|| anyhow!("dockerd is not running"))?;
-        let t = Instant::now();
-        kill(Pid::from_raw(pid as i32), Signal::SIGHUP)?;
-        ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
-            .await?;
-        ctx.measure("api_back", t.elapsed());
-        ctx.fact("dockerd_pid_after", pid);
+        let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGHUP).await?;
+        ctx.fact("dockerd_pid", pid);
         Ok(())
     }
 }

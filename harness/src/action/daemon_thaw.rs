@@ -3,13 +3,10 @@
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
-use tokio::time::Instant;
 
 use super::ActionKind;
 use crate::runner::Ctx;
@@ -33,17 +30,8 @@ impl ActionKind for DaemonThaw {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = ctx
-            .daemon()?
-            .lock()
-            .await
-            .pid()
-            .ok_or_else(|| anyhow!("dockerd is not running"))?;
-        let t = Instant::now();
-        kill(Pid::from_raw(pid as i32), Signal::SIGCONT)?;
-        ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
-            .await?;
-        ctx.measure("api_back", t.elapsed());
+        let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGCONT).await?;
+        ctx.fact("dockerd_pid", pid);
         Ok(())
     }
 }

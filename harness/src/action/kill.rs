@@ -40,14 +40,7 @@ impl ActionKind for Kill {
     }
 
     fn problems(&self) -> Vec<String> {
-        match &self.signal {
-            Some(s) if crate::signal::parse(s).is_none() => {
-                vec![format!(
-                    "kill: unknown signal {s:?} (e.g. SIGTERM, SIGUSR1, 9)"
-                )]
-            }
-            _ => vec![],
-        }
+        crate::signal::problem(Self::NAME, &self.signal)
     }
 
     fn default_deadline(&self, _: &Scenario) -> Duration {

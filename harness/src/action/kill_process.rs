@@ -34,12 +34,7 @@ impl ActionKind for KillProcess {
     }
 
     fn problems(&self) -> Vec<String> {
-        match &self.signal {
-            Some(s) if crate::signal::parse(s).is_none() => {
-                vec![format!("kill_process: unknown signal {s:?}")]
-            }
-            _ => vec![],
-        }
+        crate::signal::problem(Self::NAME, &self.signal)
     }
 
     fn default_deadline(&self, _: &Scenario) -> Duration {

@@ -215,6 +215,29 @@ impl Action {
     }
 }
 
+/// The managed dockerd's pid, or an error when it is not running.
+pub(crate) async fn dockerd_pid(ctx: &Ctx<'_>) -> anyhow::Result<u32> {
+    ctx.daemon()?
+        .lock()
+        .await
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("dockerd is not running"))
+}
+
+/// Sends `signal` to dockerd, then waits for its API and records `api_back`.
+pub(crate) async fn signal_dockerd_and_wait(
+    ctx: &mut Ctx<'_>,
+    signal: nix::sys::signal::Signal,
+) -> anyhow::Result<u32> {
+    let pid = dockerd_pid(ctx).await?;
+    let t = tokio::time::Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)?;
+    ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
+        .await?;
+    ctx.measure("api_back", t.elapsed());
+    Ok(pid)
+}
+
 /// The daemon's time between the first `from` event and the first `to` event after it, in nanoseconds.
 pub(crate) fn span(events: &[&EventRecord], from: &str, to: &str) -> Option<i64> {
     let a = events.iter().find(|e| e.action == from)?;
