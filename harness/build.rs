@@ -1,5 +1,6 @@
-//! Compiles `fixture/fixture.rs` into a fully static `shakedown-fixture` binary that the harness embeds
-//! and puts into its offline fixture image (FROM scratch: no libc there, so it must be static).
+//! Compiles `fixture/fixture.rs` into a fully static `shakedown-fixture` executable in `OUT_DIR`,
+//! which `src/fixture.rs` embeds and puts into the offline fixture image. The image is `FROM scratch`
+//! (no libc, no loader), so the helper must be static: glibc linked in with `+crt-static` (static-pie).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -7,38 +8,57 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=fixture/fixture.rs");
     println!("cargo:rerun-if-changed=build.rs");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let target = std::env::var("TARGET").expect("TARGET");
-    // The plain compiler: clippy's wrappers are meant for the crate, not for this helper.
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let source = manifest_dir.join("fixture").join("fixture.rs");
+    let target = gnu_target(
+        &std::env::var("TARGET")
+            .or_else(|_| std::env::var("HOST"))
+            .unwrap_or_else(|_| "x86_64-unknown-linux-gnu".into()),
+    );
+    // The plain compiler, never RUSTC_WRAPPER / RUSTC_WORKSPACE_WRAPPER: under `cargo clippy` the
+    // workspace wrapper is clippy-driver, meant for the crate, not for this helper.
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let bin = out.join("shakedown-fixture");
     let result = Command::new(&rustc)
         .env_remove("RUSTC_WRAPPER")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args([
-            "--edition",
-            "2021",
-            "-C",
-            "opt-level=2",
-            "-C",
-            "target-feature=+crt-static",
-            "-C",
-            "strip=symbols",
-            "--target",
-            &target,
-            "--crate-name",
-            "shakedown_fixture",
-            "fixture/fixture.rs",
-            "-o",
-        ])
+        .env_remove("RUSTFLAGS")
+        .args(["--edition", "2021"])
+        .args(["-C", "opt-level=2"])
+        .args(["-C", "target-feature=+crt-static"])
+        .args(["-C", "strip=symbols"])
+        .args(["--target", &target])
+        .args(["--crate-name", "shakedown_fixture"])
+        .arg(&source)
+        .arg("-o")
         .arg(&bin)
         .output()
-        .expect("run rustc for the fixture helper");
+        .unwrap_or_else(|e| {
+            panic!(
+                "running {} for the fixture helper: {e}",
+                rustc.to_string_lossy()
+            )
+        });
     if !result.status.success() {
         panic!(
-            "compiling fixture/fixture.rs failed:\n{}",
+            "compiling {} into a static {target} executable failed ({}):\n{}",
+            source.display(),
+            result.status,
             String::from_utf8_lossy(&result.stderr)
         );
     }
+}
+
+/// The `-linux-gnu` target for the build's architecture: glibc's static-pie is what `+crt-static`
+/// gives there (x86_64 is the one that is tested; ARM's `gnueabihf` targets are kept as they are).
+fn gnu_target(target: &str) -> String {
+    if target.contains("-linux-gnu") {
+        return target.to_string();
+    }
+    let arch = target.split('-').next().unwrap_or("x86_64");
+    format!("{arch}-unknown-linux-gnu")
 }

@@ -380,6 +380,22 @@ async fn clean(all: bool) -> Result<i32> {
             println!("{l}");
         }
     }
+    // Interfaces `leak_veth` made (named by the harness), should a killed run have left them.
+    for name in std::fs::read_dir("/sys/class/net")
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.starts_with("sdleak"))
+    {
+        println!(
+            "{}",
+            runner::delete_link(&name).trim_start_matches("undo: ")
+        );
+    }
     let host = DockerClient::env_host();
     let client = match DockerClient::connect(&host) {
         Ok(c) if c.ping(Duration::from_secs(5)).await.is_ok() => c,

@@ -12,6 +12,8 @@ pub mod error;
 pub mod expect;
 pub mod fixture;
 pub mod forensics;
+pub mod kernel;
+pub mod leaks;
 pub mod proc;
 pub mod record;
 pub mod report;

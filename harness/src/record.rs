@@ -79,6 +79,34 @@ pub struct IterationRecord {
     pub steps: Vec<StepRecord>,
     /// Docker events about this iteration's containers, in arrival order.
     pub events: Vec<EventRecord>,
+    /// Kernel log lines seen during the iteration (local targets).
+    #[serde(default)]
+    pub kernel: Vec<KernelLine>,
+    /// Why there are no kernel lines, when the kernel log could not be watched.
+    #[serde(default)]
+    pub kernel_unavailable: Option<String>,
+    /// Scenario container name → docker id, for attributing kernel lines.
+    #[serde(default)]
+    pub containers: BTreeMap<String, String>,
+    /// Host changes the iteration's actions made and the runner undid afterwards.
+    #[serde(default)]
+    pub undone: Vec<String>,
+}
+
+/// A kernel log line seen during a scenario.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KernelLine {
+    /// Monotonic offset at which the harness read it.
+    #[serde(with = "secs")]
+    pub t: Duration,
+    /// The kernel's timestamp, microseconds since boot.
+    pub usec: u64,
+    /// Syslog priority.
+    pub priority: u32,
+    /// The message.
+    pub text: String,
+    /// What it is about, when a classifier recognised it.
+    pub class: Option<crate::kernel::KernelClass>,
 }
 
 /// How a step's action ended.

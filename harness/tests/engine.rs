@@ -115,14 +115,17 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 7] = [
+const BUILTIN: [&str; 10] = [
     "cgroup-oom",
     "containerd-kill",
     "daemon-freeze",
+    "leak-detect",
     "live-restore-restart",
+    "oom-host-sized",
     "pid1-sigterm",
     "restart-storm",
     "restart-without-live-restore",
+    "veth-churn",
 ];
 
 #[test]
@@ -236,22 +239,99 @@ fn nothing_is_left_after_the_suite() {
     let s = suite();
     assert!(s.out.status.code().is_some());
     assert_no_leftovers(s.state.path());
-    let storm = step(&s.report, "restart-storm", "nothing left behind");
-    for m in ["shims", "mounts", "netns"] {
-        let v = storm["measures"]
+    // Leak detection after a restart storm and after 200 churn cycles found nothing.
+    for (scenario, label) in [
+        ("restart-storm", "nothing left behind"),
+        ("veth-churn", "back to baseline"),
+    ] {
+        let st = step(&s.report, scenario, label);
+        for m in st["measures"].as_array().unwrap() {
+            if m["name"].as_str().unwrap().starts_with("leaked_") {
+                assert_eq!(m["value"], 0.0, "{scenario}: {m} {}", st["facts"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn detectors_name_injected_leaks_and_undo_them() {
+    let r = &suite().report;
+    let st = step(r, "leak-detect", "the detectors fire");
+    let veths = fact(st, "leaked_veth");
+    assert!(veths.contains("sdleak"), "{veths}");
+    assert!(fact(st, "leaked_bridge_port").contains("sdleak"));
+    assert!(fact(st, "leaked_netns").contains("pinned-netns"));
+    let undone = r["run"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "leak-detect")
+        .unwrap()["iterations"][0]["undone"]
+        .to_string();
+    assert!(
+        undone.contains("deleted interface sdleak") && undone.contains("unmounted"),
+        "{undone}"
+    );
+    assert!(!common::links().iter().any(|l| l.starts_with("sdleak")));
+}
+
+#[test]
+fn the_kernel_watcher_sees_the_real_oom_line() {
+    let r = &suite().report;
+    let scenario = r["run"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "cgroup-oom")
+        .unwrap();
+    let it = &scenario["iterations"][0];
+    let id = it["containers"]["hog"].as_str().unwrap();
+    let line = it["kernel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["class"] == "oom_kill" && l["text"].as_str().unwrap().contains(id))
+        .unwrap_or_else(|| panic!("no oom_kill line for {id} in {}", it["kernel"]));
+    assert!(line["usec"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn churn_reports_per_phase_percentiles() {
+    let r = &suite().report;
+    for phase in ["create", "start", "stop", "remove"] {
+        let st = r["verdicts"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|x| x["name"] == m)
-            .unwrap()["value"]
-            .as_f64()
-            .unwrap();
-        assert_eq!(
-            v, 0.0,
-            "{m} left after the restart storm: {}",
-            storm["facts"]
+            .flat_map(|v| v["stats"].as_array().unwrap())
+            .find(|s| s["step"] == "200 cycles at concurrency 4" && s["measure"] == phase)
+            .unwrap_or_else(|| panic!("no {phase} statistics"));
+        assert_eq!(st["count"], 200, "{st}");
+        assert!(
+            st["p50"].as_f64() <= st["p95"].as_f64() && st["p95"].as_f64() <= st["max"].as_f64()
         );
     }
+}
+
+#[test]
+fn an_injected_leak_fails_leaks_none_naming_the_interface() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(
+        dir.path(),
+        "leaky",
+        "name: leaky\nrequires: {disruptive: true}\nsteps:\n  - action: {leak_veth: {}}\n  - name: expect none\n    action: {check_leaks: {settle: 1s}}\n    expect: {leaks: none}\n",
+    );
+    let out = shakedown(state.path()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("step 'expect none': leaks: expected none, observed ")
+            && stdout.contains("veth: sdleak"),
+        "{stdout}"
+    );
+    assert!(!common::links().iter().any(|l| l.starts_with("sdleak")));
+    assert_no_leftovers(state.path());
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Actions: what a step does. Each action is one file with its arguments (as written in scenarios) and
 //! how it runs; this file only lists them for the scenario format and dispatches.
 
+mod check_leaks;
+mod churn;
 mod containerd_kill;
-mod count_leftovers;
 mod daemon_freeze;
 mod daemon_kill;
 mod daemon_reload;
@@ -12,6 +13,8 @@ mod exec;
 mod inspect;
 mod kill;
 mod kill_process;
+mod leak_veth;
+mod pin_netns;
 mod probe_api;
 mod remove;
 mod shim_kill;
@@ -31,8 +34,9 @@ use crate::record::{EventRecord, Measure};
 use crate::runner::Ctx;
 use crate::scenario::Scenario;
 
+pub use check_leaks::CheckLeaks;
+pub use churn::Churn;
 pub use containerd_kill::ContainerdKill;
-pub use count_leftovers::CountLeftovers;
 pub use daemon_freeze::DaemonFreeze;
 pub use daemon_kill::DaemonKill;
 pub use daemon_reload::DaemonReload;
@@ -42,6 +46,8 @@ pub use exec::Exec;
 pub use inspect::Inspect;
 pub use kill::Kill;
 pub use kill_process::KillProcess;
+pub use leak_veth::LeakVeth;
+pub use pin_netns::PinNetns;
 pub use probe_api::ProbeApi;
 pub use remove::Remove;
 pub use shim_kill::ShimKill;
@@ -91,8 +97,14 @@ pub enum Action {
     ContainerdKill(ContainerdKill),
     /// SIGKILL a container's containerd shim. Disruptive.
     ShimKill(ShimKill),
-    /// Count the managed daemon's leftover shims, mounts and network namespaces.
-    CountLeftovers(CountLeftovers),
+    /// Create/start/stop/remove copies of a container, N cycles, C at a time.
+    Churn(Churn),
+    /// Compare the host with the iteration's starting snapshot: veths, netns, mounts, shims, cgroups.
+    CheckLeaks(CheckLeaks),
+    /// Create orphan veth pairs on the engine's bridge (undone after the iteration). Disruptive.
+    LeakVeth(LeakVeth),
+    /// Keep a container's network namespace alive with a bind mount (undone after). Disruptive.
+    PinNetns(PinNetns),
 }
 
 /// What every action provides; [`Action`] dispatches to it.
@@ -147,7 +159,10 @@ macro_rules! dispatch {
             Action::DaemonReload($a) => $e,
             Action::ContainerdKill($a) => $e,
             Action::ShimKill($a) => $e,
-            Action::CountLeftovers($a) => $e,
+            Action::Churn($a) => $e,
+            Action::CheckLeaks($a) => $e,
+            Action::LeakVeth($a) => $e,
+            Action::PinNetns($a) => $e,
         }
     };
 }
@@ -212,6 +227,23 @@ impl Action {
     /// Daemon-side measures.
     pub fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
         dispatch!(self, a => a.daemon_measures(step, all))
+    }
+}
+
+/// What leak detection looks at: the managed daemon's directories, bridge and containerd namespace
+/// (host-wide kinds only on other targets).
+pub async fn leak_scope(ctx: &Ctx<'_>) -> crate::leaks::Scope {
+    match &ctx.daemon {
+        None => crate::leaks::Scope::default(),
+        Some(h) => {
+            let d = h.lock().await;
+            crate::leaks::Scope {
+                dir: Some(d.dir().to_path_buf()),
+                data_root: Some(d.data_root()),
+                bridge: Some(d.bridge().to_string()),
+                namespace: Some(d.containerd_namespace()),
+            }
+        }
     }
 }
 

@@ -17,19 +17,39 @@ pub struct Bounds {
     /// Upper bound (inclusive).
     #[serde(default)]
     pub max: Option<HumanDuration>,
+    /// Upper bound on the median, for measures taken many times (e.g. churn's `remove`).
+    #[serde(default)]
+    pub p50: Option<HumanDuration>,
+    /// Upper bound on the 95th percentile (nearest rank).
+    #[serde(default)]
+    pub p95: Option<HumanDuration>,
 }
 
 impl Bounds {
-    /// Whether `secs` lies within the bounds.
+    /// Whether `secs` lies within `min` and `max`.
     pub fn contains(&self, secs: f64) -> bool {
         self.min.is_none_or(|m| secs >= m.0.as_secs_f64())
             && self.max.is_none_or(|m| secs <= m.0.as_secs_f64())
     }
 
+    /// Whether every value lies within `min`/`max` and the percentiles within `p50`/`p95`.
+    pub fn holds(&self, values: &[f64]) -> bool {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let pct = |p: f64, b: Option<HumanDuration>| {
+            b.is_none_or(|b| {
+                sorted.is_empty() || crate::verdict::percentile(&sorted, p) <= b.0.as_secs_f64()
+            })
+        };
+        values.iter().all(|v| self.contains(*v)) && pct(50.0, self.p50) && pct(95.0, self.p95)
+    }
+
     /// Problems with the bounds themselves.
     pub fn problems(&self, what: &str) -> Vec<String> {
         match (self.min, self.max) {
-            (None, None) => vec![format!("{what}: give `min`, `max` or both")],
+            (None, None) if self.p50.is_none() && self.p95.is_none() => {
+                vec![format!("{what}: give `min`, `max`, `p50` or `p95`")]
+            }
             (Some(a), Some(b)) if a > b => vec![format!("{what}: min ({a}) is above max ({b})")],
             _ => vec![],
         }
@@ -46,11 +66,23 @@ impl Bounds {
                 format!("{}", d.get().as_secs_f64())
             }
         };
-        match (self.min, self.max) {
+        let mut parts = vec![match (self.min, self.max) {
             (Some(a), Some(b)) => format!("between {} and {}", v(a), v(b)),
             (Some(a), None) => format!("at least {}", v(a)),
             (None, Some(b)) => format!("at most {}", v(b)),
-            (None, None) => "any".into(),
+            (None, None) => String::new(),
+        }];
+        if let Some(p) = self.p50 {
+            parts.push(format!("p50 at most {}", v(p)));
+        }
+        if let Some(p) = self.p95 {
+            parts.push(format!("p95 at most {}", v(p)));
+        }
+        parts.retain(|p| !p.is_empty());
+        if parts.is_empty() {
+            "any".into()
+        } else {
+            parts.join(", ")
         }
     }
 }
@@ -92,14 +124,29 @@ pub(super) fn check_measure(
         }
     };
     let expected = bounds.text(timed);
-    // A repeated action takes a measure several times: every value must be within bounds.
+    // A repeated action takes a measure several times: every value must be within min/max, and the
+    // percentiles within p50/p95.
     let values = step.measure_values(measure);
-    let pass = values.iter().all(|v| bounds.contains(*v));
-    let observed = values
-        .iter()
-        .map(|v| show(*v))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let pass = bounds.holds(&values);
+    let observed = if values.len() > 5 {
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p = |q| show(crate::verdict::percentile(&sorted, q));
+        format!(
+            "min {} p50 {} p95 {} max {} (n={})",
+            show(sorted[0]),
+            p(50.0),
+            p(95.0),
+            show(sorted[sorted.len() - 1]),
+            sorted.len()
+        )
+    } else {
+        values
+            .iter()
+            .map(|v| show(*v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     CheckResult::new(expectation, expected, observed, pass)
 }
 
@@ -118,6 +165,7 @@ mod tests {
         Bounds {
             min: min.map(|s| s.parse().unwrap()),
             max: max.map(|s| s.parse().unwrap()),
+            ..Default::default()
         }
     }
 
@@ -142,6 +190,20 @@ mod tests {
             message: "boom".into(),
         };
         assert_eq!(check(&b(None, Some("9s")), &s).outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn percentile_bounds() {
+        let b = Bounds {
+            p95: Some("1s".parse().unwrap()),
+            ..Default::default()
+        };
+        let mut v = vec![0.1; 19];
+        v.push(5.0); // one outlier in 20: the p95 (19th value) is still 0.1
+        assert!(b.holds(&v));
+        v.push(5.0);
+        assert!(!b.holds(&v));
+        assert_eq!(b.text(true), "p95 at most 1s");
     }
 
     #[test]

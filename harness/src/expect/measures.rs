@@ -19,8 +19,8 @@ mod tests {
     fn missing_measure_fails_with_its_name() {
         let s = step(exited(137, true), 2.0);
         let bounds = Bounds {
-            min: None,
             max: Some("30s".parse().unwrap()),
+            ..Default::default()
         };
         let r = check("time_to_oom", &bounds, &s);
         assert_eq!(r.outcome, Outcome::Fail);

@@ -8,6 +8,8 @@ mod duration;
 mod events;
 mod exit_code;
 mod facts;
+mod kernel_log;
+mod leaks;
 mod measures;
 mod oom_killed;
 mod state;
@@ -21,6 +23,8 @@ pub use compare::Field;
 pub use duration::Bounds;
 pub use exit_code::ExitCode;
 pub use facts::Api;
+pub use kernel_log::KernelLog;
+pub use leaks::{LeakKind, Leaks};
 pub use state::State;
 
 use crate::record::{EventRecord, StepRecord};
@@ -63,6 +67,12 @@ pub struct Expect {
     /// Text the output of an `exec` step must contain.
     #[serde(default)]
     pub output: Option<String>,
+    /// Kernel log lines (from the iteration's start to this step) that must or must not appear.
+    #[serde(default)]
+    pub kernel_log: Option<KernelLog>,
+    /// What `check_leaks` found: `none`, or the kinds that must be found.
+    #[serde(default)]
+    pub leaks: Option<Leaks>,
 }
 
 /// The result of one check before it is attached to a step.
@@ -132,6 +142,7 @@ impl Expect {
         step: &StepRecord,
         events: &[&EventRecord],
         earlier: &[&StepRecord],
+        iteration: &crate::record::IterationRecord,
     ) -> Vec<CheckResult> {
         let mut out = Vec::new();
         if let Some(v) = &self.exit_code {
@@ -163,6 +174,12 @@ impl Expect {
         }
         if let Some(o) = &self.output {
             out.push(facts::check_output(o, step));
+        }
+        if let Some(k) = &self.kernel_log {
+            out.push(kernel_log::check(k, step, iteration));
+        }
+        if let Some(l) = &self.leaks {
+            out.push(leaks::check(l, step));
         }
         out
     }

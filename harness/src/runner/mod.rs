@@ -3,7 +3,7 @@
 //! panic (a panicking scenario runs in a task of its own; cleanup runs outside it).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -72,6 +72,59 @@ pub struct Ctx<'a> {
     /// A container's state just before an action disturbed it (e.g. `kill_process`), which later
     /// steps compare with: a restart may complete before the disturbing step's own observation.
     pub baseline: HashMap<String, crate::record::Observation>,
+    /// Host state at the iteration's start, for `check_leaks`.
+    pub leak_baseline: Option<crate::leaks::Snapshot>,
+    /// Host changes to undo after the iteration (injected leaks).
+    pub undo: Vec<Undo>,
+}
+
+/// A host change an action made that the runner undoes after the iteration, whatever happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Undo {
+    /// Delete a network interface the harness created.
+    DeleteLink(String),
+    /// Unmount a bind mount the harness made, and remove its file.
+    Unmount(PathBuf),
+}
+
+impl Undo {
+    /// Undoes the change; returns a line for the record.
+    pub fn apply(&self) -> String {
+        match self {
+            Undo::DeleteLink(name) => delete_link(name),
+            Undo::Unmount(path) => {
+                let r = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH);
+                let _ = std::fs::remove_file(path);
+                format!(
+                    "undo: unmounted {}{}",
+                    path.display(),
+                    if r.is_ok() { "" } else { " (was not mounted)" }
+                )
+            }
+        }
+    }
+}
+
+/// Deletes a network interface the harness created, retrying while the kernel is busy with it.
+pub fn delete_link(name: &str) -> String {
+    let exists = || Path::new("/sys/class/net").join(name).exists();
+    for _ in 0..10 {
+        if !exists() {
+            return format!("undo: deleted interface {name}");
+        }
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", name])
+            .output();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    format!("undo failed: interface {name} still exists (`shakedown clean` removes it)")
+}
+
+/// What an iteration task shares with the runner outside it, so cleanup works even after a panic.
+#[derive(Default)]
+struct Shared {
+    containers: HashMap<String, String>,
+    undo: Vec<Undo>,
 }
 
 impl Ctx<'_> {
@@ -148,6 +201,15 @@ impl Ctx<'_> {
         if let Some(id) = self.containers.get(name) {
             return Ok(id.clone());
         }
+        let docker_name = self.docker_name(name);
+        let id = self.create_like(name, &docker_name).await?;
+        self.containers.insert(name.to_string(), id.clone());
+        Ok(id)
+    }
+
+    /// Creates a container from a scenario container's spec under another docker name (churn makes
+    /// many); it carries the run's labels, so cleanup finds it. Returns its id.
+    pub async fn create_like(&self, name: &str, docker_name: &str) -> anyhow::Result<String> {
         let spec = self
             .plan
             .scenario
@@ -180,10 +242,7 @@ impl Ctx<'_> {
             restart: spec.restart.map(|r| r.as_docker()),
             auto_remove: spec.auto_remove,
         };
-        let docker_name = self.docker_name(name);
-        let id = self.docker.create(&docker_name, create.to_body()).await?;
-        self.containers.insert(name.to_string(), id.clone());
-        Ok(id)
+        self.docker.create(docker_name, create.to_body()).await
     }
 }
 
@@ -314,7 +373,7 @@ async fn run_iteration(
     iteration: u32,
     t0: Instant,
 ) -> (IterationRecord, HashMap<String, String>, Option<String>) {
-    let shared = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(Shared::default()));
     let task = {
         let docker = docker.clone();
         let owned_plan = plan.clone();
@@ -343,6 +402,8 @@ async fn run_iteration(
                     bundle: None,
                     observed: HashMap::new(),
                     baseline: HashMap::new(),
+                    leak_baseline: None,
+                    undo: Vec::new(),
                 },
                 t0,
                 &cancel,
@@ -363,9 +424,16 @@ async fn run_iteration(
             }
         }
     };
-    let created = shared.lock().map(|m| m.clone()).unwrap_or_default();
+    let (created, undo) = shared
+        .lock()
+        .map(|m| (m.containers.clone(), m.undo.clone()))
+        .unwrap_or_default();
+    let undone: Vec<String> = undo.iter().rev().map(Undo::apply).collect();
     match task {
-        Ok(it) => (it, created, None),
+        Ok(mut it) => {
+            it.undone = undone;
+            (it, created, None)
+        }
         Err(e) => {
             let msg = if e.is_panic() {
                 let p = e.into_panic();
@@ -381,6 +449,7 @@ async fn run_iteration(
             (
                 IterationRecord {
                     index: iteration,
+                    undone,
                     ..Default::default()
                 },
                 created,
@@ -394,7 +463,7 @@ async fn steps(
     mut ctx: Ctx<'_>,
     t0: Instant,
     cancel: &CancellationToken,
-    created: &std::sync::Mutex<HashMap<String, String>>,
+    created: &std::sync::Mutex<Shared>,
     progress: &tokio::sync::mpsc::UnboundedSender<String>,
 ) -> IterationRecord {
     let (docker, plan, iteration) = (ctx.docker, ctx.plan, ctx.iteration);
@@ -403,6 +472,32 @@ async fn steps(
         ..Default::default()
     };
     let mut events = Events::subscribe(docker, ctx.run_id);
+    // The kernel log is this host's: watch it only when the daemon is local.
+    let mut kernel = if docker.host().starts_with("unix://") || docker.host().starts_with('/') {
+        match crate::kernel::Watcher::start() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                it.kernel_unavailable = Some(format!("cannot read /dev/kmsg: {e}"));
+                None
+            }
+        }
+    } else {
+        it.kernel_unavailable = Some(format!(
+            "the daemon at {} is not on this host",
+            docker.host()
+        ));
+        None
+    };
+    if plan
+        .scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, crate::action::Action::CheckLeaks(_)))
+    {
+        ctx.leak_baseline = Some(crate::leaks::snapshot(
+            &crate::action::leak_scope(&ctx).await,
+        ));
+    }
     let mut failed = false;
     for (index, step) in plan.scenario.steps.iter().enumerate() {
         let label = plan.step_label(index);
@@ -441,7 +536,8 @@ async fn steps(
         };
         let finished = t0.elapsed();
         if let Ok(mut c) = created.lock() {
-            c.clone_from(&ctx.containers);
+            c.containers.clone_from(&ctx.containers);
+            c.undo.clone_from(&ctx.undo);
         }
         let outcome = match result {
             None => StepOutcome::Error {
@@ -480,6 +576,7 @@ async fn steps(
         let settle_until = Instant::now() + EVENT_SETTLE;
         loop {
             events.drain(&mut it.events, t0);
+            drain_kernel(&mut kernel, &mut it.kernel, t0);
             let have = |a: &str| {
                 it.events.iter().any(|e| {
                     e.action == a
@@ -487,7 +584,17 @@ async fn steps(
                         && e.container.as_deref() == container.as_deref()
                 })
             };
-            if failed || container.is_none() || wanted.iter().all(|a| have(a)) {
+            let kernel_ok = step
+                .expect
+                .as_ref()
+                .and_then(|e| e.kernel_log.as_ref())
+                .is_none_or(|k| {
+                    kernel.is_none()
+                        || k.present
+                            .iter()
+                            .all(|c| it.kernel.iter().any(|l| l.class == Some(*c)))
+                });
+            if failed || ((container.is_none() || wanted.iter().all(|a| have(a))) && kernel_ok) {
                 break;
             }
             if Instant::now() >= settle_until {
@@ -519,6 +626,12 @@ async fn steps(
         it.steps.push(rec);
     }
     events.drain(&mut it.events, t0);
+    drain_kernel(&mut kernel, &mut it.kernel, t0);
+    it.containers = ctx
+        .containers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if ctx.forensics.policy == ForensicsPolicy::Always {
         collect_forensics(&ctx, "end", "forensics: always").await;
     }
@@ -583,6 +696,23 @@ impl<'a> Events<'a> {
                 Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
             }
         }
+    }
+}
+
+fn drain_kernel(
+    w: &mut Option<crate::kernel::Watcher>,
+    into: &mut Vec<crate::record::KernelLine>,
+    t0: Instant,
+) {
+    let Some(w) = w else { return };
+    while let Ok(r) = w.rx.try_recv() {
+        into.push(crate::record::KernelLine {
+            t: t0.elapsed(),
+            usec: r.usec,
+            priority: r.priority,
+            class: crate::kernel::classify(&r.text),
+            text: r.text,
+        });
     }
 }
 

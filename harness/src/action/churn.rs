@@ -1,0 +1,114 @@
+//! `churn`: N create/start/stop/remove cycles of copies of a scenario container, C at a time, with
+//! networking on — the load under which kernels leak network devices (`unregister_netdevice`).
+//! Measures every phase of every cycle (`create`, `start`, `stop`, `remove`), so the report shows
+//! their percentiles, and `cycles_per_second`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use tokio::time::Instant;
+
+use super::ActionKind;
+use crate::record::Measure;
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+
+/// Arguments of `churn`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    /// The scenario container to copy.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+    /// Number of cycles.
+    pub cycles: u32,
+    /// Cycles in flight at once (default 1).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+}
+
+impl ActionKind for Churn {
+    const NAME: &'static str = "churn";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.container]
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        if self.cycles == 0 {
+            p.push("churn: cycles must be at least 1".to_string());
+        }
+        if self.concurrency == Some(0) {
+            p.push("churn: concurrency must be at least 1".to_string());
+        }
+        p
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        Duration::from_secs(60) + Duration::from_secs(5) * self.cycles
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let name = self.container.value.as_str();
+        let c: &Ctx<'_> = ctx;
+        let t = Instant::now();
+        let results: Vec<anyhow::Result<[Duration; 4]>> =
+            futures_util::stream::iter(0..self.cycles)
+                .map(|i| async move {
+                    let docker_name = format!("{}-churn{i}", c.docker_name(name));
+                    let t0 = Instant::now();
+                    let id = c.create_like(name, &docker_name).await?;
+                    let created = t0.elapsed();
+                    let cycle = async {
+                        let t1 = Instant::now();
+                        c.docker.start(&id).await?;
+                        let started = t1.elapsed();
+                        let t2 = Instant::now();
+                        c.docker
+                            .stop(&id, Some(Duration::from_secs(1)), Duration::from_secs(30))
+                            .await?;
+                        anyhow::Ok((started, t2.elapsed()))
+                    }
+                    .await;
+                    // Remove even after a failed start or stop: churn must not leave containers.
+                    let t3 = Instant::now();
+                    let removed = c.docker.remove(&id).await;
+                    let (started, stopped) = cycle?;
+                    removed?;
+                    Ok([created, started, stopped, t3.elapsed()])
+                })
+                .buffer_unordered(self.concurrency.unwrap_or(1) as usize)
+                .collect()
+                .await;
+        let elapsed = t.elapsed();
+        let mut failures = vec![];
+        for r in results {
+            match r {
+                Ok(phases) => {
+                    for (phase, d) in ["create", "start", "stop", "remove"].iter().zip(phases) {
+                        ctx.measures.push(Measure::monotonic(phase, d));
+                    }
+                }
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        ctx.measures.push(Measure {
+            name: "cycles_per_second".into(),
+            value: f64::from(self.cycles) / elapsed.as_secs_f64().max(1e-9),
+            unit: "1/s".into(),
+            source: "monotonic".into(),
+        });
+        if let Some(first) = failures.first() {
+            anyhow::bail!(
+                "{} of {} cycles failed; first: {first}",
+                failures.len(),
+                self.cycles
+            );
+        }
+        Ok(())
+    }
+}

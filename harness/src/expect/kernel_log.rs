@@ -1,0 +1,146 @@
+//! `kernel_log`: kernel lines seen from the iteration's start until the step's end must include
+//! (`present`) or exclude (`absent`) classes of lines, optionally only those naming a container's id
+//! (an OOM kill's `task_memcg=/docker/<id>`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CheckResult;
+use crate::kernel::KernelClass;
+use crate::record::{IterationRecord, StepOutcome, StepRecord};
+
+/// What the kernel log must or must not show.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KernelLog {
+    /// Classes that must appear: `oom_kill`, `unregister_netdevice`, `hung_task`, `warning`.
+    #[serde(default)]
+    pub present: Vec<KernelClass>,
+    /// Classes that must not appear.
+    #[serde(default)]
+    pub absent: Vec<KernelClass>,
+    /// Only count lines that name this scenario container's id.
+    #[serde(default)]
+    pub container: Option<String>,
+}
+
+fn names(c: &[KernelClass]) -> String {
+    c.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks the kernel lines of the iteration up to this step.
+pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckResult {
+    let name = "kernel_log";
+    let mut want = vec![];
+    if !e.present.is_empty() {
+        want.push(format!("present: {}", names(&e.present)));
+    }
+    if !e.absent.is_empty() {
+        want.push(format!("absent: {}", names(&e.absent)));
+    }
+    if let Some(c) = &e.container {
+        want.push(format!("for container {c}"));
+    }
+    let want = want.join("; ");
+    if step.outcome != StepOutcome::Ok {
+        return CheckResult::unknown(name, want, "not observed: the step did not complete");
+    }
+    if let Some(why) = &it.kernel_unavailable {
+        return CheckResult::unknown(name, want, why);
+    }
+    let id = e.container.as_ref().and_then(|c| it.containers.get(c));
+    if e.container.is_some() && id.is_none() {
+        return CheckResult::new(name, want, "the container was never created".into(), false);
+    }
+    let lines: Vec<_> = it
+        .kernel
+        .iter()
+        .filter(|l| l.t <= step.observed_until)
+        .filter(|l| id.is_none_or(|id| l.text.contains(id.as_str())))
+        .filter(|l| l.class.is_some())
+        .collect();
+    let seen = |k: KernelClass| lines.iter().find(|l| l.class == Some(k));
+    let missing: Vec<_> = e.present.iter().filter(|k| seen(**k).is_none()).collect();
+    let forbidden: Vec<_> = e.absent.iter().filter_map(|k| seen(*k)).collect();
+    let mut observed: Vec<String> = e
+        .present
+        .iter()
+        .filter_map(|k| seen(*k))
+        .map(|l| l.text.chars().take(160).collect())
+        .collect();
+    observed.extend(forbidden.iter().map(|l| {
+        format!(
+            "forbidden: {}",
+            l.text.chars().take(160).collect::<String>()
+        )
+    }));
+    if !missing.is_empty() {
+        observed.push(format!(
+            "missing: {}",
+            missing
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if observed.is_empty() {
+        observed.push(format!("{} classified lines, none forbidden", lines.len()));
+    }
+    CheckResult::new(
+        name,
+        want,
+        observed.join(" | "),
+        missing.is_empty() && forbidden.is_empty(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::testutil::*;
+    use crate::record::KernelLine;
+    use crate::verdict::Outcome;
+    use std::time::Duration;
+
+    fn line(text: &str) -> KernelLine {
+        KernelLine {
+            t: Duration::from_secs(2),
+            usec: 1,
+            priority: 3,
+            text: text.into(),
+            class: crate::kernel::classify(text),
+        }
+    }
+
+    #[test]
+    fn present_absent_and_attribution() {
+        let s = step(exited(137, true), 1.0);
+        let mut it = IterationRecord::default();
+        it.containers.insert("hog".into(), "abc123".into());
+        it.containers.insert("other".into(), "def456".into());
+        it.kernel.push(line(
+            "oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/docker/abc123,pid=7",
+        ));
+        let e = KernelLog {
+            present: vec![KernelClass::OomKill],
+            container: Some("hog".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&e, &s, &it).outcome, Outcome::Pass);
+        let other = KernelLog {
+            container: Some("other".into()),
+            ..e.clone()
+        };
+        assert_eq!(check(&other, &s, &it).outcome, Outcome::Fail);
+        let absent = KernelLog {
+            absent: vec![KernelClass::OomKill],
+            ..Default::default()
+        };
+        let r = check(&absent, &s, &it);
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert!(r.observed.contains("forbidden"), "{}", r.observed);
+        it.kernel_unavailable = Some("no /dev/kmsg".into());
+        assert_eq!(check(&e, &s, &it).outcome, Outcome::Unknown);
+    }
+}

@@ -1,0 +1,185 @@
+//! The kernel log during a scenario: a watcher reads new records from /dev/kmsg on a thread of its
+//! own, and classifiers name the lines that explain failures — OOM kills (with the killed PID and
+//! cgroup), `unregister_netdevice: waiting for`, hung tasks, and warnings/oopses.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What a kernel line is about.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KernelClass {
+    /// The OOM killer killed a process (`oom-kill:` / `Memory cgroup out of memory: Killed process`).
+    OomKill,
+    /// A network device is held: `unregister_netdevice: waiting for <dev> to become free`.
+    UnregisterNetdevice,
+    /// `task ... blocked for more than N seconds`.
+    HungTask,
+    /// `WARNING:`, `BUG:`, `Oops`, `general protection fault`, a call trace.
+    Warning,
+}
+
+impl KernelClass {
+    /// Name as written in scenarios.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KernelClass::OomKill => "oom_kill",
+            KernelClass::UnregisterNetdevice => "unregister_netdevice",
+            KernelClass::HungTask => "hung_task",
+            KernelClass::Warning => "warning",
+        }
+    }
+}
+
+/// Classifies one kernel message.
+pub fn classify(text: &str) -> Option<KernelClass> {
+    if text.starts_with("oom-kill:")
+        || text.contains("Memory cgroup out of memory: Killed process")
+        || text.contains("Out of memory: Killed process")
+    {
+        Some(KernelClass::OomKill)
+    } else if text.contains("unregister_netdevice: waiting for") {
+        Some(KernelClass::UnregisterNetdevice)
+    } else if text.contains("blocked for more than") {
+        Some(KernelClass::HungTask)
+    } else if text.starts_with("WARNING:")
+        || text.starts_with("BUG:")
+        || text.contains("Oops")
+        || text.contains("general protection fault")
+        || text.starts_with("Call Trace")
+    {
+        Some(KernelClass::Warning)
+    } else {
+        None
+    }
+}
+
+/// A raw record from /dev/kmsg: `priority,sequence,microseconds,flags;message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Syslog priority (level in the low 3 bits).
+    pub priority: u32,
+    /// Kernel timestamp, microseconds since boot.
+    pub usec: u64,
+    /// The message's first line.
+    pub text: String,
+}
+
+/// Parses one /dev/kmsg record.
+pub fn parse_record(raw: &str) -> Option<Record> {
+    let (head, msg) = raw.split_once(';')?;
+    let mut f = head.split(',');
+    let priority = f.next()?.parse().ok()?;
+    let _seq = f.next()?;
+    let usec = f.next()?.parse().ok()?;
+    let text = msg.lines().next().unwrap_or("").to_string();
+    Some(Record {
+        priority,
+        usec,
+        text,
+    })
+}
+
+/// A running watcher; lines arrive on its channel until it is stopped (or dropped).
+pub struct Watcher {
+    /// New records.
+    pub rx: tokio::sync::mpsc::UnboundedReceiver<Record>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watcher {
+    /// Starts reading new records (not the backlog) from /dev/kmsg on a thread of its own.
+    pub fn start() -> anyhow::Result<Watcher> {
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags_nonblock()
+            .open("/dev/kmsg")?;
+        // SEEK_END on /dev/kmsg skips the existing buffer: only lines from now on.
+        f.seek(SeekFrom::End(0))?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("kmsg".into())
+            .spawn(move || {
+                // One record per read; the buffer must hold a whole record.
+                let mut buf = vec![0u8; 16384];
+                while !flag.load(Ordering::Relaxed) {
+                    match f.read(&mut buf) {
+                        Ok(0) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                        Ok(n) => {
+                            if let Some(r) = parse_record(&String::from_utf8_lossy(&buf[..n])) {
+                                if tx.send(r).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        // EAGAIN: nothing new; EPIPE: records were overwritten, keep reading.
+                        Err(e) if e.raw_os_error() == Some(libc_eagain()) => {
+                            std::thread::sleep(std::time::Duration::from_millis(50))
+                        }
+                        Err(e) if e.raw_os_error() == Some(32) => {}
+                        Err(_) => break,
+                    }
+                }
+            })?;
+        Ok(Watcher { rx, stop })
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn libc_eagain() -> i32 {
+    nix::errno::Errno::EAGAIN as i32
+}
+
+trait NonBlock {
+    fn custom_flags_nonblock(&mut self) -> &mut Self;
+}
+
+impl NonBlock for std::fs::OpenOptions {
+    fn custom_flags_nonblock(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_the_field_lines() {
+        for (line, class) in [
+            ("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=abc,mems_allowed=0,oom_memcg=/docker/abc,task_memcg=/docker/abc,task=shakedown-fixt,pid=4242,uid=0", KernelClass::OomKill),
+            ("Memory cgroup out of memory: Killed process 4242 (shakedown-fixt) total-vm:1kB", KernelClass::OomKill),
+            ("unregister_netdevice: waiting for veth1 to become free. Usage count = 1", KernelClass::UnregisterNetdevice),
+            ("INFO: task exe:1234 blocked for more than 120 seconds.", KernelClass::HungTask),
+            ("WARNING: CPU: 1 PID: 1 at net/core/dev.c:1 foo", KernelClass::Warning),
+        ] {
+            assert_eq!(classify(line), Some(class), "{line}");
+        }
+        assert_eq!(
+            classify("sd-1234: port 1(veth0) entered disabled state"),
+            None
+        );
+    }
+
+    #[test]
+    fn parses_kmsg_records() {
+        let r = parse_record(
+            "6,1435,5891233274,-;sd-8d83fcb9: port 1(vethb) entered disabled state\n SUBSYSTEM=net",
+        )
+        .unwrap();
+        assert_eq!((r.priority, r.usec), (6, 5891233274));
+        assert_eq!(r.text, "sd-8d83fcb9: port 1(vethb) entered disabled state");
+        assert!(parse_record("garbage").is_none());
+    }
+}
