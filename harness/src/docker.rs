@@ -225,6 +225,45 @@ impl DockerClient {
         .await
     }
 
+    /// Freezes a container's processes (`docker pause`).
+    pub async fn pause(&self, id: &str) -> anyhow::Result<()> {
+        within(
+            &format!("pause container {id}"),
+            CALL_DEADLINE,
+            self.inner.pause_container(id),
+        )
+        .await
+    }
+
+    /// Thaws a paused container (`docker unpause`).
+    pub async fn unpause(&self, id: &str) -> anyhow::Result<()> {
+        within(
+            &format!("unpause container {id}"),
+            CALL_DEADLINE,
+            self.inner.unpause_container(id),
+        )
+        .await
+    }
+
+    /// The last `tail` lines of a container's stdout and stderr.
+    pub async fn logs(&self, id: &str, tail: usize) -> anyhow::Result<String> {
+        let opts = bollard::query_parameters::LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: tail.to_string(),
+            ..Default::default()
+        };
+        let collect = async {
+            let mut out = String::new();
+            let mut s = Box::pin(self.inner.logs(id, Some(opts)));
+            while let Some(chunk) = s.next().await {
+                out.push_str(&chunk?.to_string());
+            }
+            Ok::<_, bollard::errors::Error>(out)
+        };
+        within(&format!("logs of container {id}"), CALL_DEADLINE, collect).await
+    }
+
     /// Sends a signal (`SIGKILL`, `SIGUSR1`, ...).
     pub async fn kill(&self, id: &str, signal: &str) -> anyhow::Result<()> {
         let opts = KillContainerOptions {
@@ -285,6 +324,11 @@ impl DockerClient {
             started_at: s.started_at,
             finished_at: s.finished_at,
             restart_count: c.restart_count,
+            ip: c
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|nets| nets.into_values().find_map(|e| e.ip_address))
+                .filter(|ip| !ip.is_empty()),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod forensics;
 pub mod kernel;
 pub mod leaks;
+pub mod net;
 pub mod proc;
 pub mod record;
 pub mod report;

@@ -164,6 +164,25 @@ pub struct StepRecord {
     /// The forensics bundle written for this step (a missed deadline, an unresponsive API).
     #[serde(default)]
     pub forensics: Option<PathBuf>,
+    /// Probe samples taken around a fault: the probe timeline.
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+}
+
+/// One probe attempt around a fault.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Monotonic offset of the attempt's start.
+    #[serde(with = "secs")]
+    pub t: Duration,
+    /// `before`, `during` or `after` the fault.
+    pub phase: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Its latency in seconds (connect time, or time to the HTTP status line), when it succeeded.
+    pub latency: Option<f64>,
+    /// Why it failed.
+    pub error: Option<String>,
 }
 
 impl StepRecord {
@@ -200,6 +219,9 @@ pub struct Observation {
     pub finished_at: Option<String>,
     /// Restart count.
     pub restart_count: Option<i64>,
+    /// IP address on the default bridge.
+    #[serde(default)]
+    pub ip: Option<String>,
 }
 
 /// One measured value.

@@ -115,12 +115,15 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 10] = [
+const BUILTIN: [&str; 13] = [
     "cgroup-oom",
     "containerd-kill",
     "daemon-freeze",
+    "dependency-outage",
     "leak-detect",
     "live-restore-restart",
+    "net-latency",
+    "net-partition-recovery",
     "oom-host-sized",
     "pid1-sigterm",
     "restart-storm",
@@ -581,5 +584,143 @@ fn the_harness_returns_within_its_deadline_while_the_daemon_is_frozen() {
     // Healing thawed the daemon, so cleanup could remove everything.
     let cleanup = r["run"]["scenarios"][0]["cleanup"].to_string();
     assert!(cleanup.contains("healed: thawed dockerd"), "{cleanup}");
+    assert_no_leftovers(state.path());
+}
+
+#[test]
+fn network_faults_change_what_the_probes_see() {
+    let r = &suite().report;
+    // Delay: present during the fault (≈ the injected 200 ms), gone after healing.
+    let d = step(r, "net-latency", "delay 200ms for 4s");
+    let m = |st: &serde_json::Value, name: &str| -> f64 {
+        st["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {st}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(m(d, "rtt_during") - m(d, "rtt_before") > 0.15, "{d}");
+    assert!(m(d, "rtt_after") < m(d, "rtt_before") + 0.1, "{d}");
+    assert!(!fact(d, "mechanism").is_empty());
+    // Partition: the probe timeline shows success before, failure during, success after.
+    let p = step(r, "net-partition-recovery", "partition for 4s");
+    let samples = p["samples"].as_array().unwrap();
+    let phase = |ph: &'static str| samples.iter().filter(move |s| s["phase"] == ph);
+    assert!(phase("before").all(|s| s["ok"] == true));
+    assert!(phase("during").any(|s| s["ok"] == false));
+    assert!(phase("after").next_back().is_some_and(|s| s["ok"] == true));
+    // The client that does not reconnect is reported as hung; the other recovered.
+    assert_eq!(
+        fact(
+            step(r, "dependency-outage", "the other one is hung"),
+            "progress"
+        ),
+        "hung"
+    );
+    assert_eq!(
+        fact(
+            step(r, "dependency-outage", "the reconnecting client recovers"),
+            "progress"
+        ),
+        "yes"
+    );
+}
+
+#[test]
+fn loss_and_rate_faults_and_netem_only_faults() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(
+        dir.path(),
+        "shape",
+        "name: shape\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - name: lose everything\n    action: {net_loss: {container: client, percent: 100, duration: 2s, probe: {from: client, to: server, port: 9000, timeout: 300ms}}}\n    expect: {measures: {time_to_failure: {max: 1s}, time_to_recovery: {max: 5s}}}\n  - name: slow down\n    action: {net_rate: {container: client, rate: 1mbit, duration: 1s, probe: {from: client, to: server, port: 9000}}}\n    expect: {measures: {time_to_recovery: {max: 5s}}}\n  - name: corrupt\n    action: {net_corrupt: {container: client, percent: 10, duration: 1s}}\n",
+    );
+    let j = dir.path().join("r.json");
+    let out = shakedown(state.path())
+        .arg("run")
+        .arg(&f)
+        .arg("--json")
+        .arg(&j)
+        .output()
+        .unwrap();
+    let r = json(&j);
+    let loss = step(&r, "shape", "lose everything");
+    assert!(loss["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["phase"] == "during" && s["ok"] == false));
+    assert_eq!(fact(step(&r, "shape", "slow down"), "mechanism"), "tbf");
+    let corrupt = step(&r, "shape", "corrupt");
+    if fact(loss, "mechanism") == "netem" {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    } else {
+        // No netem in this kernel: a clear error naming the missing feature, not a silent no-op.
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let msg = corrupt["outcome"]["message"].as_str().unwrap();
+        assert!(msg.contains("CONFIG_NET_SCH_NETEM"), "{msg}");
+    }
+    assert_no_leftovers(state.path());
+}
+
+#[test]
+fn clean_removes_what_a_run_killed_mid_fault_left() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(
+        dir.path(),
+        "midfault",
+        "name: midfault\ncontainers:\n  client: {command: [sleep, \"4321\"]}\nsteps:\n  - action: {start: {container: client}}\n  - action: {net_rate: {container: client, rate: 1mbit, duration: 120s}}\n",
+    );
+    let mut child = shakedown(state.path())
+        .arg("run")
+        .arg(&f)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the fault is in place: a tbf qdisc in the client's namespace.
+    let started = Instant::now();
+    let shim_child = loop {
+        let found = common::processes_mentioning("sleep 4321")
+            .into_iter()
+            .find(|pid| {
+                std::process::Command::new("nsenter")
+                    .args([
+                        "-t",
+                        &pid.to_string(),
+                        "-n",
+                        "tc",
+                        "qdisc",
+                        "show",
+                        "dev",
+                        "eth0",
+                    ])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("tbf"))
+            });
+        if let Some(pid) = found {
+            break pid;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the fault never appeared");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = shakedown(state.path())
+        .arg("clean")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The namespace holding the qdisc went with its container.
+    assert!(!Path::new(&format!("/proc/{shim_child}")).exists());
     assert_no_leftovers(state.path());
 }

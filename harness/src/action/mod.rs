@@ -9,12 +9,17 @@ mod daemon_kill;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_thaw;
+mod dependency_outage;
 mod exec;
 mod inspect;
 mod kill;
 mod kill_process;
 mod leak_veth;
+mod log;
+mod net_shape;
+mod partition;
 mod pin_netns;
+mod probe;
 mod probe_api;
 mod remove;
 mod shim_kill;
@@ -23,6 +28,7 @@ mod start;
 mod stop;
 mod wait;
 mod wait_for;
+pub mod window;
 
 use std::time::Duration;
 
@@ -42,12 +48,17 @@ pub use daemon_kill::DaemonKill;
 pub use daemon_reload::DaemonReload;
 pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
+pub use dependency_outage::DependencyOutage;
 pub use exec::Exec;
 pub use inspect::Inspect;
 pub use kill::Kill;
 pub use kill_process::KillProcess;
 pub use leak_veth::LeakVeth;
+pub use log::Log;
+pub use net_shape::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
+pub use partition::Partition;
 pub use pin_netns::PinNetns;
+pub use probe::ProbeOnce;
 pub use probe_api::ProbeApi;
 pub use remove::Remove;
 pub use shim_kill::ShimKill;
@@ -105,6 +116,24 @@ pub enum Action {
     LeakVeth(LeakVeth),
     /// Keep a container's network namespace alive with a bind mount (undone after). Disruptive.
     PinNetns(PinNetns),
+    /// Drop traffic between containers (or to an address/port) for a while, with a probe around it.
+    Partition(Partition),
+    /// Delay a container's outgoing packets (netem, or NFQUEUE served by the harness).
+    NetDelay(NetDelay),
+    /// Drop a share of a container's outgoing packets (netem, or an iptables statistic rule).
+    NetLoss(NetLoss),
+    /// Limit a container's outgoing rate (tbf).
+    NetRate(NetRate),
+    /// Corrupt a share of outgoing packets (netem only).
+    NetCorrupt(NetCorrupt),
+    /// Duplicate a share of outgoing packets (netem only).
+    NetDuplicate(NetDuplicate),
+    /// Pause or stop a dependency container for a while, with a probe around it.
+    DependencyOutage(DependencyOutage),
+    /// One TCP/HTTP probe from a container's namespace to a container's port.
+    Probe(ProbeOnce),
+    /// Wait for new log lines containing a text: progress, or a hung application.
+    Log(Log),
 }
 
 /// What every action provides; [`Action`] dispatches to it.
@@ -163,6 +192,15 @@ macro_rules! dispatch {
             Action::CheckLeaks($a) => $e,
             Action::LeakVeth($a) => $e,
             Action::PinNetns($a) => $e,
+            Action::Partition($a) => $e,
+            Action::NetDelay($a) => $e,
+            Action::NetLoss($a) => $e,
+            Action::NetRate($a) => $e,
+            Action::NetCorrupt($a) => $e,
+            Action::NetDuplicate($a) => $e,
+            Action::DependencyOutage($a) => $e,
+            Action::Probe($a) => $e,
+            Action::Log($a) => $e,
         }
     };
 }

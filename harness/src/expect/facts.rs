@@ -57,6 +57,44 @@ pub fn check_api(expected: Api, step: &StepRecord) -> CheckResult {
     }
 }
 
+/// A probe's verdict as the step saw it (`probe`, `log`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeState {
+    /// It answered (the log made progress).
+    Up,
+    /// It did not (the application is hung).
+    Down,
+}
+
+/// Checks the `probe` fact of a `probe` or `log` step.
+pub fn check_probe(expected: ProbeState, step: &StepRecord) -> CheckResult {
+    let name = "probe";
+    let want = match expected {
+        ProbeState::Up => "up",
+        ProbeState::Down => "down",
+    };
+    if step.outcome != StepOutcome::Ok {
+        return CheckResult::unknown(name, want.into(), "not observed: the step did not complete");
+    }
+    match step.facts.get("probe") {
+        Some(v) => {
+            let detail = step
+                .facts
+                .get("progress")
+                .map(|p| format!("{v} (progress: {p})"))
+                .unwrap_or_else(|| v.clone());
+            CheckResult::new(name, want.into(), detail, v == want)
+        }
+        None => CheckResult::new(
+            name,
+            want.into(),
+            "this step does not probe (use probe or log)".into(),
+            false,
+        ),
+    }
+}
+
 /// Checks that an exec's output contains a text.
 pub fn check_output(contains: &str, step: &StepRecord) -> CheckResult {
     let name = "output";

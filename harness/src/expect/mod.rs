@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use compare::Field;
 pub use duration::Bounds;
 pub use exit_code::ExitCode;
-pub use facts::Api;
+pub use facts::{Api, ProbeState};
 pub use kernel_log::KernelLog;
 pub use leaks::{LeakKind, Leaks};
 pub use state::State;
@@ -73,6 +73,9 @@ pub struct Expect {
     /// What `check_leaks` found: `none`, or the kinds that must be found.
     #[serde(default)]
     pub leaks: Option<Leaks>,
+    /// A `probe` or `log` step's verdict: `up` (answered, made progress) or `down` (hung).
+    #[serde(default)]
+    pub probe: Option<ProbeState>,
 }
 
 /// The result of one check before it is attached to a step.
@@ -181,6 +184,9 @@ impl Expect {
         if let Some(l) = &self.leaks {
             out.push(leaks::check(l, step));
         }
+        if let Some(p) = self.probe {
+            out.push(facts::check_probe(p, step));
+        }
         out
     }
 }
@@ -231,6 +237,7 @@ pub(crate) mod testutil {
             )],
             facts: Default::default(),
             forensics: None,
+            samples: vec![],
         }
     }
 

@@ -76,6 +76,10 @@ pub struct Ctx<'a> {
     pub leak_baseline: Option<crate::leaks::Snapshot>,
     /// Host changes to undo after the iteration (injected leaks).
     pub undo: Vec<Undo>,
+    /// Probe samples of the current step.
+    pub samples: Vec<crate::record::Sample>,
+    /// The scenario's start, for sample offsets.
+    pub t0: Instant,
 }
 
 /// A host change an action made that the runner undoes after the iteration, whatever happened.
@@ -142,6 +146,35 @@ impl Ctx<'_> {
     /// that a hang is reported as the step missing its deadline.
     pub fn call_deadline(&self) -> Duration {
         self.step_deadline + Duration::from_secs(1)
+    }
+
+    /// Replaces `{{ip:NAME}}` in arguments with the IP address of scenario container NAME (which
+    /// must be running), so a client can be pointed at its dependency.
+    pub async fn expand(&self, args: Vec<String>) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::with_capacity(args.len());
+        for mut a in args {
+            while let Some(start) = a.find("{{ip:") {
+                let end = a[start..]
+                    .find("}}")
+                    .map(|e| start + e)
+                    .ok_or_else(|| anyhow!("unclosed {{{{ip:...}}}} in {a:?}"))?;
+                let name = a[start + 5..end].to_string();
+                let ip = self.ip_of(&name).await?;
+                a.replace_range(start..end + 2, &ip);
+            }
+            out.push(a);
+        }
+        Ok(out)
+    }
+
+    /// The IP address of a running scenario container.
+    pub async fn ip_of(&self, name: &str) -> anyhow::Result<String> {
+        let id = self.id(name)?;
+        self.docker
+            .observe(&id)
+            .await?
+            .ip
+            .ok_or_else(|| anyhow!("container {name:?} has no IP address (is it running?)"))
     }
 
     /// Records a measured time.
@@ -228,9 +261,13 @@ impl Ctx<'_> {
         labels.insert(LABEL_CONTAINER.into(), name.into());
         labels.insert(LABEL_PID.into(), std::process::id().to_string());
         labels.insert(LABEL_HOST.into(), crate::hostname());
+        let cmd = match spec.command.as_ref() {
+            None => None,
+            Some(c) => Some(self.expand(c.to_args()).await?),
+        };
         let create = CreateSpec {
             image,
-            cmd: spec.command.as_ref().map(|c| c.to_args()),
+            cmd,
             entrypoint: spec.entrypoint.clone(),
             env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             labels,
@@ -404,6 +441,8 @@ async fn run_iteration(
                     baseline: HashMap::new(),
                     leak_baseline: None,
                     undo: Vec::new(),
+                    samples: Vec::new(),
+                    t0,
                 },
                 t0,
                 &cancel,
@@ -517,6 +556,7 @@ async fn steps(
                 measures: vec![],
                 facts: Default::default(),
                 forensics: None,
+                samples: vec![],
             });
             continue;
         }
@@ -528,6 +568,7 @@ async fn steps(
         ctx.step_deadline = deadline;
         ctx.measures.clear();
         ctx.facts.clear();
+        ctx.samples.clear();
         ctx.bundle = None;
         let started = t0.elapsed();
         let result = tokio::select! {
@@ -619,6 +660,7 @@ async fn steps(
             measures,
             facts,
             forensics: bundle,
+            samples: std::mem::take(&mut ctx.samples),
         };
         let step_events: Vec<&EventRecord> = it.step_events(&rec).collect();
         let mut derived = step.action.daemon_measures(&step_events, &it.events);

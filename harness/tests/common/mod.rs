@@ -95,7 +95,10 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
             continue;
         };
         if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(needle) {
+            if String::from_utf8_lossy(&cmd)
+                .replace('\0', " ")
+                .contains(needle)
+            {
                 out.push(pid);
             }
         }

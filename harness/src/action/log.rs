@@ -1,0 +1,79 @@
+//! `log`: does a container make progress? Counts the lines of its log that contain a text, then
+//! waits up to `within` for more. A client that hangs for good writes none: its `progress` fact is
+//! `hung`, which `probe: down` (or `progress: hung`) judges.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use tokio::time::Instant;
+
+use super::ActionKind;
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+use crate::units::HumanDuration;
+
+/// Arguments of `log`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    /// The container whose log is read.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+    /// The text new lines must contain.
+    pub contains: String,
+    /// How long to wait for a new matching line (default 5s).
+    #[serde(default)]
+    pub within: Option<HumanDuration>,
+}
+
+impl ActionKind for Log {
+    const NAME: &'static str = "log";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        vec![&self.container]
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        self.within
+            .map(|w| w.get())
+            .unwrap_or(Duration::from_secs(5))
+            + Duration::from_secs(30)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(&self.container.value)?;
+        let within = self
+            .within
+            .map(|w| w.get())
+            .unwrap_or(Duration::from_secs(5));
+        let count = |text: &str| text.lines().filter(|l| l.contains(&self.contains)).count();
+        // The log's tail, not its whole: counting a window of the latest lines is enough to see growth.
+        let tail = 2000;
+        let before = ctx.docker.logs(&id, tail).await?;
+        let last = before.lines().last().unwrap_or("").to_string();
+        let t = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = ctx.docker.logs(&id, tail).await?;
+            // New lines are those after the last line seen before.
+            let fresh = match now.rfind(&last) {
+                Some(i) if !last.is_empty() => &now[i + last.len()..],
+                _ => now.as_str(),
+            };
+            if count(fresh) > 0 {
+                ctx.measure("time_to_progress", t.elapsed());
+                ctx.fact("progress", "yes");
+                ctx.fact("probe", "up");
+                return Ok(());
+            }
+            if t.elapsed() >= within {
+                ctx.fact("progress", "hung");
+                ctx.fact("probe", "down");
+                ctx.fact("last_line", now.lines().last().unwrap_or(""));
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `partition`: drop traffic between a container and another container (or an address, optionally
+//! one TCP port), in one or both directions, with iptables rules inside the container's network
+//! namespace. Healed when `duration` ends (and always at the end of the step).
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::window::{self, Healing, ProbeSpec};
+use super::ActionKind;
+use crate::net::{nsenter, RULE_COMMENT};
+use crate::runner::Ctx;
+use crate::scenario::Scenario;
+use crate::units::HumanDuration;
+
+/// Which traffic a partition drops.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Both ways (default).
+    #[default]
+    Both,
+    /// From the container out.
+    Egress,
+    /// Into the container.
+    Ingress,
+}
+
+/// Arguments of `partition`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// The container whose namespace gets the rules.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+    /// The other side: a scenario container...
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub to: Option<Spanned<String>>,
+    /// ...or an address or CIDR.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Only this TCP port of the other side.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Direction (default both).
+    #[serde(default)]
+    pub direction: Direction,
+    /// How long the partition lasts.
+    pub duration: HumanDuration,
+    /// A probe run before, during and after.
+    #[serde(default)]
+    pub probe: Option<ProbeSpec>,
+}
+
+impl ActionKind for Partition {
+    const NAME: &'static str = "partition";
+
+    fn container_refs(&self) -> Vec<&Spanned<String>> {
+        let mut v = vec![&self.container];
+        v.extend(self.to.as_ref());
+        v.extend(self.probe.iter().flat_map(ProbeSpec::refs));
+        v
+    }
+
+    fn problems(&self) -> Vec<String> {
+        match (&self.to, &self.address) {
+            (None, None) => vec!["partition: give `to` (a container) or `address`".into()],
+            (Some(_), Some(_)) => vec!["partition: give `to` or `address`, not both".into()],
+            _ => vec![],
+        }
+    }
+
+    fn default_deadline(&self, _: &Scenario) -> Duration {
+        self.duration.get()
+            + self
+                .probe
+                .as_ref()
+                .map(ProbeSpec::allowance)
+                .unwrap_or_default()
+            + Duration::from_secs(30)
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let pid = window::pid_of(ctx, &self.container.value).await?;
+        let other = match (&self.to, &self.address) {
+            (Some(c), _) => ctx.ip_of(&c.value).await?,
+            (None, Some(a)) => a.clone(),
+            (None, None) => anyhow::bail!("partition: nothing to partition from"),
+        };
+        let port = self.port.map(|p| p.to_string());
+        let mut rules: Vec<Vec<String>> = vec![];
+        if self.direction != Direction::Ingress {
+            let mut r = vec!["OUTPUT", "-d", &other];
+            if let Some(p) = &port {
+                r.extend(["-p", "tcp", "--dport", p]);
+            }
+            rules.push(r.iter().map(|s| s.to_string()).collect());
+        }
+        if self.direction != Direction::Egress {
+            let mut r = vec!["INPUT", "-s", &other];
+            if let Some(p) = &port {
+                r.extend(["-p", "tcp", "--sport", p]);
+            }
+            rules.push(r.iter().map(|s| s.to_string()).collect());
+        }
+        for r in &mut rules {
+            r.extend(
+                ["-m", "comment", "--comment", RULE_COMMENT, "-j", "DROP"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+        }
+        ctx.fact(
+            "mechanism",
+            "iptables DROP rules in the container's network namespace",
+        );
+        let probe = self.probe.clone();
+        window::run(ctx, probe.as_ref(), self.duration.get(), move || {
+            for r in &rules {
+                let mut args = vec!["iptables", "-w", "-I"];
+                args.extend(r.iter().map(String::as_str));
+                nsenter(pid, &args)?;
+            }
+            Ok(Healing::new(move || {
+                for r in &rules {
+                    let mut args = vec!["iptables", "-w", "-D"];
+                    args.extend(r.iter().map(String::as_str));
+                    // A container that is gone took its namespace and rules with it.
+                    if crate::proc::alive(pid) {
+                        nsenter(pid, &args)?;
+                    }
+                }
+                Ok(format!("removed {} rule(s)", rules.len()))
+            }))
+        })
+        .await
+    }
+}
