@@ -553,6 +553,8 @@ pub struct CreateSpec<'a> {
     pub restart: Option<&'a str>,
     /// `--rm`.
     pub auto_remove: bool,
+    /// TCP ports published on ephemeral host ports.
+    pub publish: Vec<u16>,
 }
 
 impl CreateSpec<'_> {
@@ -567,8 +569,22 @@ impl CreateSpec<'_> {
             }),
             maximum_retry_count: None,
         });
+        let ports: Vec<String> = self.publish.iter().map(|p| format!("{p}/tcp")).collect();
+        let bindings: bollard::models::PortMap = ports
+            .iter()
+            .map(|p| {
+                (
+                    p.clone(),
+                    Some(vec![bollard::models::PortBinding {
+                        host_ip: None,
+                        host_port: Some(String::new()),
+                    }]),
+                )
+            })
+            .collect();
         ContainerCreateBody {
             image: Some(self.image.to_string()),
+            exposed_ports: (!ports.is_empty()).then_some(ports),
             cmd: self.cmd.clone(),
             entrypoint: self.entrypoint.clone(),
             env: Some(self.env.clone()),
@@ -581,6 +597,7 @@ impl CreateSpec<'_> {
                 memory_swap: self.memory_swap.map(|m| m as i64),
                 restart_policy: restart,
                 auto_remove: self.auto_remove.then_some(true),
+                port_bindings: (!bindings.is_empty()).then_some(bindings),
                 ..Default::default()
             }),
             ..Default::default()

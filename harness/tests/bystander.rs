@@ -60,6 +60,7 @@ async fn check(host: &str, state: &std::path::Path) -> anyhow::Result<()> {
         stop_timeout: None,
         restart: None,
         auto_remove: false,
+        publish: vec![],
     };
     spec.labels.insert(LABEL_RUN.into(), "deadrun".into());
     spec.labels.insert(LABEL_PID.into(), "999999999".into());

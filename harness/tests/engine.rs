@@ -115,9 +115,10 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 13] = [
+const BUILTIN: [&str; 14] = [
     "cgroup-oom",
     "containerd-kill",
+    "containerd-kill-no-live-restore",
     "daemon-freeze",
     "dependency-outage",
     "leak-detect",
@@ -636,7 +637,7 @@ fn loss_and_rate_faults_and_netem_only_faults() {
     let f = scenario(
         dir.path(),
         "shape",
-        "name: shape\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - name: lose everything\n    action: {net_loss: {container: client, percent: 100, duration: 2s, probe: {from: client, to: server, port: 9000, timeout: 300ms}}}\n    expect: {measures: {time_to_failure: {max: 1s}, time_to_recovery: {max: 5s}}}\n  - name: slow down\n    action: {net_rate: {container: client, rate: 1mbit, duration: 1s, probe: {from: client, to: server, port: 9000}}}\n    expect: {measures: {time_to_recovery: {max: 5s}}}\n  - name: corrupt\n    action: {net_corrupt: {container: client, percent: 10, duration: 1s}}\n",
+        "name: shape\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\n  web: {command: \"echo hi > /tmp/index.html && exec httpd -f -p 8080 -h /tmp\"}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - name: lose everything\n    action: {net_loss: {container: client, percent: 100, duration: 2s, probe: {from: client, to: server, port: 9000, timeout: 300ms}}}\n    expect: {measures: {time_to_failure: {max: 1s}, time_to_recovery: {max: 5s}}}\n  - name: slow down\n    action: {net_rate: {container: client, rate: 1mbit, duration: 1s, probe: {from: client, to: server, port: 9000}}}\n    expect: {measures: {time_to_recovery: {max: 5s}}}\n  - action: {start: {container: web}}\n  - action: {sleep: {duration: 500ms}}\n  - name: http answers\n    action: {probe: {from: client, to: web, port: 8080, http: {path: /index.html, status: 200}}}\n    expect: {probe: up}\n  - name: http wrong status\n    action: {probe: {from: client, to: web, port: 8080, http: {path: /missing, status: 200}}}\n  - name: corrupt\n    action: {net_corrupt: {container: client, percent: 10, duration: 1s}}\n",
     );
     let j = dir.path().join("r.json");
     let out = shakedown(state.path())
@@ -654,6 +655,17 @@ fn loss_and_rate_faults_and_netem_only_faults() {
         .iter()
         .any(|s| s["phase"] == "during" && s["ok"] == false));
     assert_eq!(fact(step(&r, "shape", "slow down"), "mechanism"), "tbf");
+    // A real HTTP server: the right status is up, a 404 where 200 is expected is down.
+    assert_eq!(fact(step(&r, "shape", "http answers"), "probe"), "up");
+    let wrong = step(&r, "shape", "http wrong status");
+    assert_eq!(fact(wrong, "probe"), "down");
+    assert!(
+        wrong["samples"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 404"),
+        "{wrong}"
+    );
     let corrupt = step(&r, "shape", "corrupt");
     if fact(loss, "mechanism") == "netem" {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));

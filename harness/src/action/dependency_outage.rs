@@ -57,13 +57,7 @@ impl ActionKind for DependencyOutage {
     }
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
-        self.duration.get()
-            + self
-                .probe
-                .as_ref()
-                .map(ProbeSpec::allowance)
-                .unwrap_or_default()
-            + Duration::from_secs(60)
+        window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(60))
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {

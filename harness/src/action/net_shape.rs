@@ -163,9 +163,7 @@ async fn apply(
 }
 
 fn deadline(duration: HumanDuration, probe: &Option<ProbeSpec>) -> Duration {
-    duration.get()
-        + probe.as_ref().map(ProbeSpec::allowance).unwrap_or_default()
-        + Duration::from_secs(30)
+    window::deadline(duration, probe.as_ref(), Duration::from_secs(30))
 }
 
 fn refs<'a>(c: &'a Spanned<String>, probe: &'a Option<ProbeSpec>) -> Vec<&'a Spanned<String>> {

@@ -74,13 +74,7 @@ impl ActionKind for Partition {
     }
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
-        self.duration.get()
-            + self
-                .probe
-                .as_ref()
-                .map(ProbeSpec::allowance)
-                .unwrap_or_default()
-            + Duration::from_secs(30)
+        window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(30))
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {

@@ -96,6 +96,11 @@ impl ProbeSpec {
     }
 }
 
+/// The default deadline of a fault step: the fault, the probe window around it, and `margin`.
+pub fn deadline(duration: HumanDuration, probe: Option<&ProbeSpec>, margin: Duration) -> Duration {
+    duration.get() + probe.map(ProbeSpec::allowance).unwrap_or_default() + margin
+}
+
 /// A resolved probe: source namespace and target address.
 pub struct Probe {
     from_pid: Option<u32>,

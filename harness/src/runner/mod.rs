@@ -278,6 +278,7 @@ impl Ctx<'_> {
             stop_timeout: spec.stop_timeout.map(|t| t.get().as_secs() as i64),
             restart: spec.restart.map(|r| r.as_docker()),
             auto_remove: spec.auto_remove,
+            publish: spec.publish.clone(),
         };
         self.docker.create(docker_name, create.to_body()).await
     }

@@ -48,6 +48,10 @@ pub struct Requirements {
     /// The daemon must run with `--live-restore` (`true`) or without it (`false`); unset: either.
     #[serde(default)]
     pub live_restore: Option<bool>,
+    /// The daemon must run with the userland proxy (`true`, docker's default) or without it
+    /// (`false`: hairpin NAT on the bridge ports, the churn trigger seen in the field).
+    #[serde(default)]
+    pub userland_proxy: Option<bool>,
     /// The scenario disturbs the daemon itself (restarts, kills, freezes it). Refused on a daemon the
     /// harness did not start unless `--allow-disruptive` is given.
     #[serde(default)]
@@ -95,6 +99,10 @@ pub struct ContainerSpec {
     /// Remove the container when it exits (`--rm`).
     #[serde(default)]
     pub auto_remove: bool,
+    /// Container TCP ports to publish on ephemeral host ports (`-p PORT`): docker-proxy processes,
+    /// or hairpin NAT with `requires: {userland_proxy: false}`.
+    #[serde(default)]
+    pub publish: Vec<u16>,
 }
 
 /// A container command.

@@ -69,8 +69,13 @@ pub struct Target {
 }
 
 fn daemon_options(plan: &PlannedScenario) -> DaemonOptions {
+    let mut extra_args = vec![];
+    if plan.scenario.requires.userland_proxy == Some(false) {
+        extra_args.push("--userland-proxy=false".to_string());
+    }
     DaemonOptions {
         live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
+        extra_args,
         ..Default::default()
     }
 }
@@ -167,6 +172,13 @@ impl Target {
                     p.file.display(),
                     p.name(),
                     self.client.host()
+                ));
+            }
+            if p.scenario.requires.userland_proxy.is_some() {
+                problems.push(format!(
+                    "{}: scenario {:?} requires a userland-proxy setting, which only a daemon the harness starts can be given: use --target managed",
+                    p.file.display(),
+                    p.name()
                 ));
             }
             if let Some(want) = p.scenario.requires.live_restore {
