@@ -380,6 +380,19 @@ async fn clean(all: bool) -> Result<i32> {
             println!("{l}");
         }
     }
+    // Namespaces `pin_netns` pinned, should a killed run have left them.
+    for entry in std::fs::read_dir(crate::action::PINNED_DIR)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        println!(
+            "{}",
+            runner::Undo::Unmount(entry.path())
+                .apply()
+                .trim_start_matches("undo: ")
+        );
+    }
     // Interfaces `leak_veth` made (named by the harness), should a killed run have left them.
     for name in std::fs::read_dir("/sys/class/net")
         .map(|r| {

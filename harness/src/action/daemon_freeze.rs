@@ -114,7 +114,7 @@ async fn start_bundle(
         crate::forensics::DaemonInfo {
             dockerd_pid: Some(pid),
             exec_root: Some(d.exec_root()),
-            log_path: Some(d.log_path()),
+            log_path: d.log_path(),
             containerd_pid: None,
         }
     };

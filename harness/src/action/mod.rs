@@ -57,7 +57,7 @@ pub use leak_veth::LeakVeth;
 pub use log::Log;
 pub use net_shape::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
 pub use partition::Partition;
-pub use pin_netns::PinNetns;
+pub use pin_netns::{PinNetns, PINNED_DIR};
 pub use probe::ProbeOnce;
 pub use probe_api::ProbeApi;
 pub use remove::Remove;
@@ -273,15 +273,7 @@ impl Action {
 pub async fn leak_scope(ctx: &Ctx<'_>) -> crate::leaks::Scope {
     match &ctx.daemon {
         None => crate::leaks::Scope::default(),
-        Some(h) => {
-            let d = h.lock().await;
-            crate::leaks::Scope {
-                dir: Some(d.dir().to_path_buf()),
-                data_root: Some(d.data_root()),
-                bridge: Some(d.bridge().to_string()),
-                namespace: Some(d.containerd_namespace()),
-            }
-        }
+        Some(h) => h.lock().await.scope(),
     }
 }
 

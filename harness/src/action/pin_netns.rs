@@ -14,6 +14,9 @@ use super::ActionKind;
 use crate::runner::{Ctx, Undo};
 use crate::scenario::{ContainerRef, Scenario};
 
+/// Where pins live (one place, so that `shakedown clean` finds what a killed run left).
+pub const PINNED_DIR: &str = "/run/shakedown/pinned-netns";
+
 /// Arguments of `pin_netns`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(transparent)]
@@ -40,12 +43,8 @@ impl ActionKind for PinNetns {
             .pid
             .filter(|p| *p > 0)
             .ok_or_else(|| anyhow!("container {} is not running", self.0.name()))?;
-        let dir = super::leak_scope(ctx)
-            .await
-            .dir
-            .map(|d| d.join("pinned-netns"))
-            .unwrap_or_else(|| std::env::temp_dir().join("shakedown-pinned-netns"));
-        std::fs::create_dir_all(&dir)?;
+        let dir = std::path::Path::new(PINNED_DIR);
+        std::fs::create_dir_all(dir)?;
         let target = dir.join(format!("{}-{}", ctx.run_id, self.0.name()));
         std::fs::File::create(&target).with_context(|| format!("creating {}", target.display()))?;
         let source = format!("/proc/{pid}/ns/net");

@@ -780,7 +780,7 @@ pub async fn collect_forensics(ctx: &Ctx<'_>, label: &str, reason: &str) -> Opti
                 Ok(d) => crate::forensics::DaemonInfo {
                     dockerd_pid: d.pid(),
                     exec_root: Some(d.exec_root()),
-                    log_path: Some(d.log_path()),
+                    log_path: d.log_path(),
                     containerd_pid: None,
                 },
                 Err(_) => crate::forensics::DaemonInfo::default(),

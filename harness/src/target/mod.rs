@@ -2,6 +2,7 @@
 //! roots, socket, containerd namespace and bridge); `docker` uses an existing daemon and refuses
 //! disruptive scenarios unless they are explicitly allowed.
 
+pub mod daemon;
 pub mod managed;
 
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ pub const READY_DEADLINE: Duration = Duration::from_secs(60);
 pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Shared control of the daemon process, for daemon faults and for the target itself.
-pub type DaemonHandle = Arc<tokio::sync::Mutex<ManagedDaemon>>;
+pub type DaemonHandle = Arc<tokio::sync::Mutex<daemon::Daemon>>;
 
 /// Which kind of target to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -94,10 +95,33 @@ impl Target {
                          (start it, or set DOCKER_HOST, or use --target managed)"
                     ))
                 })?;
+                // Daemon faults on a daemon the harness did not start: only when explicitly allowed,
+                // and only for a local daemon whose process can be found behind its socket.
+                let mut managed = None;
+                if opts.allow_disruptive {
+                    if let Some(path) = host.strip_prefix("unix://") {
+                        let live = client
+                            .fingerprint()
+                            .await
+                            .map(|f| f.live_restore)
+                            .unwrap_or(false);
+                        let log = opts.state_dir.join("restarted-dockerd.log");
+                        let _ = std::fs::create_dir_all(&opts.state_dir);
+                        match daemon::SystemDaemon::discover(std::path::Path::new(path), live, log)
+                        {
+                            Ok(d) => {
+                                managed = Some(Arc::new(tokio::sync::Mutex::new(
+                                    daemon::Daemon::System(d),
+                                )))
+                            }
+                            Err(e) => tracing::warn!("daemon faults unavailable: {e:#}"),
+                        }
+                    }
+                }
                 Ok(Target {
                     kind: opts.kind,
                     client,
-                    managed: None,
+                    managed,
                     allow_disruptive: opts.allow_disruptive,
                 })
             }
@@ -130,7 +154,9 @@ impl Target {
                 Ok(Target {
                     kind: opts.kind,
                     client,
-                    managed: Some(Arc::new(tokio::sync::Mutex::new(daemon))),
+                    managed: Some(Arc::new(tokio::sync::Mutex::new(daemon::Daemon::Managed(
+                        daemon,
+                    )))),
                     allow_disruptive: true,
                 })
             }
@@ -154,7 +180,7 @@ impl Target {
 
     /// Problems that make a scenario impossible on this target, decided before anything runs.
     pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
-        if self.managed.is_some() {
+        if self.kind == TargetKind::Managed {
             return Ok(());
         }
         let live = self
@@ -206,6 +232,10 @@ impl Target {
             return Ok(());
         };
         let mut daemon = daemon.lock().await;
+        // A daemon the harness did not start is never restarted just to fit a scenario.
+        if !matches!(*daemon, daemon::Daemon::Managed(_)) {
+            return Ok(());
+        }
         let want = daemon_options(plan);
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
@@ -222,8 +252,9 @@ impl Target {
         match self.managed {
             None => vec![],
             Some(handle) => {
-                let daemon = match Arc::try_unwrap(handle) {
-                    Ok(m) => m.into_inner(),
+                let daemon = match Arc::try_unwrap(handle).map(|m| m.into_inner()) {
+                    Ok(daemon::Daemon::Managed(m)) => m,
+                    Ok(daemon::Daemon::System(_)) => return vec![],
                     Err(_) => {
                         return vec![
                             "the managed dockerd is still in use; `shakedown clean` will remove it"

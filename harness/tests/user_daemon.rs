@@ -1,0 +1,108 @@
+//! Daemon faults on a daemon the harness did not start (`--target docker --allow-disruptive`): the
+//! harness finds the process behind the socket, restarts it the way it was started, freezes and
+//! thaws it, and leaves it running — with a bystander container untouched thanks to live-restore.
+//!
+//! The "user's daemon" is a dockerd this test starts itself (with live-restore) and removes at the end.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{json, scenario, shakedown, text};
+use shakedown::docker::{CreateSpec, DockerClient};
+use shakedown::target::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
+
+fn peer_pid(socket: &Path) -> u32 {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    getsockopt(&s, PeerCredentials).unwrap().pid() as u32
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_faults_on_a_daemon_the_harness_did_not_start() {
+    let state = tempfile::tempdir().unwrap();
+    let engine = EngineBinaries::default().resolve().unwrap();
+    let opts = DaemonOptions {
+        live_restore: true,
+        ..Default::default()
+    };
+    let daemon = ManagedDaemon::start(
+        &state.path().join("users-daemon"),
+        &engine,
+        &opts,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let socket = daemon.socket_path();
+    let result = check(&daemon.docker_host(), &socket, state.path()).await;
+    // The harness restarted the daemon: stop the one now running before removing everything.
+    let pid = peer_pid(&socket);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    for _ in 0..200 {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    daemon.shutdown(Duration::from_secs(30)).await.unwrap();
+    result.unwrap();
+}
+
+async fn check(host: &str, socket: &Path, state: &Path) -> anyhow::Result<()> {
+    let client = DockerClient::connect(host)?;
+    let tag = shakedown::fixture::ensure_image(client.raw(), Duration::from_secs(300)).await?;
+    let spec = CreateSpec {
+        image: &tag,
+        cmd: Some(vec!["sleep".into(), "600".into()]),
+        entrypoint: None,
+        env: vec![],
+        labels: Default::default(),
+        init: false,
+        memory: None,
+        memory_swap: None,
+        stop_signal: None,
+        stop_timeout: None,
+        restart: None,
+        auto_remove: false,
+        publish: vec![],
+    };
+    let bystander = client.create("bystander", spec.to_body()).await?;
+    client.start(&bystander).await?;
+    let before = client.observe(&bystander).await?;
+    let dockerd_before = peer_pid(socket);
+
+    let dir = tempfile::tempdir()?;
+    let f = scenario(
+        dir.path(),
+        "users",
+        "name: users\nrequires: {live_restore: true, disruptive: true}\ncontainers:\n  web: {command: [shakedown-fixture, trap, --signal, TERM, --exit-code, \"0\"]}\nsteps:\n  - action: {start: {container: web}}\n  - name: restart\n    action: {daemon_restart: {}}\n  - name: web survived\n    action: {inspect: {container: web}}\n    expect: {state: running, unchanged: [pid]}\n  - name: freeze\n    action: {daemon_freeze: {duration: 3s, api_deadline: 1s}}\n    expect: {api: unresponsive}\n",
+    );
+    let j = dir.path().join("r.json");
+    let out = shakedown(state)
+        .env("DOCKER_HOST", host)
+        .args(["run", "--target", "docker", "--allow-disruptive", "--json"])
+        .arg(&j)
+        .arg("--artifacts")
+        .arg(dir.path().join("art"))
+        .arg(&f)
+        .output()?;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&j);
+    assert_eq!(r["summary"]["passed"], 1);
+
+    // The daemon is a new process, running, and still the user's (same socket, same roots).
+    let dockerd_after = peer_pid(socket);
+    assert_ne!(dockerd_before, dockerd_after);
+    client.ping(Duration::from_secs(5)).await?;
+    // The bystander lived through the restart and the freeze (live-restore).
+    let after = client.observe(&bystander).await?;
+    assert_eq!(after.state, "running");
+    assert_eq!(after.pid, before.pid);
+    client.remove(&bystander).await?;
+    Ok(())
+}
