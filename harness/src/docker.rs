@@ -557,7 +557,26 @@ pub struct CreateSpec<'a> {
     pub publish: Vec<u16>,
 }
 
-impl CreateSpec<'_> {
+impl<'a> CreateSpec<'a> {
+    /// A plain container: an image and a command, nothing else set.
+    pub fn plain(image: &'a str, cmd: &[&str]) -> Self {
+        CreateSpec {
+            image,
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            entrypoint: None,
+            env: vec![],
+            labels: HashMap::new(),
+            init: false,
+            memory: None,
+            memory_swap: None,
+            stop_signal: None,
+            stop_timeout: None,
+            restart: None,
+            auto_remove: false,
+            publish: vec![],
+        }
+    }
+
     /// The bollard create body.
     pub fn to_body(&self) -> ContainerCreateBody {
         let restart = self.restart.map(|r| BollardRestart {

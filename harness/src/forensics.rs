@@ -53,6 +53,8 @@ pub struct DumpRequest {
     log_path: Option<PathBuf>,
     log_offset: u64,
     containerd_signalled: bool,
+    containerd_pid: Option<u32>,
+    requested: std::time::SystemTime,
 }
 
 /// Whether a process is stopped (state `T`): a frozen daemon.
@@ -258,18 +260,27 @@ impl Bundle {
             .and_then(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .unwrap_or(0);
-        if let Some(pid) = info.dockerd_pid {
-            kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
-                .with_context(|| format!("SIGUSR1 to dockerd {pid}"))?;
+        // SIGUSR1 kills most programs: send it only to a process that still is what we think.
+        let mut notes = vec![];
+        let mut signal = |pid: u32, name: &str| -> bool {
+            let is_it = proc::read(pid).is_some_and(|p| p.comm.starts_with(name));
+            let sent = is_it && kill(Pid::from_raw(pid as i32), Signal::SIGUSR1).is_ok();
+            if !sent {
+                notes.push(format!(
+                    "no SIGUSR1 sent to {name}: pid {pid} is not {name}"
+                ));
+            }
+            sent
+        };
+        let dockerd_signalled = info.dockerd_pid.filter(|pid| signal(*pid, "dockerd"));
+        let containerd = info.containerd().filter(|pid| signal(*pid, "containerd"));
+        self.notes.append(&mut notes);
+        if let Some(pid) = dockerd_signalled {
             if is_stopped(pid) {
                 self.notes.push(format!(
                     "dockerd (pid {pid}) is stopped: its goroutine dump is written once it runs again"
                 ));
             }
-        }
-        let containerd = info.containerd();
-        if let Some(pid) = containerd {
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGUSR1);
         }
         Ok(DumpRequest {
             exec_root: info.exec_root.clone(),
@@ -277,6 +288,8 @@ impl Bundle {
             log_path: info.log_path.clone(),
             log_offset,
             containerd_signalled: containerd.is_some(),
+            containerd_pid: containerd,
+            requested: std::time::SystemTime::now(),
         })
     }
 
@@ -305,6 +318,22 @@ impl Bundle {
                                 .push(format!("goroutines-dockerd.log: from {}", new.display()));
                         }
                         dockerd_done = true;
+                    }
+                }
+            }
+            if !containerd_done {
+                // containerd 1.6 also writes the dump to $TMPDIR/containerd.<pid>.stacks.log.
+                if let Some(pid) = req.containerd_pid {
+                    let file = std::env::temp_dir().join(format!("containerd.{pid}.stacks.log"));
+                    let fresh = std::fs::metadata(&file)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t >= req.requested);
+                    if fresh {
+                        let dest = self.dir.join("goroutines-containerd.log");
+                        if std::fs::copy(&file, &dest).is_ok() {
+                            written.push(dest);
+                            containerd_done = true;
+                        }
                     }
                 }
             }

@@ -47,21 +47,7 @@ async fn check(host: &str, state: &std::path::Path) -> anyhow::Result<()> {
     assert_eq!(before.state, "running");
 
     // Debris of a dead run: labelled, with a pid that no longer exists.
-    let mut spec = shakedown::docker::CreateSpec {
-        image: &tag,
-        cmd: Some(vec!["sleep".into(), "600".into()]),
-        entrypoint: None,
-        env: vec![],
-        labels: Default::default(),
-        init: false,
-        memory: None,
-        memory_swap: None,
-        stop_signal: None,
-        stop_timeout: None,
-        restart: None,
-        auto_remove: false,
-        publish: vec![],
-    };
+    let mut spec = shakedown::docker::CreateSpec::plain(&tag, &["sleep", "600"]);
     spec.labels.insert(LABEL_RUN.into(), "deadrun".into());
     spec.labels.insert(LABEL_PID.into(), "999999999".into());
     let debris = client.create("sd-debris", spec.to_body()).await?;

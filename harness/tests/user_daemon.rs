@@ -56,21 +56,7 @@ async fn daemon_faults_on_a_daemon_the_harness_did_not_start() {
 async fn check(host: &str, socket: &Path, state: &Path) -> anyhow::Result<()> {
     let client = DockerClient::connect(host)?;
     let tag = shakedown::fixture::ensure_image(client.raw(), Duration::from_secs(300)).await?;
-    let spec = CreateSpec {
-        image: &tag,
-        cmd: Some(vec!["sleep".into(), "600".into()]),
-        entrypoint: None,
-        env: vec![],
-        labels: Default::default(),
-        init: false,
-        memory: None,
-        memory_swap: None,
-        stop_signal: None,
-        stop_timeout: None,
-        restart: None,
-        auto_remove: false,
-        publish: vec![],
-    };
+    let spec = CreateSpec::plain(&tag, &["sleep", "600"]);
     let bystander = client.create("bystander", spec.to_body()).await?;
     client.start(&bystander).await?;
     let before = client.observe(&bystander).await?;

@@ -78,9 +78,10 @@ impl ActionKind for DaemonFreeze {
             pending = start_bundle(ctx, pid).await;
         }
         let Some(hold) = self.duration else {
-            // Stays frozen; the dump is collected by the runner's healing or a later thaw.
-            if let Some((b, _)) = pending {
-                ctx.bundle = b.finish().ok();
+            // Stays frozen: `daemon_thaw` collects the dump once the daemon runs again.
+            if let Some((b, req)) = pending {
+                ctx.bundle = Some(b.dir().to_path_buf());
+                ctx.pending_bundle = Some((b, req));
             }
             return Ok(());
         };

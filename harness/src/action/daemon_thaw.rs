@@ -32,6 +32,12 @@ impl ActionKind for DaemonThaw {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGCONT).await?;
         ctx.fact("dockerd_pid", pid);
+        // The freeze's forensics bundle waits for the goroutine dump the daemon writes now.
+        if let Some((mut b, req)) = ctx.pending_bundle.take() {
+            b.collect_goroutine_dumps(&req, Duration::from_secs(10))
+                .await?;
+            ctx.bundle = Some(b.finish()?);
+        }
         Ok(())
     }
 }

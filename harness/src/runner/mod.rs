@@ -78,6 +78,9 @@ pub struct Ctx<'a> {
     pub undo: Vec<Undo>,
     /// Probe samples of the current step.
     pub samples: Vec<crate::record::Sample>,
+    /// A bundle started while the daemon was frozen, waiting for its goroutine dump (written once
+    /// the daemon runs again): `daemon_thaw` completes it.
+    pub pending_bundle: Option<(crate::forensics::Bundle, crate::forensics::DumpRequest)>,
     /// The scenario's start, for sample offsets.
     pub t0: Instant,
 }
@@ -443,6 +446,7 @@ async fn run_iteration(
                     leak_baseline: None,
                     undo: Vec::new(),
                     samples: Vec::new(),
+                    pending_bundle: None,
                     t0,
                 },
                 t0,
@@ -670,6 +674,9 @@ async fn steps(
     }
     events.drain(&mut it.events, t0);
     drain_kernel(&mut kernel, &mut it.kernel, t0);
+    if let Some((b, _)) = ctx.pending_bundle.take() {
+        let _ = b.finish();
+    }
     it.containers = ctx
         .containers
         .iter()
@@ -802,12 +809,16 @@ pub async fn collect_forensics(ctx: &Ctx<'_>, label: &str, reason: &str) -> Opti
         let mut b = crate::forensics::Bundle::create(&ctx.forensics.dir, &name, reason)?;
         b.snapshot(&info).await?;
         b.write_api_answers(&ctx.docker.last_answers())?;
-        if info.dockerd_pid.is_some() {
+        if let Some(pid) = info.dockerd_pid {
             let req = b.request_goroutine_dumps(&info)?;
-            // A stopped daemon writes its dump only once it runs again; the freeze fault collects
-            // it after thawing. Here, wait a little.
-            b.collect_goroutine_dumps(&req, Duration::from_secs(5))
-                .await?;
+            // A stopped daemon writes its dump only once it runs again (`daemon_freeze` collects
+            // it after the thaw); a running one within a fraction of a second.
+            let wait = if crate::forensics::is_stopped(pid) {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(5)
+            };
+            b.collect_goroutine_dumps(&req, wait).await?;
         }
         b.finish()
     };

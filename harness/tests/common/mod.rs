@@ -60,20 +60,12 @@ pub fn checks<'a>(report: &'a serde_json::Value, scenario: &str) -> Vec<&'a serd
         .collect()
 }
 
-/// Names of interfaces on the host (for leak checks of the managed daemon's bridge).
-pub fn links() -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["-j", "link", "show"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|l| l["ifname"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Names of veth interfaces on the host, as the harness's own leak detector sees them.
+pub fn veths() -> Vec<String> {
+    shakedown::leaks::snapshot(&Default::default()).0["veth"]
+        .iter()
+        .cloned()
+        .collect()
 }
 
 /// Mount points under a directory.
