@@ -139,7 +139,8 @@ async fn dispatch(cmd: Command) -> Result<i32> {
         Command::List { paths } => list(&paths),
         Command::Clean { all } => clean(all).await,
         Command::Schema => {
-            println!("{}", schema());
+            // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{}", schema());
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {

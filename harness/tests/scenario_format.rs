@@ -74,6 +74,7 @@ fn bad_input_names_line_and_column(#[case] yaml: &str, #[case] at: &str, #[case]
 #[case::bad_signal("name: x\ncontainers: {a: {stop_signal: SIGNOPE}}\nsteps:\n  - action: {start: {container: a}}\n", "unknown stop_signal")]
 #[case::bad_event("name: x\ncontainers: {a: {}}\nsteps:\n  - action: {start: {container: a}}\n    expect: {events: [boom]}\n", "unknown docker event")]
 #[case::swap_below_memory("name: x\ncontainers: {a: {memory: 64MiB, memory_swap: 32MiB}}\nsteps:\n  - action: {start: {container: a}}\n", "memory_swap")]
+#[case::kernel_log_unknown_container("name: x\ncontainers: {a: {}}\nsteps:\n  - action: {start: {container: a}}\n    expect: {kernel_log: {present: [oom_kill], container: b}}\n", "kernel_log refers to container")]
 #[case::fractional_stop_timeout(
     "name: x\ncontainers: {a: {}}\nsteps:\n  - action: {stop: {container: a, timeout: 1.5s}}\n",
     "whole seconds"

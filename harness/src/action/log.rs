@@ -1,6 +1,6 @@
 //! `log`: does a container make progress? Counts the lines of its log that contain a text, then
 //! waits up to `within` for more. A client that hangs for good writes none: its `progress` fact is
-//! `hung`, which `probe: down` (or `progress: hung`) judges.
+//! `hung`, which the `probe: down` expectation judges.
 
 use std::time::Duration;
 

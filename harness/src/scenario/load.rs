@@ -215,6 +215,14 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
             for p in e.problems() {
                 problems.push(format!("{f}: step {}: {p}", i + 1));
             }
+            if let Some(c) = e.kernel_log.as_ref().and_then(|k| k.container.as_ref()) {
+                if !known.contains(c.as_str()) {
+                    problems.push(format!(
+                        "{f}: step {}: kernel_log refers to container {c:?}, which is not in `containers`",
+                        i + 1
+                    ));
+                }
+            }
             if step.action.container_refs().is_empty() && e.needs_container() {
                 problems.push(format!(
                     "{f}: step {}: expectations on a container need an action on a container",
