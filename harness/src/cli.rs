@@ -1,17 +1,23 @@
 //! Command-line interface: argument definitions (clap), dispatch, and the exit code of each command.
 
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::docker::{DockerClient, LABEL_HOST, LABEL_PID, LABEL_RUN};
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
-use crate::record::RunRecord;
+use crate::clean;
+use crate::ctx::RunEnv;
+use crate::error::{Error, Result, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED};
+use crate::forensics::{Forensics, ForensicsPolicy};
+use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
+use crate::ledger::Ledger;
 use crate::report::{self, Report};
-use crate::runner::{self, Forensics, ForensicsPolicy, RunOptions};
+use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Scenario};
 use crate::target::{self, Target, TargetKind, TargetOptions};
 use crate::verdict::{self, Outcome};
@@ -44,13 +50,22 @@ pub enum Command {
         /// Scenario files or directories (default: the built-in suite).
         paths: Vec<PathBuf>,
     },
-    /// Remove what earlier (killed) runs left: managed daemons, and labelled containers on the daemon
-    /// at DOCKER_HOST. Touches nothing without the harness's labels.
-    Clean {
-        /// Also remove objects of runs whose harness process still seems to be alive.
-        #[arg(long)]
-        all: bool,
+    /// Judge a saved journal again, offline (a killed run's too: its unfinished scenarios are
+    /// `unknown`), and write its reports.
+    Judge {
+        /// The journal (`shakedown run --journal FILE`, or `<state>/runs/<run id>/journal.jsonl`).
+        journal: PathBuf,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write a JUnit XML report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
+    /// Undo what dead runs left: exactly the changes their journals record and they did not undo
+    /// (containers, faults, injected leaks, a frozen or stopped daemon, managed daemons). Runs that
+    /// are still alive are left alone.
+    Clean,
     /// Print the scenario format as JSON Schema (draft-07), for yaml-language-server.
     Schema,
     /// Print shell completions.
@@ -93,6 +108,9 @@ pub struct RunArgs {
     /// Where forensics bundles go (default: ./shakedown-artifacts/<run id>).
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Where the journal goes (default: <state>/runs/<run id>/journal.jsonl); it is always written.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }
 
 /// Parses the process arguments, runs the command and returns the exit code.
@@ -109,13 +127,16 @@ pub fn main() -> i32 {
             return crate::error::EXIT_USAGE;
         }
     };
-    match rt.block_on(dispatch(cli.command)) {
+    let code = match rt.block_on(dispatch(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
         }
-    }
+    };
+    // A host call wedged in the kernel has leaked its thread: never wait for it.
+    rt.shutdown_background();
+    code
 }
 
 fn init_logging(verbose: u8) {
@@ -137,7 +158,12 @@ async fn dispatch(cmd: Command) -> Result<i32> {
         Command::Run(args) => run(args).await,
         Command::Validate { paths } => validate(&paths),
         Command::List { paths } => list(&paths),
-        Command::Clean { all } => clean(all).await,
+        Command::Judge {
+            journal,
+            json,
+            junit,
+        } => judge(&journal, json.as_deref(), junit.as_deref()),
+        Command::Clean => clean().await,
         Command::Schema => {
             // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
             let _ = writeln!(std::io::stdout(), "{}", schema());
@@ -231,6 +257,47 @@ fn new_run_id() -> String {
     )
 }
 
+/// SIGINT and SIGTERM: the first cancels the run (which then undoes its changes and reports); a
+/// second abandons undoing (`shakedown clean` does it later, from the journal).
+struct Signals {
+    cancel: CancellationToken,
+    which: Arc<Mutex<Option<&'static str>>>,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Error::env(format!("cannot handle SIGTERM: {e}")))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Error::env(format!("cannot handle SIGINT: {e}")))?;
+        let cancel = CancellationToken::new();
+        let which: Arc<Mutex<Option<&'static str>>> = Arc::default();
+        let (c, w) = (cancel.clone(), which.clone());
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            if let Ok(mut w) = w.lock() {
+                *w = Some(name);
+            }
+            eprintln!("{name}: undoing this run's changes (send it again to abandon; `shakedown clean` would then undo them)");
+            c.cancel();
+            let again = tokio::select! {
+                _ = int.recv() => EXIT_INTERRUPTED,
+                _ = term.recv() => EXIT_TERMINATED,
+            };
+            std::process::exit(again);
+        });
+        Ok(Signals { cancel, which })
+    }
+
+    fn which(&self) -> Option<&'static str> {
+        self.which.lock().ok().and_then(|w| *w)
+    }
+}
+
 async fn run(args: RunArgs) -> Result<i32> {
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
@@ -240,27 +307,68 @@ async fn run(args: RunArgs) -> Result<i32> {
             args.filter.unwrap_or_default()
         )));
     }
-    let cancel = CancellationToken::new();
+    let state = target::default_state_dir();
+    let run_id = new_run_id();
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id)));
+    let journal = Journal::create(&journal_path).map_err(|e| {
+        Error::env(format!(
+            "cannot write the journal {}: {e}",
+            journal_path.display()
+        ))
+    })?;
+    let _lock = clean::claim_run(&state, &run_id, &journal_path).map_err(|e| {
+        Error::env(format!(
+            "cannot claim a run directory under {}: {e}",
+            clean::runs_dir(&state).display()
+        ))
+    })?;
+    journal.emit(Event::RunStarted(RunStart {
+        format: journal::FORMAT,
+        run_id: run_id.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+        pid_start_time: crate::proc::stat(std::process::id())
+            .map(|s| s.start_time)
+            .unwrap_or_default(),
+        host: crate::hostname(),
+        started_unix: crate::unix_now(),
+        target: args.target.as_str().into(),
+        argv: std::env::args().collect(),
+    }));
+    journal.emit(Event::Plan {
+        scenarios: plans
+            .iter()
+            .map(|p| PlannedEntry {
+                file: p.file.clone(),
+                repeat: p.repeat,
+                scenario: p.scenario.clone(),
+            })
+            .collect(),
+    });
+    let progress = Arc::new(report::progress::Progress::new());
     {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: cleaning up (press Ctrl-C again to abandon cleanup)");
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(EXIT_INTERRUPTED);
-                }
-            }
-        });
+        let p = progress.clone();
+        journal.subscribe(move |e| p.on(e));
+    }
+    let ledger = Ledger::new(journal.clone(), &run_id);
+    let signals = Signals::install()?;
+    let dead = clean::dead_runs_with_changes(&state);
+    if !dead.is_empty() {
+        eprintln!(
+            "note: {} earlier run(s) died with changes not undone ({}): `shakedown clean` undoes them",
+            dead.len(),
+            dead.join(", ")
+        );
     }
     let topts = TargetOptions {
         kind: args.target,
         engine_dir: args.engine_dir.clone(),
         allow_disruptive: args.allow_disruptive,
-        state_dir: target::default_state_dir(),
+        state_dir: state.clone(),
     };
-    let mut target = Target::open(&topts, plans.first()).await?;
-    let run_id = new_run_id();
     let forensics = Forensics {
         policy: args.forensics,
         dir: args
@@ -268,42 +376,105 @@ async fn run(args: RunArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
     };
-    let outcome = run_on(&mut target, &plans, &run_id, &cancel, &forensics).await;
-    for line in target.close().await {
-        tracing::info!("{line}");
+    let outcome = match Target::open(&topts, plans.first(), &ledger).await {
+        Err(e) => Err(e),
+        Ok(mut target) => {
+            let env = Arc::new(RunEnv {
+                docker: target.client().clone(),
+                daemon: target.daemon(),
+            });
+            let run = run_on(
+                &mut target,
+                &plans,
+                &run_id,
+                &signals.cancel,
+                &forensics,
+                &journal,
+                &ledger,
+                env.clone(),
+            );
+            // A panic outside the scenarios' own tasks still undoes everything below.
+            let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(r) => r,
+                Err(_) => Err(Error::env(
+                    "the harness panicked (see above); its changes were undone",
+                )),
+            };
+            for line in ledger
+                .undo_due(ChangeScope::Run, env.as_ref(), |c| {
+                    !matches!(c, Change::ManagedDaemon { .. })
+                })
+                .await
+            {
+                tracing::info!("undone: {line}");
+            }
+            drop(env);
+            for line in target.close(&ledger).await {
+                tracing::info!("{line}");
+            }
+            outcome
+        }
+    };
+    journal.emit(Event::RunFinished {
+        interrupted: signals.which().map(str::to_string),
+    });
+    journal.close();
+    progress.clear();
+    outcome?;
+    if let Some(why) = journal.failure() {
+        return Err(Error::env(format!(
+            "the journal {} is incomplete: {why}",
+            journal_path.display()
+        )));
     }
-    let record = outcome?;
-    let verdicts: Vec<_> = plans
-        .iter()
-        .zip(&record.scenarios)
-        .map(|(p, r)| verdict::judge(p, r))
-        .collect();
-    let report = Report::new(record, verdicts);
-    print!("{}", report::terminal::render(&report));
-    let _ = std::io::stdout().flush();
-    if let Some(path) = &args.json {
-        report::json::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
-    }
-    if let Some(path) = &args.junit {
-        report::junit::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
-    }
-    Ok(if cancel.is_cancelled() {
-        EXIT_INTERRUPTED
-    } else if report.verdicts.iter().all(|v| v.outcome == Outcome::Pass) {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
+    // Verdicts and reports come from the journal, as `shakedown judge` computes them.
+    let code = judge(&journal_path, args.json.as_deref(), args.junit.as_deref())?;
+    Ok(match signals.which() {
+        Some("SIGTERM") => EXIT_TERMINATED,
+        Some(_) => EXIT_INTERRUPTED,
+        None => code,
     })
 }
 
+/// Reads a journal, judges it and writes its reports; the exit code says whether all passed.
+fn judge(path: &Path, json: Option<&Path>, junit: Option<&Path>) -> Result<i32> {
+    let folded = journal::fold(&journal::read(path)?)?;
+    let verdicts: Vec<_> = folded
+        .plans
+        .iter()
+        .zip(&folded.record.scenarios)
+        .map(|(p, r)| verdict::judge(p, r))
+        .collect();
+    let report = Report::new(folded.record, verdicts);
+    print!("{}", report::terminal::render(&report));
+    let _ = std::io::stdout().flush();
+    if let Some(path) = json {
+        report::json::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
+    }
+    if let Some(path) = junit {
+        report::junit::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
+    }
+    Ok(
+        if report.verdicts.iter().all(|v| v.outcome == Outcome::Pass) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        },
+    )
+}
+
 /// Everything between opening and closing the target, so that closing happens on every path.
+#[allow(clippy::too_many_arguments)]
 async fn run_on(
     target: &mut Target,
     plans: &[scenario::PlannedScenario],
     run_id: &str,
     cancel: &CancellationToken,
     forensics: &Forensics,
-) -> Result<RunRecord> {
+    journal: &Journal,
+    ledger: &Ledger,
+    env: Arc<RunEnv>,
+) -> Result<()> {
     target.refusals(plans).await?;
     let client = target.client().clone();
     runner::preflight(&client, plans).await?;
@@ -320,27 +491,17 @@ async fn run_on(
         .fingerprint()
         .await
         .map_err(|e| Error::env(format!("{e:#}")))?;
-    let mut record = RunRecord {
-        run_id: run_id.to_string(),
-        started_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64(),
-        target: target.kind().as_str().into(),
-        fingerprint,
-        scenarios: Vec::new(),
-    };
-    let progress = report::progress::Progress::new();
-    for plan in plans {
+    journal.emit(Event::Fingerprint { fingerprint });
+    for (index, plan) in plans.iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
         if let Err(e) = target.prepare(plan).await {
-            record.scenarios.push(crate::record::ScenarioRecord {
-                name: plan.name().into(),
-                file: plan.file.clone(),
+            journal.emit(Event::ScenarioStarted { scenario: index });
+            journal.emit(Event::ScenarioFinished {
+                scenario: index,
                 error: Some(format!("preparing the daemon: {e:#}")),
-                ..Default::default()
+                interrupted: false,
             });
             continue;
         }
@@ -348,31 +509,25 @@ async fn run_on(
             run_id,
             fixture_image: fixture.as_deref(),
             cancel: cancel.clone(),
-            observer: &progress,
             daemon: target.daemon(),
             forensics: forensics.clone(),
+            journal: journal.clone(),
+            ledger: ledger.clone(),
+            env: env.clone(),
         };
-        let rec = runner::run_scenario(target.client(), plan, &opts).await;
-        record.scenarios.push(rec);
+        runner::run_scenario(target.client(), index, plan, &opts).await;
     }
-    // Scenarios never reached (interrupted) still get a record, so every verdict has one.
-    for plan in plans.iter().skip(record.scenarios.len()) {
-        record.scenarios.push(crate::record::ScenarioRecord {
-            name: plan.name().into(),
-            file: plan.file.clone(),
-            interrupted: true,
-            ..Default::default()
-        });
-    }
-    Ok(record)
+    Ok(())
 }
 
-fn pid_alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-}
-
-async fn clean(all: bool) -> Result<i32> {
-    let root = target::default_state_dir().join("managed");
+async fn clean() -> Result<i32> {
+    let state = target::default_state_dir();
+    let cleaned = clean::clean(&state).await;
+    for l in &cleaned.lines {
+        println!("{l}");
+    }
+    // Managed daemons whose owner died before its journal named them.
+    let root = state.join("managed");
     if root.is_dir() {
         let lines = target::managed::sweep_stale(&root)
             .await
@@ -381,66 +536,9 @@ async fn clean(all: bool) -> Result<i32> {
             println!("{l}");
         }
     }
-    // Namespaces `pin_netns` pinned, should a killed run have left them.
-    for entry in std::fs::read_dir(crate::action::PINNED_DIR)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        println!(
-            "{}",
-            runner::Undo::Unmount(entry.path())
-                .apply()
-                .trim_start_matches("undo: ")
-        );
+    if cleaned.failed > 0 {
+        println!("{} change(s) could not be undone", cleaned.failed);
+        return Ok(EXIT_FAILED);
     }
-    // Interfaces `leak_veth` made (named by the harness), should a killed run have left them.
-    for name in std::fs::read_dir("/sys/class/net")
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n.starts_with("sdleak"))
-    {
-        println!(
-            "{}",
-            runner::delete_link(&name).trim_start_matches("undo: ")
-        );
-    }
-    let host = DockerClient::env_host();
-    let client = match DockerClient::connect(&host) {
-        Ok(c) if c.ping(Duration::from_secs(5)).await.is_ok() => c,
-        _ => {
-            println!("no Docker daemon answers at {host}: nothing to sweep there");
-            return Ok(EXIT_OK);
-        }
-    };
-    let me = crate::hostname();
-    let mut removed = 0;
-    for (id, name, labels) in client
-        .list_labeled(LABEL_RUN)
-        .await
-        .map_err(|e| Error::env(format!("{e:#}")))?
-    {
-        let pid: Option<i32> = labels.get(LABEL_PID).and_then(|p| p.parse().ok());
-        let same_host = labels.get(LABEL_HOST) == Some(&me);
-        if !all && same_host && pid.is_some_and(pid_alive) {
-            println!(
-                "kept {name}: its run (pid {}) is still alive",
-                pid.unwrap_or(0)
-            );
-            continue;
-        }
-        client
-            .remove(&id)
-            .await
-            .map_err(|e| Error::env(format!("{e:#}")))?;
-        println!("removed container {name}");
-        removed += 1;
-    }
-    println!("removed {removed} container(s) from {host}");
     Ok(EXIT_OK)
 }

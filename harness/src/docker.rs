@@ -29,6 +29,9 @@ pub const LABEL_CONTAINER: &str = "io.shakedown.container";
 pub const LABEL_PID: &str = "io.shakedown.pid";
 /// Label carrying the host name of the harness that created the object.
 pub const LABEL_HOST: &str = "io.shakedown.host";
+/// Label carrying the iteration (`<run id>.<scenario index>.<iteration>`): the event stream of an
+/// iteration is filtered by it, so no other scenario's or iteration's events can reach it.
+pub const LABEL_ITERATION: &str = "io.shakedown.iteration";
 
 /// Default deadline for one API call that should answer at once.
 pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
@@ -44,6 +47,24 @@ pub struct DockerClient {
 /// How many successful answers the client remembers for forensics.
 const KEPT_ANSWERS: usize = 20;
 
+/// The daemon did not answer a call within its deadline: the typed error the runner recognises
+/// (it calls for forensics), whatever the message around it.
+#[derive(Debug, thiserror::Error)]
+#[error("docker: {what}: no answer within {}", crate::units::format_duration(*.deadline))]
+pub struct NoAnswer {
+    /// The call.
+    pub what: String,
+    /// Its deadline.
+    pub deadline: Duration,
+}
+
+fn no_answer(what: &str, deadline: Duration) -> anyhow::Error {
+    anyhow::Error::new(NoAnswer {
+        what: what.to_string(),
+        deadline,
+    })
+}
+
 /// Runs one API call under a deadline, naming it in the error.
 pub async fn within<T, E, F>(what: &str, deadline: Duration, fut: F) -> anyhow::Result<T>
 where
@@ -52,10 +73,7 @@ where
 {
     match tokio::time::timeout(deadline, fut).await {
         Ok(r) => r.with_context(|| format!("docker: {what}")),
-        Err(_) => Err(anyhow!(
-            "docker: {what}: no answer within {}",
-            crate::units::format_duration(deadline)
-        )),
+        Err(_) => Err(no_answer(what, deadline)),
     }
 }
 
@@ -172,7 +190,7 @@ impl DockerClient {
     /// Whether the daemon has an image by that name.
     pub async fn image_exists(&self, name: &str) -> anyhow::Result<bool> {
         match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_image(name)).await {
-            Err(_) => Err(anyhow!("docker: inspect image {name}: no answer")),
+            Err(_) => Err(no_answer(&format!("inspect image {name}"), CALL_DEADLINE)),
             Ok(Ok(_)) => Ok(true),
             Ok(Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
@@ -282,10 +300,7 @@ impl DockerClient {
     pub async fn wait(&self, id: &str, deadline: Duration) -> anyhow::Result<i64> {
         let mut stream = Box::pin(self.inner.wait_container(id, None));
         match tokio::time::timeout(deadline, stream.next()).await {
-            Err(_) => Err(anyhow!(
-                "docker: wait for container {id}: not exited within {}",
-                crate::units::format_duration(deadline)
-            )),
+            Err(_) => Err(no_answer(&format!("wait for container {id}"), deadline)),
             Ok(None) => Err(anyhow!("docker: wait for container {id}: stream ended")),
             Ok(Some(Ok(r))) => Ok(r.status_code),
             Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => {
@@ -299,7 +314,7 @@ impl DockerClient {
     pub async fn observe(&self, id: &str) -> anyhow::Result<Observation> {
         let r = tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_container(id, None)).await;
         let c = match r {
-            Err(_) => return Err(anyhow!("docker: inspect container {id}: no answer")),
+            Err(_) => return Err(no_answer(&format!("inspect container {id}"), CALL_DEADLINE)),
             Ok(Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             })) => {
@@ -410,7 +425,7 @@ impl DockerClient {
         };
         match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_container(id, Some(opts))).await
         {
-            Err(_) => Err(anyhow!("docker: remove container {id}: no answer")),
+            Err(_) => Err(no_answer(&format!("remove container {id}"), CALL_DEADLINE)),
             Ok(Ok(())) => Ok(()),
             Ok(Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
@@ -456,59 +471,103 @@ impl DockerClient {
             .collect())
     }
 
-    /// Streams container events for objects labelled `run_label=run_id` into a channel, from a task
-    /// of its own. The task ends when the receiver is dropped; a stalled stream stalls only that task.
-    /// `since` (Unix seconds) replays earlier events; by default a few seconds back, so that events
-    /// emitted while the subscription is being set up are not lost.
+    /// Streams the events of containers labelled `label` (`key=value`) from `since` (Unix
+    /// seconds, fractional) into a channel, from a task of its own. The task ends when the
+    /// receiver is dropped or the stream ends (an `Err` item says why); a stalled stream stalls
+    /// only that task.
     pub fn events(
         &self,
-        run_id: &str,
-        since: Option<i64>,
+        label: &str,
+        since: f64,
     ) -> tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<RawEvent>> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let since = since.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64 - 5)
-                .unwrap_or(0)
-        });
-        let opts = EventsOptions {
-            since: Some(since.to_string()),
-            filters: Some(HashMap::from([
-                ("type".to_string(), vec!["container".to_string()]),
-                ("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")]),
-            ])),
-            ..Default::default()
-        };
-        let mut stream = Box::pin(self.inner.events(Some(opts)));
+        let mut stream = Box::pin(self.inner.events(Some(events_options(label, since, None))));
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = tx.closed() => break,
                     item = stream.next() => {
                         let msg = match item {
-                            None => break,
+                            None => { let _ = tx.send(Err(anyhow!("the event stream ended"))); break }
                             Some(Err(e)) => { let _ = tx.send(Err(anyhow!(e))); break }
                             Some(Ok(m)) => m,
                         };
-                        let actor = msg.actor.unwrap_or_default();
-                        let attributes: BTreeMap<String, String> =
-                            actor.attributes.unwrap_or_default().into_iter().collect();
-                        let action = msg.action.unwrap_or_default();
-                        let action = action.split(':').next().unwrap_or_default().trim().to_string();
-                        let ev = RawEvent {
-                            received: tokio::time::Instant::now(),
-                            time_nano: msg.time_nano.unwrap_or(msg.time.unwrap_or(0) * 1_000_000_000),
-                            action,
-                            container: attributes.get(LABEL_CONTAINER).cloned(),
-                            attributes,
-                        };
-                        if tx.send(Ok(ev)).is_err() { break }
+                        if tx.send(Ok(RawEvent::from_message(msg))).is_err() { break }
                     }
                 }
             }
         });
         rx
+    }
+
+    /// The events of containers labelled `label` from `since` to `until` (Unix seconds) that the
+    /// daemon has logged: a barrier — every event logged before a call returned is in it, whether
+    /// or not the live stream has delivered it yet.
+    pub async fn events_between(
+        &self,
+        label: &str,
+        since: f64,
+        until: f64,
+        deadline: Duration,
+    ) -> anyhow::Result<Vec<RawEvent>> {
+        let stream = self
+            .inner
+            .events(Some(events_options(label, since, Some(until))));
+        let collect = async {
+            let mut out = Vec::new();
+            let mut s = Box::pin(stream);
+            while let Some(m) = s.next().await {
+                out.push(RawEvent::from_message(m?));
+            }
+            Ok::<_, bollard::errors::Error>(out)
+        };
+        within("events (catch-up)", deadline, collect).await
+    }
+}
+
+/// A Unix time as the events API takes it: seconds with nanoseconds.
+fn api_time(t: f64) -> String {
+    let secs = t.floor();
+    format!(
+        "{}.{:09}",
+        secs as i64,
+        ((t - secs) * 1e9).round().min(999_999_999.0) as u64
+    )
+}
+
+fn events_options(label: &str, since: f64, until: Option<f64>) -> EventsOptions {
+    EventsOptions {
+        since: Some(api_time(since)),
+        until: until.map(api_time),
+        filters: Some(HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("label".to_string(), vec![label.to_string()]),
+        ])),
+    }
+}
+
+impl RawEvent {
+    fn from_message(msg: bollard::models::EventMessage) -> Self {
+        let actor = msg.actor.unwrap_or_default();
+        let attributes: BTreeMap<String, String> =
+            actor.attributes.unwrap_or_default().into_iter().collect();
+        let action = msg.action.unwrap_or_default();
+        let action = action
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        RawEvent {
+            received: tokio::time::Instant::now(),
+            time_nano: msg
+                .time_nano
+                .unwrap_or(msg.time.unwrap_or(0) * 1_000_000_000),
+            action,
+            id: actor.id.unwrap_or_default(),
+            container: attributes.get(LABEL_CONTAINER).cloned(),
+            attributes,
+        }
     }
 }
 
@@ -521,6 +580,8 @@ pub struct RawEvent {
     pub time_nano: i64,
     /// Event action without its detail suffix (`exec_start: sh` → `exec_start`).
     pub action: String,
+    /// The container's docker id.
+    pub id: String,
     /// The container's scenario name, from its label.
     pub container: Option<String>,
     /// The actor's attributes (labels, `exitCode`, `signal`, ...).

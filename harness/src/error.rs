@@ -1,6 +1,7 @@
 //! The harness's error type and the one place exit codes are decided.
 //!
-//! 0: every scenario passed · 1: a scenario failed · 2: bad input or environment · 130: interrupted.
+//! 0: every scenario passed · 1: a scenario failed or is unknown · 2: bad input or environment ·
+//! 130: interrupted by SIGINT · 143: terminated by SIGTERM.
 
 use std::fmt;
 
@@ -10,8 +11,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code for bad input (scenario files, arguments) or a broken environment (daemon down, image missing).
 pub const EXIT_USAGE: i32 = 2;
-/// Exit code after Ctrl-C, once cleanup has run.
+/// Exit code after Ctrl-C (SIGINT), once the run's changes are undone.
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code after SIGTERM (how CI cancels a job), once the run's changes are undone.
+pub const EXIT_TERMINATED: i32 = 143;
 
 /// Errors that end a command before or outside scenario verdicts.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,27 @@ use nix::unistd::Pid;
 
 use crate::proc::{self, Proc};
 
+/// When to write forensics bundles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum ForensicsPolicy {
+    /// For every scenario, at its end, and at every missed deadline or unresponsive API.
+    Always,
+    /// When a step misses its deadline or the API stops answering (default).
+    #[default]
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+/// Forensics settings for a run.
+#[derive(Clone, Debug, Default)]
+pub struct Forensics {
+    /// When.
+    pub policy: ForensicsPolicy,
+    /// Where bundles go (`<dir>/<scenario>-<iteration>-<step>/`).
+    pub dir: PathBuf,
+}
+
 /// How long one part of a snapshot may take.
 const PART_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -34,9 +55,18 @@ pub struct DaemonInfo {
 }
 
 impl DaemonInfo {
+    /// Finds containerd (dockerd's child) when it was not given; a bounded scan of /proc.
+    pub async fn resolve(mut self) -> Self {
+        if self.containerd_pid.is_none() {
+            if let Some(d) = self.dockerd_pid {
+                self.containerd_pid = proc::containerd_of(d).await.ok().flatten().map(|p| p.pid);
+            }
+        }
+        self
+    }
+
     fn containerd(&self) -> Option<u32> {
         self.containerd_pid
-            .or_else(|| proc::containerd_of(self.dockerd_pid?).map(|p| p.pid))
     }
 }
 
@@ -59,20 +89,14 @@ pub struct DumpRequest {
 
 /// Whether a process is stopped (state `T`): a frozen daemon.
 pub fn is_stopped(pid: u32) -> bool {
-    proc::read(pid).is_some_and(|p| p.state == 'T' || p.state == 't')
+    proc::stat(pid).is_some_and(|p| p.state == 'T' || p.state == 't')
 }
 
 async fn bounded<T: Send + 'static>(
     what: &str,
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    match tokio::time::timeout(PART_DEADLINE, tokio::task::spawn_blocking(f)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(anyhow::anyhow!("{what}: {e}")),
-        Err(_) => Err(anyhow::anyhow!(
-            "{what}: no result within {PART_DEADLINE:?}"
-        )),
-    }
+    crate::host::blocking(what, PART_DEADLINE, f).await?
 }
 
 fn tail(path: &Path, lines: usize) -> anyhow::Result<String> {
@@ -163,14 +187,12 @@ fn threads(pid: u32) -> anyhow::Result<String> {
     Ok(out)
 }
 
-fn kernel_log() -> anyhow::Result<String> {
-    let out = std::process::Command::new("dmesg")
-        .arg("--ctime")
-        .output()
-        .or_else(|_| std::process::Command::new("dmesg").output())
-        .context("running dmesg")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let all: Vec<&str> = text.lines().collect();
+async fn kernel_log() -> anyhow::Result<String> {
+    let out = match crate::host::Cmd::new("dmesg", &["--ctime"]).run().await {
+        Ok(o) => o,
+        Err(_) => crate::host::Cmd::new("dmesg", &[] as &[&str]).run().await?,
+    };
+    let all: Vec<&str> = out.lines().collect();
     Ok(all[all.len().saturating_sub(300)..].join("\n") + "\n")
 }
 
@@ -232,7 +254,7 @@ impl Bundle {
             let r = bounded("daemon log", move || tail(&log, 500)).await;
             self.write("dockerd.log.tail", r);
         }
-        self.write("kernel.log.tail", bounded("kernel log", kernel_log).await);
+        self.write("kernel.log.tail", kernel_log().await);
         Ok(())
     }
 
@@ -263,7 +285,7 @@ impl Bundle {
         // SIGUSR1 kills most programs: send it only to a process that still is what we think.
         let mut notes = vec![];
         let mut signal = |pid: u32, name: &str| -> bool {
-            let is_it = proc::read(pid).is_some_and(|p| p.comm.starts_with(name));
+            let is_it = proc::stat(pid).is_some_and(|p| p.comm.starts_with(name));
             let sent = is_it && kill(Pid::from_raw(pid as i32), Signal::SIGUSR1).is_ok();
             if !sent {
                 notes.push(format!(

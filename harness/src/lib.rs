@@ -1,19 +1,26 @@
 //! shakedown: a chaos and fault-injection harness for Docker hosts.
 //!
 //! Data flows one way: [`scenario`] (YAML → validated plan) → [`runner`] (executes on a [`target`],
-//! appends to a [`record`]) → [`verdict`] (pure judgement) → [`report`] (terminal, JSON, JUnit).
-//! Actions live in [`action`], expectations in [`expect`], one file each; [`docker`] is the only
-//! module that talks to the Docker API, and it puts a deadline on every call.
+//! appends typed events to the [`journal`], every change through the [`ledger`] first) →
+//! [`journal::fold`] (→ [`record`]) → [`verdict`] (pure judgement) → [`report`] (terminal, JSON,
+//! JUnit). Actions live in [`action`] (their API in [`ctx`]), expectations in [`expect`], one file
+//! each; [`docker`] is the only module that talks to the Docker API, and [`host`] does every
+//! bounded, PID-safe piece of host work.
 
 pub mod action;
+pub mod clean;
 pub mod cli;
+pub mod ctx;
 pub mod docker;
 pub mod error;
 pub mod expect;
 pub mod fixture;
 pub mod forensics;
+pub mod host;
+pub mod journal;
 pub mod kernel;
 pub mod leaks;
+pub mod ledger;
 pub mod net;
 pub mod proc;
 pub mod record;
@@ -24,6 +31,14 @@ pub mod signal;
 pub mod target;
 pub mod units;
 pub mod verdict;
+
+/// Wall-clock now, seconds since the Unix epoch.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
 
 /// This host's name, for labels that tell which harness created an object.
 pub fn hostname() -> String {

@@ -1,9 +1,10 @@
 //! Network faults applied from the host inside a container's network namespace — never by changing
 //! the container's image: `iptables` (partition, loss) and `tc` (rate, and netem where the kernel has
-//! it) run under `nsenter`, and where netem is missing, delay is served by the harness itself through
-//! an NFQUEUE queue (packets held on a thread of ours for the delay, then accepted). The mechanism
-//! chosen is recorded as the step's `mechanism` fact. Probes (TCP connect, HTTP) run from a
-//! container's namespace on a dedicated thread (setns must never touch a tokio worker).
+//! it) run in the namespace the harness holds by descriptor (joined between fork and exec), and where
+//! netem is missing, delay is served by the harness itself through an NFQUEUE queue (packets held on
+//! a thread of ours for the delay, then accepted). The mechanism chosen is recorded as the step's
+//! `mechanism` fact. Probes (TCP connect, HTTP) run from a container's namespace on a dedicated
+//! thread (setns must never touch a tokio worker).
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpStream};
@@ -11,58 +12,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
-/// The comment every rule of ours carries (`iptables -m comment`), so a rule is recognisably ours.
+use crate::host::{Cmd, NetnsHandle};
+
+/// The comment every rule of ours starts with (`iptables -m comment`); the run id follows, so a rule
+/// is recognisably ours and its run's.
 pub const RULE_COMMENT: &str = "shakedown";
 
-/// Runs a host tool inside the network namespace of process `pid`.
-pub fn nsenter(pid: u32, args: &[&str]) -> anyhow::Result<String> {
-    let out = std::process::Command::new("nsenter")
-        .arg("-t")
-        .arg(pid.to_string())
-        .arg("-n")
-        .args(args)
-        .output()
-        .context("running nsenter (util-linux)")?;
-    if !out.status.success() {
-        bail!(
-            "{}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+/// The comment of this run's rules: `shakedown:<run id>`.
+pub fn rule_comment(run_id: &str) -> String {
+    format!("{RULE_COMMENT}:{run_id}")
 }
 
-/// Whether the kernel can do netem here (a module or built in): tried on the namespace's loopback.
-pub fn has_netem(pid: u32) -> bool {
-    let ok = nsenter(
-        pid,
+/// Whether the kernel can do netem here (a module or built in): tried on the namespace's loopback
+/// with a qdisc handle of ours, removed at once.
+pub async fn has_netem(ns: &NetnsHandle) -> bool {
+    let ok = Cmd::new(
+        "tc",
         &[
-            "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
+            "qdisc", "add", "dev", "lo", "root", "handle", "5dfe:", "netem", "delay", "1ms",
         ],
     )
+    .netns(ns)
+    .run()
+    .await
     .is_ok();
     if ok {
-        let _ = nsenter(pid, &["tc", "qdisc", "del", "dev", "lo", "root"]);
+        let _ = Cmd::new(
+            "tc",
+            &["qdisc", "del", "dev", "lo", "root", "handle", "5dfe:"],
+        )
+        .netns(ns)
+        .run()
+        .await;
     }
     ok
-}
-
-/// Runs `f` on a new thread that has joined the network namespace of `pid`.
-pub fn in_netns<R: Send + 'static>(
-    pid: u32,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> anyhow::Result<R> {
-    std::thread::spawn(move || -> anyhow::Result<R> {
-        let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
-            .with_context(|| format!("opening the network namespace of pid {pid}"))?;
-        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).context("setns")?;
-        Ok(f())
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("the namespace thread panicked"))?
 }
 
 /// What a probe checks.
@@ -79,9 +64,9 @@ pub enum ProbeKind {
     },
 }
 
-/// One probe attempt from inside a namespace (or the host): Ok(latency) or Err(why).
+/// One probe attempt from inside a namespace (or the host): Ok(latency) or Err(why). Blocking.
 pub fn probe_once(
-    from_pid: Option<u32>,
+    from: Option<&NetnsHandle>,
     addr: SocketAddr,
     kind: ProbeKind,
     timeout: Duration,
@@ -113,31 +98,35 @@ pub fn probe_once(
             }
         }
     };
-    match from_pid {
+    match from {
         None => attempt(),
-        Some(pid) => in_netns(pid, attempt).unwrap_or_else(|e| Err(format!("{e:#}"))),
+        Some(ns) => ns.run(attempt).unwrap_or_else(|e| Err(format!("{e:#}"))),
     }
 }
 
-/// A delay served in user space: an iptables rule sends the namespace's outgoing packets to an
-/// NFQUEUE queue; a thread in that namespace holds each packet for the delay (± jitter) and then
-/// accepts it. `--queue-bypass` lets packets through should the thread be gone.
+/// A delay served in user space: an iptables rule (recorded in the ledger) sends the namespace's
+/// outgoing packets to an NFQUEUE queue; a thread in that namespace holds each packet for the
+/// delay (± jitter) and then accepts it. `--queue-bypass` lets packets through should the thread
+/// be gone. Stopping releases every held packet and returns how many were delayed.
 pub struct DelayQueue {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<u64>>>,
-    pid: u32,
-    rule: Vec<String>,
 }
 
 impl DelayQueue {
-    /// Starts the queue thread in `pid`'s namespace, then installs the rule.
-    pub fn start(pid: u32, queue: u16, delay: Duration, jitter: Duration) -> anyhow::Result<Self> {
+    /// Starts the queue thread in the namespace; the caller installs the rule that feeds it.
+    pub fn start(
+        ns: &NetnsHandle,
+        queue: u16,
+        delay: Duration,
+        jitter: Duration,
+    ) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let flag = stop.clone();
+        let fd = ns.clone();
         let thread = std::thread::spawn(move || -> anyhow::Result<u64> {
-            let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)?;
             let mut q = match nfq::Queue::open().and_then(|mut q| q.bind(queue).map(|_| q)) {
                 Ok(q) => q,
                 Err(e) => {
@@ -148,7 +137,7 @@ impl DelayQueue {
             q.set_nonblocking(true);
             let _ = ready_tx.send(Ok(()));
             let mut held: VecDeque<(Instant, nfq::Message)> = VecDeque::new();
-            let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(pid);
+            let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(queue);
             let mut passed = 0u64;
             loop {
                 let stopping = flag.load(Ordering::Relaxed);
@@ -192,60 +181,27 @@ impl DelayQueue {
             Ok(Err(e)) => bail!("{e} (the kernel needs CONFIG_NETFILTER_NETLINK_QUEUE)"),
             Err(_) => bail!("the NFQUEUE thread did not start"),
         }
-        let q = queue.to_string();
-        let rule: Vec<String> = [
-            "OUTPUT",
-            "-m",
-            "comment",
-            "--comment",
-            RULE_COMMENT,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            &q,
-            "--queue-bypass",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut add: Vec<String> = vec!["iptables".into(), "-w".into(), "-I".into()];
-        add.extend(rule.iter().cloned());
-        let dq = DelayQueue {
+        Ok(DelayQueue {
             stop,
             thread: Some(thread),
-            pid,
-            rule,
-        };
-        nsenter(pid, &add.iter().map(String::as_str).collect::<Vec<_>>())?;
-        Ok(dq)
+        })
     }
 
-    /// Removes the rule, releases every held packet, and returns how many packets were delayed.
-    pub fn stop(mut self) -> anyhow::Result<u64> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> anyhow::Result<u64> {
-        let mut del = vec!["iptables", "-w", "-D"];
-        del.extend(self.rule.iter().map(String::as_str));
-        let removed = nsenter(self.pid, &del);
+    /// Releases every held packet and stops the thread (blocking); returns what it says.
+    pub fn finish(mut self) -> String {
         self.stop.store(true, Ordering::Relaxed);
-        let passed = match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| anyhow::anyhow!("the NFQUEUE thread panicked"))??,
-            None => 0,
-        };
-        removed?;
-        Ok(passed)
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Ok(n))) => format!("released the NFQUEUE after delaying {n} packets"),
+            Some(Ok(Err(e))) => format!("the NFQUEUE thread failed: {e:#}"),
+            Some(Err(_)) => "the NFQUEUE thread panicked".into(),
+            None => String::new(),
+        }
     }
 }
 
 impl Drop for DelayQueue {
     fn drop(&mut self) {
-        if self.thread.is_some() {
-            let _ = self.shutdown();
-        }
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

@@ -1,8 +1,8 @@
-//! What a run did and observed: the record the runner appends to and everything after it reads.
+//! What a run did and observed, as folded from its journal (see [`crate::journal`]): verdicts and
+//! reports read this, never the live run.
 //!
-//! Times are monotonic offsets from the scenario's start (`t`), except the daemon's own event
+//! Times are monotonic offsets from the run's start (`t`), except the daemon's own event
 //! timestamps (`time_nano`, wall clock of the daemon's host), kept as reported for cross-checks.
-//! The record is saved before it is judged, so a run can be judged and rendered again later.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +23,23 @@ pub struct RunRecord {
     pub fingerprint: Fingerprint,
     /// One record per scenario, in run order.
     pub scenarios: Vec<ScenarioRecord>,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`), or why the journal ends early.
+    #[serde(default)]
+    pub interrupted: Option<String>,
+    /// Host and daemon changes the run made and whether each was undone, in the order made.
+    #[serde(default)]
+    pub changes: Vec<ChangeRecord>,
+}
+
+/// A change the run made to the host or the daemon, and its undoing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRecord {
+    /// Its number in the run's ledger.
+    pub id: u64,
+    /// What it is, in words.
+    pub description: String,
+    /// Whether it was undone (or found gone), with what undoing said; `None` while outstanding.
+    pub undone: Option<Result<String, String>>,
 }
 
 /// Versions and settings of the engine and host, as the daemon reports them.
@@ -61,8 +78,11 @@ pub struct ScenarioRecord {
     pub iterations: Vec<IterationRecord>,
     /// A problem that prevented running the scenario at all (e.g. a missing image).
     pub error: Option<String>,
-    /// Whether the run was interrupted during this scenario.
+    /// Whether the run was interrupted during this scenario (or the journal ends inside it).
     pub interrupted: bool,
+    /// Monotonic offset of the scenario's start.
+    #[serde(with = "secs", default)]
+    pub started: Duration,
     /// Monotonic wall time of the whole scenario, setup and cleanup included.
     #[serde(with = "secs")]
     pub elapsed: Duration,
@@ -82,15 +102,60 @@ pub struct IterationRecord {
     /// Kernel log lines seen during the iteration (local targets).
     #[serde(default)]
     pub kernel: Vec<KernelLine>,
-    /// Why there are no kernel lines, when the kernel log could not be watched.
+    /// Times when a source (the event stream, the kernel log) could not be read: checks that
+    /// depend on a source during one of its gaps are `unknown`, never `pass`.
     #[serde(default)]
-    pub kernel_unavailable: Option<String>,
+    pub gaps: Vec<SourceGap>,
+    /// Monotonic offset of the iteration's start.
+    #[serde(with = "secs", default)]
+    pub started: Duration,
     /// Scenario container name → docker id, for attributing kernel lines.
     #[serde(default)]
     pub containers: BTreeMap<String, String>,
     /// Host changes the iteration's actions made and the runner undid afterwards.
     #[serde(default)]
     pub undone: Vec<String>,
+}
+
+/// A source of observations whose gaps make checks `unknown`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The daemon's event stream.
+    Events,
+    /// The kernel log (`/dev/kmsg`).
+    KernelLog,
+}
+
+/// A time during which a source could not be read.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SourceGap {
+    /// Which source.
+    pub source: Source,
+    /// Monotonic offset from which it was not read.
+    #[serde(with = "secs")]
+    pub from: Duration,
+    /// Until when; `None`: for the rest of the iteration.
+    #[serde(default, with = "opt_secs")]
+    pub until: Option<Duration>,
+    /// Why.
+    pub reason: String,
+}
+
+impl SourceGap {
+    /// Whether the gap overlaps `[from, until]`.
+    pub fn overlaps(&self, from: Duration, until: Duration) -> bool {
+        self.from <= until && self.until.is_none_or(|u| u >= from)
+    }
+}
+
+impl IterationRecord {
+    /// The first gap of `source` overlapping `[from, until]`, with its reason.
+    pub fn gap(&self, source: Source, from: Duration, until: Duration) -> Option<&SourceGap> {
+        self.gaps
+            .iter()
+            .find(|g| g.source == source && g.overlaps(from, until))
+    }
 }
 
 /// A kernel log line seen during a scenario.
@@ -109,6 +174,19 @@ pub struct KernelLine {
     pub class: Option<crate::kernel::KernelClass>,
 }
 
+/// What kind of failure ended a step, decided where it happened (never from message text).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The action failed.
+    #[default]
+    Failed,
+    /// The Docker API did not answer within its deadline (calls for forensics).
+    ApiUnresponsive,
+    /// A host call (a command, a read of /proc) did not finish within its deadline.
+    HostUnresponsive,
+}
+
 /// How a step's action ended.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -117,9 +195,14 @@ pub enum StepOutcome {
     Ok,
     /// The action failed.
     Error {
+        /// What kind of failure.
+        #[serde(default)]
+        kind: ErrorKind,
         /// What failed.
         message: String,
     },
+    /// The run was interrupted (SIGINT, SIGTERM) during the step.
+    Interrupted,
     /// The action did not finish within its deadline.
     DeadlineExceeded {
         /// The deadline.
@@ -149,6 +232,10 @@ pub struct StepRecord {
     pub outcome: StepOutcome,
     /// The scenario name of the container the step acted on.
     pub container: Option<String>,
+    /// That container's docker id in this iteration when the step started (events are attributed
+    /// by id, never by name).
+    #[serde(default)]
+    pub container_id: Option<String>,
     /// The container's state right after the action.
     pub observation: Option<Observation>,
     /// Monotonic offset until which events still count as this step's (the action's end plus the
@@ -167,6 +254,19 @@ pub struct StepRecord {
     /// Probe samples taken around a fault: the probe timeline.
     #[serde(default)]
     pub samples: Vec<Sample>,
+    /// What `check_leaks` found, by kind.
+    #[serde(default)]
+    pub leaks: Option<BTreeMap<String, LeakFinding>>,
+}
+
+/// What leak detection found for one kind of object.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakFinding {
+    /// The objects that appeared since the baseline and are still there (empty: none).
+    Found(Vec<String>),
+    /// The kind could not be read (before or after), with the reason: its checks are `unknown`.
+    Unavailable(String),
 }
 
 /// One probe attempt around a fault.
@@ -259,7 +359,7 @@ impl Measure {
     }
 }
 
-/// A Docker event about one of the run's containers.
+/// A Docker event about one of the iteration's containers.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EventRecord {
     /// Monotonic offset at which the harness received it.
@@ -269,10 +369,32 @@ pub struct EventRecord {
     pub time_nano: i64,
     /// Event action (`start`, `kill`, `die`, `oom`, `stop`, ...).
     pub action: String,
+    /// The container's docker id (the actor).
+    #[serde(default)]
+    pub id: String,
     /// The container's scenario name, from its label.
     pub container: Option<String>,
     /// Event attributes (e.g. `signal`, `exitCode`).
     pub attributes: BTreeMap<String, String>,
+}
+
+/// Serializes optional durations as fractional seconds or null.
+pub mod opt_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Writes seconds as f64, or null.
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads seconds from f64, or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.map(|v| Duration::from_secs_f64(v.max(0.0))))
+    }
 }
 
 /// Serializes durations as fractional seconds.
@@ -292,17 +414,28 @@ pub mod secs {
     }
 }
 
+/// The events of container `id` received within `[from, until]`: how events are attributed to a
+/// step, by the runner (daemon-side measures) and by verdicts alike.
+pub fn events_of<'a>(
+    events: &'a [EventRecord],
+    id: &'a str,
+    from: Duration,
+    until: Duration,
+) -> impl Iterator<Item = &'a EventRecord> + 'a {
+    events
+        .iter()
+        .filter(move |e| e.id == id && e.t >= from && e.t <= until)
+}
+
 impl IterationRecord {
-    /// Events about `container` that arrived while `step` was running or being observed.
+    /// Events about the step's container (by docker id) that arrived while the step was running
+    /// or being observed.
     pub fn step_events<'a>(
         &'a self,
         step: &'a StepRecord,
     ) -> impl Iterator<Item = &'a EventRecord> + 'a {
-        self.events.iter().filter(move |e| {
-            e.t >= step.started
-                && e.t <= step.observed_until
-                && step.container.is_some()
-                && e.container == step.container
-        })
+        let id = step.container_id.as_deref().unwrap_or_default();
+        events_of(&self.events, id, step.started, step.observed_until)
+            .filter(move |_| step.container_id.is_some())
     }
 }

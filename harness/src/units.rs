@@ -52,6 +52,13 @@ impl FromStr for HumanDuration {
         if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
             return Err(format!("invalid duration {s:?}: out of range"));
         }
+        // Whole numbers are converted exactly (the journal writes durations back that way).
+        if let Ok(n) = num.parse::<u64>() {
+            let unit_ns = (scale * 1e9).round() as u64;
+            if let Some(ns) = n.checked_mul(unit_ns) {
+                return Ok(HumanDuration(Duration::from_nanos(ns)));
+            }
+        }
         Ok(HumanDuration(Duration::from_secs_f64(secs)))
     }
 }
@@ -116,9 +123,21 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// A duration in the largest unit that writes it exactly (`5s`, `1500ms`, `250us`, `7ns`): what
+/// serialization writes, so a plan read back from a journal is the plan that ran.
+pub fn format_exact(d: Duration) -> String {
+    let ns = d.as_nanos();
+    for (unit, size) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns.is_multiple_of(size) {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    format!("{ns}ns")
+}
+
 impl Serialize for HumanDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        s.serialize_str(&format_exact(self.0))
     }
 }
 
@@ -271,6 +290,18 @@ mod tests {
     #[case("MiB")]
     fn bad_sizes_fail(#[case] text: &str) {
         assert!(text.parse::<ByteSize>().is_err());
+    }
+
+    #[rstest]
+    #[case(Duration::from_secs(5), "5s")]
+    #[case(Duration::from_millis(1234), "1234ms")]
+    #[case(Duration::from_nanos(123_456_789), "123456789ns")]
+    #[case(Duration::from_micros(250), "250us")]
+    fn serialization_is_exact(#[case] d: Duration, #[case] text: &str) {
+        assert_eq!(format_exact(d), text);
+        assert_eq!(text.parse::<HumanDuration>().unwrap().0, d);
+        let json = serde_json::to_string(&HumanDuration(d)).unwrap();
+        assert_eq!(serde_json::from_str::<HumanDuration>(&json).unwrap().0, d);
     }
 
     #[test]

@@ -109,7 +109,8 @@ pub struct ScenarioVerdict {
 }
 
 impl ScenarioVerdict {
-    /// Messages for everything that did not pass: failed checks first, then errors.
+    /// Messages for everything that did not pass: failed checks first, then undecided ones, then
+    /// errors.
     pub fn failures(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .checks
@@ -117,6 +118,12 @@ impl ScenarioVerdict {
             .filter(|c| c.outcome == Outcome::Fail)
             .map(Check::message)
             .collect();
+        out.extend(
+            self.checks
+                .iter()
+                .filter(|c| c.outcome == Outcome::Unknown)
+                .map(|c| format!("{} (unknown)", c.message())),
+        );
         out.extend(self.errors.iter().cloned());
         out
     }
@@ -142,7 +149,7 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
                 .map(|p| format!(" (forensics: {})", p.display()))
                 .unwrap_or_default();
             match &step.outcome {
-                StepOutcome::Error { message } => errors.push(format!(
+                StepOutcome::Error { message, .. } => errors.push(format!(
                     "step '{}'{iter_note} failed: {message}{bundle}",
                     step.label
                 )),
@@ -151,7 +158,7 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
                     step.label,
                     crate::units::format_duration(*deadline)
                 )),
-                StepOutcome::Ok | StepOutcome::Skipped => {}
+                StepOutcome::Ok | StepOutcome::Skipped | StepOutcome::Interrupted => {}
             }
             let Some(expect) = plan
                 .scenario
@@ -178,9 +185,11 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
     }
     let outcome = if rec.interrupted {
         Outcome::Unknown
-    } else if !errors.is_empty() || checks.iter().any(|c| c.outcome != Outcome::Pass) {
+    } else if !errors.is_empty() || checks.iter().any(|c| c.outcome == Outcome::Fail) {
         Outcome::Fail
-    } else if rec.iterations.is_empty() {
+    } else if rec.iterations.is_empty() || checks.iter().any(|c| c.outcome == Outcome::Unknown) {
+        // A check that could not be decided never passes: the scenario is unknown (and the run
+        // does not succeed).
         Outcome::Unknown
     } else {
         Outcome::Pass

@@ -303,7 +303,7 @@ fn detectors_name_injected_leaks_and_undo_them() {
         undone.contains("deleted interface sdleak") && undone.contains("unmounted"),
         "{undone}"
     );
-    assert!(!common::veths().iter().any(|l| l.starts_with("sdleak")));
+    assert!(!common::interfaces().iter().any(|l| l.starts_with("sdleak")));
 }
 
 #[test]
@@ -361,7 +361,7 @@ fn an_injected_leak_fails_leaks_none_naming_the_interface() {
             && stdout.contains("veth: sdleak"),
         "{stdout}"
     );
-    assert!(!common::veths().iter().any(|l| l.starts_with("sdleak")));
+    assert!(!common::interfaces().iter().any(|l| l.starts_with("sdleak")));
     assert_no_leftovers(state.path());
 }
 

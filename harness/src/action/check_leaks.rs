@@ -1,8 +1,9 @@
 //! `check_leaks`: compare the host with the snapshot taken when the iteration began — veths, ports
 //! of the engine's bridge, pinned network namespaces, the daemon's overlay/shm mounts, shims, container
-//! cgroups — and report what appeared and is still there. The kernel frees devices asynchronously, so
-//! it polls until nothing is left or `settle` passes. Measures `leaked_<kind>` (counts); facts list
-//! the names; `leaks: none` or `leaks: [veth, ...]` judge them.
+//! cgroups — and report what appeared and is still there: the daemon's own objects by default, the
+//! whole host with `scope: host`. The kernel frees devices asynchronously, so it polls until nothing
+//! is left or `settle` passes. Measures `leaked_<kind>` (counts) and records the names per kind (or
+//! why a kind could not be read); `leaks: none` or `leaks: [veth, ...]` judge them.
 
 use std::time::Duration;
 
@@ -12,10 +13,22 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::record::Measure;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::journal::Event;
+use crate::record::{LeakFinding, Measure};
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
+
+/// What leak detection compares.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakScope {
+    /// Only the daemon's own objects (default): other runs and daemons on the host do not count.
+    #[default]
+    Daemon,
+    /// Everything on the host: anything another daemon or run creates meanwhile counts too.
+    Host,
+}
 
 /// Arguments of `check_leaks`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -24,6 +37,9 @@ pub struct CheckLeaks {
     /// How long to wait for the host to settle before calling what remains a leak (default 10s).
     #[serde(default)]
     pub settle: Option<HumanDuration>,
+    /// `daemon` (default) or `host`. The iteration's baseline is taken with the same scope.
+    #[serde(default)]
+    pub scope: LeakScope,
 }
 
 impl ActionKind for CheckLeaks {
@@ -41,34 +57,43 @@ impl ActionKind for CheckLeaks {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let host_wide = self.scope == LeakScope::Host;
         let before = ctx
-            .leak_baseline
-            .clone()
+            .leak_baselines
+            .get(&host_wide)
+            .cloned()
             .ok_or_else(|| anyhow::anyhow!("no baseline was taken at the iteration's start"))?;
-        let scope = super::leak_scope(ctx).await;
         let settle = self
             .settle
             .map(|d| d.get())
             .unwrap_or(Duration::from_secs(10));
         let t = Instant::now();
         let leaks = loop {
-            let scope = scope.clone();
-            let after = tokio::task::spawn_blocking(move || crate::leaks::snapshot(&scope)).await?;
+            let scope = ctx.leak_scope(host_wide).await;
+            let after = crate::leaks::snapshot(&scope).await;
             let d = crate::leaks::diff(&before, &after);
-            if d.values().all(Vec::is_empty) || t.elapsed() >= settle {
+            let settled = d
+                .values()
+                .all(|f| matches!(f, LeakFinding::Found(v) if v.is_empty()));
+            if settled || t.elapsed() >= settle {
                 break d;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
-        for (kind, names) in &leaks {
-            ctx.measures.push(Measure {
-                name: format!("leaked_{kind}"),
-                value: names.len() as f64,
-                unit: "count".into(),
-                source: "host".into(),
-            });
-            ctx.fact(&format!("leaked_{kind}"), names.join("\n"));
+        for (kind, finding) in &leaks {
+            if let LeakFinding::Found(names) = finding {
+                ctx.record_measure(Measure {
+                    name: format!("leaked_{kind}"),
+                    value: names.len() as f64,
+                    unit: "count".into(),
+                    source: "host".into(),
+                });
+            }
         }
+        ctx.journal.emit(Event::Leaks {
+            at: ctx.at,
+            findings: leaks,
+        });
         Ok(())
     }
 }

@@ -12,8 +12,8 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
+use crate::ctx::Ctx;
 use crate::record::Measure;
-use crate::runner::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `churn`.
@@ -55,13 +55,14 @@ impl ActionKind for Churn {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let name = self.container.value.as_str();
         let c: &Ctx<'_> = ctx;
+        let scope = c.step_scope();
         let t = Instant::now();
         let results: Vec<anyhow::Result<[Duration; 4]>> =
             futures_util::stream::iter(0..self.cycles)
                 .map(|i| async move {
                     let docker_name = format!("{}-churn{i}", c.docker_name(name));
                     let t0 = Instant::now();
-                    let id = c.create_like(name, &docker_name).await?;
+                    let (id, change) = c.create_like(name, &docker_name, scope).await?;
                     let created = t0.elapsed();
                     let cycle = async {
                         let t1 = Instant::now();
@@ -74,9 +75,13 @@ impl ActionKind for Churn {
                         anyhow::Ok((started, t2.elapsed()))
                     }
                     .await;
-                    // Remove even after a failed start or stop: churn must not leave containers.
+                    // Remove even after a failed start or stop: churn must not leave containers
+                    // (and what it cannot remove, the ledger removes when the step ends).
                     let t3 = Instant::now();
                     let removed = c.docker.remove(&id).await;
+                    if removed.is_ok() {
+                        c.ledger.resolved(change, "removed by churn");
+                    }
                     let (started, stopped) = cycle?;
                     removed?;
                     Ok([created, started, stopped, t3.elapsed()])
@@ -90,13 +95,13 @@ impl ActionKind for Churn {
             match r {
                 Ok(phases) => {
                     for (phase, d) in ["create", "start", "stop", "remove"].iter().zip(phases) {
-                        ctx.measures.push(Measure::monotonic(phase, d));
+                        ctx.measure(phase, d);
                     }
                 }
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
-        ctx.measures.push(Measure {
+        ctx.record_measure(Measure {
             name: "cycles_per_second".into(),
             value: f64::from(self.cycles) / elapsed.as_secs_f64().max(1e-9),
             unit: "1/s".into(),

@@ -14,7 +14,7 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `containerd_kill` (none: `containerd_kill: {}`).
@@ -42,13 +42,22 @@ impl ActionKind for ContainerdKill {
             (pid, d.exec_root().join("containerd/containerd.sock"))
         };
         let old = crate::proc::containerd_of(dockerd)
+            .await?
             .ok_or_else(|| anyhow!("dockerd (pid {dockerd}) has no containerd child"))?;
         ctx.fact("containerd_pid_before", old.pid);
         let t = Instant::now();
+        // Only the very process found (same start time): a recycled pid is never signalled.
+        if crate::proc::stat(old.pid).map(|s| s.start_time) != Some(old.start_time) {
+            anyhow::bail!(
+                "containerd (pid {}) exited before it could be killed",
+                old.pid
+            );
+        }
         kill(Pid::from_raw(old.pid as i32), Signal::SIGKILL)?;
         // Back means a new process *serving* its socket, not merely started.
         let new = loop {
-            if let Some(p) = crate::proc::containerd_of(dockerd).filter(|p| p.pid != old.pid) {
+            let found = crate::proc::containerd_of(dockerd).await?;
+            if let Some(p) = found.filter(|p| p.pid != old.pid) {
                 let serving = tokio::time::timeout(
                     Duration::from_secs(1),
                     tokio::net::UnixStream::connect(&socket),

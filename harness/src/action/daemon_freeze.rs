@@ -14,7 +14,9 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::runner::{Ctx, ForensicsPolicy};
+use crate::ctx::Ctx;
+use crate::forensics::ForensicsPolicy;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -43,22 +45,28 @@ impl ActionKind for DaemonFreeze {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = super::dockerd_pid(ctx).await?;
+        let pid = ctx.dockerd_pid().await?;
+        let start_time = crate::proc::stat(pid)
+            .map(|s| s.start_time)
+            .ok_or_else(|| anyhow::anyhow!("dockerd (pid {pid}) is gone"))?;
         let probe = self
             .api_deadline
             .map(|d| d.get())
             .unwrap_or(Duration::from_secs(2));
+        // With a duration the freeze ends with the step; without, it lasts until `daemon_thaw` or
+        // the end of the iteration.
+        let scope = if self.duration.is_some() {
+            ctx.step_scope()
+        } else {
+            ctx.iteration_scope()
+        };
+        let change = ctx
+            .change(scope, Change::DaemonFrozen { pid, start_time }, None)
+            .await?;
         let t = Instant::now();
         kill(Pid::from_raw(pid as i32), Signal::SIGSTOP)?;
         // Signal delivery is asynchronous: read the state once the kernel has stopped it.
-        let mut state = '?';
-        while t.elapsed() < Duration::from_secs(2) {
-            state = crate::proc::read(pid).map(|p| p.state).unwrap_or('?');
-            if state == 'T' {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let state = crate::proc::wait_state(pid, 'T', Duration::from_secs(2)).await;
         ctx.fact("dockerd_state_during", state);
         // The harness's own view: a real call with a deadline. It must fail, within the deadline.
         let answered = ctx.docker.ping(probe).await.is_ok();
@@ -88,7 +96,7 @@ impl ActionKind for DaemonFreeze {
         if let Some(rest) = hold.get().checked_sub(t.elapsed()) {
             tokio::time::sleep(rest).await;
         }
-        kill(Pid::from_raw(pid as i32), Signal::SIGCONT)?;
+        ctx.undo(change).await?;
         let thawed = Instant::now();
         ctx.measure("frozen_for", t.elapsed());
         if let Some((mut b, req)) = pending {
@@ -109,20 +117,12 @@ async fn start_bundle(
     ctx: &Ctx<'_>,
     pid: u32,
 ) -> Option<(crate::forensics::Bundle, crate::forensics::DumpRequest)> {
-    let handle = ctx.daemon.as_ref()?;
-    let info = {
-        let d = handle.lock().await;
-        crate::forensics::DaemonInfo {
-            dockerd_pid: Some(pid),
-            exec_root: Some(d.exec_root()),
-            log_path: d.log_path(),
-            containerd_pid: None,
-        }
-    };
-    let name = format!("{}-{}-daemon_freeze", ctx.plan.name(), ctx.iteration + 1);
+    ctx.daemon.as_ref()?;
+    let info = ctx.daemon_info(Some(pid)).await;
+    let name = format!("{}-{}-daemon_freeze", ctx.plan.name(), ctx.at.iteration + 1);
     let mut b = crate::forensics::Bundle::create(
         &ctx.forensics.dir,
-        &name,
+        &crate::ctx::bundle_name(&name),
         "the Docker API stopped answering: dockerd frozen by daemon_freeze",
     )
     .ok()?;

@@ -12,7 +12,8 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::target::READY_DEADLINE;
 use crate::units::HumanDuration;
@@ -53,6 +54,22 @@ impl ActionKind for DaemonKill {
         let mut d = handle.lock().await;
         let pid = d.pid().ok_or_else(|| anyhow!("dockerd is not running"))?;
         ctx.fact("dockerd_pid_before", pid);
+        // Left down, it is started again when the iteration ends; else when this step ends, at
+        // the latest.
+        let scope = if self.restart {
+            ctx.step_scope()
+        } else {
+            ctx.iteration_scope()
+        };
+        let change = ctx
+            .change(
+                scope,
+                Change::DaemonStopped {
+                    daemon: d.daemon_ref(),
+                },
+                None,
+            )
+            .await?;
         let t = Instant::now();
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL)?;
         while d.is_running() {
@@ -71,6 +88,7 @@ impl ActionKind for DaemonKill {
         let opts = d.options().clone();
         let t = Instant::now();
         d.start_again(&opts, READY_DEADLINE).await?;
+        ctx.ledger.resolved(change, "started again by daemon_kill");
         ctx.measure("ping_back", t.elapsed());
         ctx.fact("dockerd_pid_after", d.pid().unwrap_or(0));
         drop(d);

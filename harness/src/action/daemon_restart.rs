@@ -11,7 +11,8 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::target::{READY_DEADLINE, STOP_DEADLINE};
 use crate::units::HumanDuration;
@@ -57,6 +58,15 @@ impl ActionKind for DaemonRestart {
         for i in 0..self.count.unwrap_or(1) {
             let mut d = handle.lock().await;
             let before = d.pid();
+            let change = ctx
+                .change(
+                    ctx.step_scope(),
+                    Change::DaemonStopped {
+                        daemon: d.daemon_ref(),
+                    },
+                    None,
+                )
+                .await?;
             let t = Instant::now();
             d.stop(STOP_DEADLINE).await?;
             ctx.measure("stop_time", t.elapsed());
@@ -69,15 +79,21 @@ impl ActionKind for DaemonRestart {
             }
             let t = Instant::now();
             d.start_again(&opts, READY_DEADLINE).await?;
+            // This start also ends any earlier stop this run left outstanding (`daemon_kill`
+            // without restart).
+            ctx.ledger
+                .resolved(change, "started again by daemon_restart");
+            ctx.ledger.resolve_where(
+                |c| matches!(c, Change::DaemonStopped { .. }),
+                "started again by daemon_restart",
+            );
             ctx.measure("ping_back", t.elapsed());
             let after = d.pid();
             drop(d);
             // Our own client must work again too (it reconnects per request).
-            let list = ctx
-                .wait_api(Duration::from_secs(2), Duration::from_secs(30))
+            ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
                 .await?;
             ctx.measure("api_back", t.elapsed());
-            let _ = list;
             if i == 0 {
                 ctx.fact("dockerd_pid_before", before.unwrap_or(0));
             }

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 
 /// Arguments of `daemon_thaw` (none: `daemon_thaw: {}`).
@@ -30,7 +30,21 @@ impl ActionKind for DaemonThaw {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGCONT).await?;
+        let pid = ctx.dockerd_pid().await?;
+        let t = tokio::time::Instant::now();
+        // Thawing is undoing the freeze the ledger holds (exactly that process, by start time).
+        let frozen = ctx
+            .ledger
+            .outstanding(|c| matches!(c, Change::DaemonFrozen { .. }));
+        if frozen.is_empty() {
+            anyhow::bail!("dockerd is not frozen by this run (use daemon_freeze first)");
+        }
+        for (id, _) in frozen {
+            ctx.undo(id).await?;
+        }
+        ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
+            .await?;
+        ctx.measure("api_back", t.elapsed());
         ctx.fact("dockerd_pid", pid);
         // The freeze's forensics bundle waits for the goroutine dump the daemon writes now.
         if let Some((mut b, req)) = ctx.pending_bundle.take() {

@@ -1,6 +1,7 @@
 //! `dependency_outage`: a dependency container stops answering for a while — paused (frozen cgroup:
 //! connections stay open but nothing answers) or stopped and started again (connections are closed) —
-//! with an optional probe around it. Always brought back at the end of the step.
+//! with an optional probe around it. Journaled before it is done; always brought back at the end of
+//! the step.
 
 use std::time::Duration;
 
@@ -8,9 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::window::{self, Healing, ProbeSpec};
+use super::window::{self, ProbeSpec, Window};
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -42,11 +44,6 @@ pub struct DependencyOutage {
     pub probe: Option<ProbeSpec>,
 }
 
-/// Runs a daemon call from the synchronous healing path (the runtime is multi-threaded).
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
-}
-
 impl ActionKind for DependencyOutage {
     const NAME: &'static str = "dependency_outage";
 
@@ -62,33 +59,37 @@ impl ActionKind for DependencyOutage {
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
-        let docker = ctx.docker.clone();
-        let mode = self.mode;
-        ctx.fact("mechanism", format!("docker {mode:?}").to_lowercase());
-        window::run(ctx, self.probe.as_ref(), self.duration.get(), move || {
-            match mode {
-                OutageMode::Pause => block_on(docker.pause(&id))?,
-                OutageMode::Stop => block_on(docker.stop(
-                    &id,
-                    Some(Duration::from_secs(1)),
-                    Duration::from_secs(30),
-                ))?,
+        let daemon = ctx.docker.host().to_string();
+        ctx.fact(
+            "mechanism",
+            format!("docker {:?}", self.mode).to_lowercase(),
+        );
+        let mut w = Window::open(ctx, self.probe.as_ref()).await?;
+        let change = match self.mode {
+            OutageMode::Pause => Change::ContainerPaused {
+                daemon,
+                id: id.clone(),
+            },
+            OutageMode::Stop => Change::ContainerStopped {
+                daemon,
+                id: id.clone(),
+            },
+        };
+        let made = ctx.change(ctx.step_scope(), change, None).await?;
+        let r = match self.mode {
+            OutageMode::Pause => ctx.docker.pause(&id).await,
+            OutageMode::Stop => {
+                ctx.docker
+                    .stop(&id, Some(Duration::from_secs(1)), Duration::from_secs(30))
+                    .await
             }
-            Ok(Healing::new(move || {
-                match mode {
-                    OutageMode::Pause => block_on(docker.unpause(&id))?,
-                    OutageMode::Stop => block_on(docker.start(&id))?,
-                }
-                Ok(format!(
-                    "{} the dependency",
-                    if mode == OutageMode::Pause {
-                        "unpaused"
-                    } else {
-                        "started"
-                    }
-                ))
-            }))
-        })
-        .await
+        };
+        if let Err(e) = r {
+            let _ = ctx.undo(made).await;
+            return Err(e);
+        }
+        w.injected(ctx, vec![made]);
+        w.hold(ctx, self.duration.get()).await;
+        w.close(ctx).await
     }
 }

@@ -1,17 +1,17 @@
 //! `kill_process`: kill a container's PID 1 from the host, as the kernel's OOM killer or an operator
-//! would — not through the daemon, which therefore learns about it only from the runtime.
+//! would — not through the daemon, which therefore learns about it only from the runtime. The
+//! process is the one the harness holds by pidfd since it last observed the container running, and
+//! it is checked to still be in the container's cgroup: this works while dockerd is down, and a
+//! recycled PID is never signalled.
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `kill_process`.
@@ -42,22 +42,26 @@ impl ActionKind for KillProcess {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let obs = ctx.docker.observe(&id).await?;
-        let pid = obs
-            .pid
-            .filter(|p| *p > 0)
-            .ok_or_else(|| anyhow!("container {} has no running process", self.container.value))?;
+        let name = self.container.value.clone();
+        // The process held since the container was last observed running: no daemon call is
+        // needed, so this works while dockerd is down.
+        let proc = ctx.process(&name).await?;
         let signo = self
             .signal
             .as_deref()
             .and_then(crate::signal::parse)
             .unwrap_or(9);
-        let sig = Signal::try_from(signo)?;
-        ctx.baseline
-            .insert(self.container.value.clone(), obs.clone());
-        kill(Pid::from_raw(pid as i32), sig)?;
-        ctx.fact("killed_pid", pid);
+        if let Some(o) = ctx.observed.get(&name).cloned() {
+            ctx.baseline.insert(name.clone(), o);
+        }
+        let p = proc.clone();
+        crate::host::blocking(
+            "signalling a container's process",
+            Duration::from_secs(5),
+            move || p.signal(signo),
+        )
+        .await??;
+        ctx.fact("killed_pid", proc.pid);
         Ok(())
     }
 }

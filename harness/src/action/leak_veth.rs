@@ -1,16 +1,18 @@
 //! `leak_veth`: create orphan veth pairs attached to the engine's bridge — the debris a crashed
-//! daemon can leave — so that leak detection can be shown to find them. They are named `sdleak…` and
-//! deleted after the iteration, whatever happens.
+//! daemon can leave — so that leak detection can be shown to find them. They are named `sdleak…`,
+//! carry the alias `shakedown:<run id>`, are journaled before they are made and deleted after the
+//! iteration, whatever happens.
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::runner::{Ctx, Undo};
+use crate::ctx::Ctx;
+use crate::host::Cmd;
+use crate::journal::Change;
 use crate::scenario::Scenario;
 
 /// Arguments of `leak_veth`.
@@ -20,21 +22,6 @@ pub struct LeakVeth {
     /// How many pairs (default 1).
     #[serde(default)]
     pub count: Option<u32>,
-}
-
-fn ip(args: &[&str]) -> anyhow::Result<()> {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .output()
-        .context("running ip")?;
-    if !out.status.success() {
-        bail!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
 }
 
 impl ActionKind for LeakVeth {
@@ -50,17 +37,50 @@ impl ActionKind for LeakVeth {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let bridge = super::leak_scope(ctx)
+        let bridge = ctx
+            .leak_scope(false)
             .await
-            .bridge
-            .ok_or_else(|| anyhow::anyhow!("leak_veth needs the managed daemon's bridge"))?;
+            .bridges
+            .first()
+            .cloned()
+            .ok_or_else(|| {
+                anyhow::anyhow!("leak_veth needs the daemon's bridge (a daemon the harness knows)")
+            })?;
         let tag: String = ctx.run_id.chars().rev().take(5).collect();
+        let alias = format!("shakedown:{}", ctx.run_id);
         let mut names = vec![];
         for i in 0..self.count.unwrap_or(1) {
             let (a, b) = (format!("sdleak{tag}{i}"), format!("sdpeer{tag}{i}"));
-            ip(&["link", "add", &a, "type", "veth", "peer", "name", &b])?;
-            ctx.undo.push(Undo::DeleteLink(a.clone()));
-            ip(&["link", "set", &a, "master", &bridge, "up"])?;
+            let change = ctx
+                .change(
+                    ctx.iteration_scope(),
+                    Change::Link {
+                        name: a.clone(),
+                        alias: alias.clone(),
+                    },
+                    None,
+                )
+                .await?;
+            let made = async {
+                Cmd::new(
+                    "ip",
+                    &["link", "add", &a, "type", "veth", "peer", "name", &b],
+                )
+                .run()
+                .await?;
+                // The alias is what undoing checks before it deletes anything.
+                Cmd::new("ip", &["link", "set", &a, "alias", &alias])
+                    .run()
+                    .await?;
+                Cmd::new("ip", &["link", "set", &a, "master", &bridge, "up"])
+                    .run()
+                    .await
+            }
+            .await;
+            if let Err(e) = made {
+                let _ = ctx.undo(change).await;
+                return Err(e.into());
+            }
             names.push(a);
         }
         ctx.fact("veths", names.join(" "));

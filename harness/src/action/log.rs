@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 

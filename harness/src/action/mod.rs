@@ -36,11 +36,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
-use crate::runner::Ctx;
 use crate::scenario::Scenario;
 
-pub use check_leaks::CheckLeaks;
+pub use check_leaks::{CheckLeaks, LeakScope};
 pub use churn::Churn;
 pub use containerd_kill::ContainerdKill;
 pub use daemon_freeze::DaemonFreeze;
@@ -148,11 +148,6 @@ pub trait ActionKind {
     }
     /// Deadline when the step gives none.
     fn default_deadline(&self, scenario: &Scenario) -> Duration;
-    /// Events the action's effect produces, which the runner waits for before judging
-    /// (so that daemon-side timings are complete).
-    fn implied_events(&self) -> &'static [&'static str] {
-        &[]
-    }
     /// Whether the action disturbs the daemon or the runtime itself (refused on a daemon the
     /// harness did not start unless explicitly allowed).
     const DISRUPTIVE: bool = false;
@@ -252,11 +247,6 @@ impl Action {
         dispatch!(self, a => a.default_deadline(scenario))
     }
 
-    /// Events implied by the action.
-    pub fn implied_events(&self) -> &'static [&'static str] {
-        dispatch!(self, a => a.implied_events())
-    }
-
     /// Runs it.
     pub async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         dispatch!(self, a => a.run(ctx).await)
@@ -268,30 +258,12 @@ impl Action {
     }
 }
 
-/// What leak detection looks at: the managed daemon's directories, bridge and containerd namespace
-/// (host-wide kinds only on other targets).
-pub async fn leak_scope(ctx: &Ctx<'_>) -> crate::leaks::Scope {
-    match &ctx.daemon {
-        None => crate::leaks::Scope::default(),
-        Some(h) => h.lock().await.scope(),
-    }
-}
-
-/// The managed dockerd's pid, or an error when it is not running.
-pub(crate) async fn dockerd_pid(ctx: &Ctx<'_>) -> anyhow::Result<u32> {
-    ctx.daemon()?
-        .lock()
-        .await
-        .pid()
-        .ok_or_else(|| anyhow::anyhow!("dockerd is not running"))
-}
-
 /// Sends `signal` to dockerd, then waits for its API and records `api_back`.
 pub(crate) async fn signal_dockerd_and_wait(
     ctx: &mut Ctx<'_>,
     signal: nix::sys::signal::Signal,
 ) -> anyhow::Result<u32> {
-    let pid = dockerd_pid(ctx).await?;
+    let pid = ctx.dockerd_pid().await?;
     let t = tokio::time::Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)?;
     ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))

@@ -2,7 +2,8 @@
 //! `net_rate`, `net_corrupt`, `net_duplicate`. Each uses the kernel's netem where the kernel has it;
 //! without netem, delay is served by the harness through NFQUEUE, loss becomes an iptables
 //! `statistic` rule, rate is always `tbf`, and corrupt/duplicate are a clear error naming the missing
-//! kernel feature. The mechanism chosen is the step's `mechanism` fact.
+//! kernel feature. The mechanism chosen is the step's `mechanism` fact. Qdiscs carry a handle of
+//! ours and rules the run's comment; each is journaled before it is added.
 
 use std::time::Duration;
 
@@ -11,10 +12,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::window::{self, Healing, ProbeSpec};
+use super::window::{self, ProbeSpec, Window};
 use super::ActionKind;
-use crate::net::{has_netem, nsenter, DelayQueue, RULE_COMMENT};
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::host::{Cmd, ContainerProcess};
+use crate::journal::Change;
+use crate::ledger::ChangeId;
+use crate::net::{has_netem, rule_comment, DelayQueue};
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -32,16 +36,51 @@ enum Shape {
     Duplicate(f64),
 }
 
-fn netem(pid: u32, args: &[String]) -> anyhow::Result<Healing> {
-    let mut add = vec!["tc", "qdisc", "add", "dev", "eth0", "root", "netem"];
-    add.extend(args.iter().map(String::as_str));
-    nsenter(pid, &add)?;
-    Ok(Healing::new(move || {
-        if crate::proc::alive(pid) {
-            nsenter(pid, &["tc", "qdisc", "del", "dev", "eth0", "root"])?;
-        }
-        Ok("removed the netem qdisc".into())
-    }))
+/// The handle of the root qdiscs we add: the kernel deletes a root qdisc by handle only when the
+/// handle matches, so undoing can never remove someone else's.
+const QDISC_HANDLE: &str = "5d1:";
+/// The NFQUEUE queue number the delay uses.
+const QUEUE: u16 = 4242;
+
+/// Journals a root qdisc on the container's eth0, then adds it.
+async fn add_qdisc(
+    ctx: &Ctx<'_>,
+    proc: &ContainerProcess,
+    kind_and_args: &[String],
+) -> anyhow::Result<ChangeId> {
+    let id = ctx
+        .change(
+            ctx.step_scope(),
+            Change::Qdisc {
+                netns: Ctx::netns_ref(proc),
+                dev: "eth0".into(),
+                handle: QDISC_HANDLE.into(),
+            },
+            Some(&proc.netns),
+        )
+        .await?;
+    let mut args: Vec<String> = [
+        "qdisc",
+        "add",
+        "dev",
+        "eth0",
+        "root",
+        "handle",
+        QDISC_HANDLE,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(kind_and_args.iter().cloned());
+    if let Err(e) = Cmd::new("tc", &args).netns(&proc.netns).run().await {
+        let _ = ctx.undo(id).await;
+        return Err(e.into());
+    }
+    Ok(id)
+}
+
+fn strings(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
 }
 
 async fn apply(
@@ -51,10 +90,16 @@ async fn apply(
     duration: HumanDuration,
     probe: Option<&ProbeSpec>,
 ) -> anyhow::Result<()> {
-    let pid = window::pid_of(ctx, &container.value).await?;
-    let netem_ok = has_netem(pid);
+    let proc = ctx.process(&container.value).await?;
+    let netem_ok = has_netem(&proc.netns).await;
     let pct = |p: f64| format!("{p}%");
-    let inject: Box<dyn FnOnce() -> anyhow::Result<Healing> + Send> = match (shape, netem_ok) {
+    // What to add, decided before the window opens (so an impossible fault fails at once).
+    enum Plan {
+        Qdisc(Vec<String>),
+        Rule(Vec<String>),
+        Queue { delay: Duration, jitter: Duration },
+    }
+    let plan = match (shape, netem_ok) {
         (
             Shape::Delay {
                 delay,
@@ -64,102 +109,116 @@ async fn apply(
             true,
         ) => {
             ctx.fact("mechanism", "netem");
-            let mut a = vec!["delay".to_string(), format!("{}us", delay.as_micros())];
+            let mut a = vec![
+                "netem".to_string(),
+                "delay".into(),
+                format!("{}us", delay.as_micros()),
+            ];
             if !jitter.is_zero() {
                 a.push(format!("{}us", jitter.as_micros()));
                 if let Some(c) = correlation {
                     a.push(pct(c));
                 }
             }
-            Box::new(move || netem(pid, &a))
+            Plan::Qdisc(a)
         }
         (Shape::Delay { delay, jitter, .. }, false) => {
             ctx.fact(
                 "mechanism",
                 "nfqueue (no netem in this kernel): egress packets held by the harness",
             );
-            Box::new(move || {
-                let q = DelayQueue::start(pid, 4242, delay, jitter)?;
-                Ok(Healing::new(move || {
-                    q.stop()
-                        .map(|n| format!("released the NFQUEUE after delaying {n} packets"))
-                }))
-            })
+            Plan::Queue { delay, jitter }
         }
         (Shape::Loss(p), true) => {
             ctx.fact("mechanism", "netem");
-            Box::new(move || netem(pid, &["loss".into(), pct(p)]))
+            Plan::Qdisc(vec!["netem".into(), "loss".into(), pct(p)])
         }
         (Shape::Loss(p), false) => {
             ctx.fact("mechanism", "iptables statistic (no netem in this kernel)");
             let prob = format!("{}", p / 100.0);
-            Box::new(move || {
-                let rule = |op: &str| -> Vec<String> {
-                    [
-                        "iptables",
-                        "-w",
-                        op,
-                        "OUTPUT",
-                        "-m",
-                        "statistic",
-                        "--mode",
-                        "random",
-                        "--probability",
-                        &prob,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        RULE_COMMENT,
-                        "-j",
-                        "DROP",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-                };
-                let add = rule("-I");
-                nsenter(pid, &add.iter().map(String::as_str).collect::<Vec<_>>())?;
-                let del = rule("-D");
-                Ok(Healing::new(move || {
-                    if crate::proc::alive(pid) {
-                        nsenter(pid, &del.iter().map(String::as_str).collect::<Vec<_>>())?;
-                    }
-                    Ok("removed the loss rule".into())
-                }))
-            })
+            let comment = rule_comment(ctx.run_id);
+            Plan::Rule(strings(&[
+                "OUTPUT",
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                &prob,
+                "-m",
+                "comment",
+                "--comment",
+                &comment,
+                "-j",
+                "DROP",
+            ]))
         }
         (Shape::Rate(rate), _) => {
             ctx.fact("mechanism", "tbf");
-            Box::new(move || {
-                nsenter(
-                    pid,
-                    &[
-                        "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", &rate, "burst",
-                        "32kbit", "latency", "400ms",
-                    ],
-                )?;
-                Ok(Healing::new(move || {
-                    if crate::proc::alive(pid) {
-                        nsenter(pid, &["tc", "qdisc", "del", "dev", "eth0", "root"])?;
-                    }
-                    Ok("removed the tbf qdisc".into())
-                }))
-            })
+            Plan::Qdisc(strings(&[
+                "tbf", "rate", &rate, "burst", "32kbit", "latency", "400ms",
+            ]))
         }
         (Shape::Corrupt(p), true) => {
             ctx.fact("mechanism", "netem");
-            Box::new(move || netem(pid, &["corrupt".into(), pct(p)]))
+            Plan::Qdisc(vec!["netem".into(), "corrupt".into(), pct(p)])
         }
         (Shape::Duplicate(p), true) => {
             ctx.fact("mechanism", "netem");
-            Box::new(move || netem(pid, &["duplicate".into(), pct(p)]))
+            Plan::Qdisc(vec!["netem".into(), "duplicate".into(), pct(p)])
         }
         (Shape::Corrupt(_) | Shape::Duplicate(_), false) => bail!(
             "this fault needs the kernel's netem qdisc (CONFIG_NET_SCH_NETEM), which this kernel \
              does not have (`tc qdisc add ... netem` answers \"Specified qdisc kind is unknown\")"
         ),
     };
-    window::run(ctx, probe, duration.get(), inject).await
+    let mut w = Window::open(ctx, probe).await?;
+    let change = match plan {
+        Plan::Qdisc(args) => add_qdisc(ctx, &proc, &args).await?,
+        Plan::Rule(rule) => super::partition::add_rule(ctx, &proc, rule).await?,
+        Plan::Queue { delay, jitter } => {
+            // The queue's thread first, then the rule that feeds it; undoing removes the rule,
+            // then releases what the thread holds.
+            let ns = proc.netns.clone();
+            let q = crate::host::blocking(
+                "starting the NFQUEUE thread",
+                Duration::from_secs(10),
+                move || DelayQueue::start(&ns, QUEUE, delay, jitter),
+            )
+            .await??;
+            let comment = rule_comment(ctx.run_id);
+            let rule = strings(&[
+                "OUTPUT",
+                "-m",
+                "comment",
+                "--comment",
+                &comment,
+                "-j",
+                "NFQUEUE",
+                "--queue-num",
+                &QUEUE.to_string(),
+                "--queue-bypass",
+            ]);
+            match super::partition::add_rule(ctx, &proc, rule).await {
+                Ok(id) => {
+                    ctx.ledger.attach(id, Box::new(move || q.finish()));
+                    id
+                }
+                Err(e) => {
+                    let _ = crate::host::blocking(
+                        "stopping the NFQUEUE thread",
+                        Duration::from_secs(10),
+                        move || q.finish(),
+                    )
+                    .await;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    w.injected(ctx, vec![change]);
+    w.hold(ctx, duration.get()).await;
+    w.close(ctx).await
 }
 
 fn deadline(duration: HumanDuration, probe: &Option<ProbeSpec>) -> Duration {

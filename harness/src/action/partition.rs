@@ -1,6 +1,8 @@
 //! `partition`: drop traffic between a container and another container (or an address, optionally
 //! one TCP port), in one or both directions, with iptables rules inside the container's network
-//! namespace. Healed when `duration` ends (and always at the end of the step).
+//! namespace (joined through the descriptor held since the container was observed), each carrying
+//! the comment `shakedown:<run id>` and journaled before it is inserted. Healed when `duration`
+//! ends (and always at the end of the step).
 
 use std::time::Duration;
 
@@ -8,10 +10,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::window::{self, Healing, ProbeSpec};
+use super::window::{self, ProbeSpec, Window};
 use super::ActionKind;
-use crate::net::{nsenter, RULE_COMMENT};
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
+use crate::host::{Cmd, ContainerProcess};
+use crate::journal::Change;
+use crate::ledger::ChangeId;
+use crate::net::rule_comment;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -78,13 +83,14 @@ impl ActionKind for Partition {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = window::pid_of(ctx, &self.container.value).await?;
+        let proc = ctx.process(&self.container.value).await?;
         let other = match (&self.to, &self.address) {
             (Some(c), _) => ctx.ip_of(&c.value).await?,
             (None, Some(a)) => a.clone(),
             (None, None) => anyhow::bail!("partition: nothing to partition from"),
         };
         let port = self.port.map(|p| p.to_string());
+        let comment = rule_comment(ctx.run_id);
         let mut rules: Vec<Vec<String>> = vec![];
         if self.direction != Direction::Ingress {
             let mut r = vec!["OUTPUT", "-d", &other];
@@ -102,7 +108,7 @@ impl ActionKind for Partition {
         }
         for r in &mut rules {
             r.extend(
-                ["-m", "comment", "--comment", RULE_COMMENT, "-j", "DROP"]
+                ["-m", "comment", "--comment", &comment, "-j", "DROP"]
                     .iter()
                     .map(|s| s.to_string()),
             );
@@ -111,25 +117,39 @@ impl ActionKind for Partition {
             "mechanism",
             "iptables DROP rules in the container's network namespace",
         );
-        let probe = self.probe.clone();
-        window::run(ctx, probe.as_ref(), self.duration.get(), move || {
-            for r in &rules {
-                let mut args = vec!["iptables", "-w", "-I"];
-                args.extend(r.iter().map(String::as_str));
-                nsenter(pid, &args)?;
-            }
-            Ok(Healing::new(move || {
-                for r in &rules {
-                    let mut args = vec!["iptables", "-w", "-D"];
-                    args.extend(r.iter().map(String::as_str));
-                    // A container that is gone took its namespace and rules with it.
-                    if crate::proc::alive(pid) {
-                        nsenter(pid, &args)?;
-                    }
-                }
-                Ok(format!("removed {} rule(s)", rules.len()))
-            }))
-        })
-        .await
+        let mut w = Window::open(ctx, self.probe.as_ref()).await?;
+        let mut changes = vec![];
+        for rule in rules {
+            changes.push(add_rule(ctx, &proc, rule).await?);
+        }
+        w.injected(ctx, changes);
+        w.hold(ctx, self.duration.get()).await;
+        w.close(ctx).await
     }
+}
+
+/// Journals an iptables rule in the container's namespace, then inserts it.
+pub(crate) async fn add_rule(
+    ctx: &Ctx<'_>,
+    proc: &ContainerProcess,
+    rule: Vec<String>,
+) -> anyhow::Result<ChangeId> {
+    let id = ctx
+        .change(
+            ctx.step_scope(),
+            Change::IptablesRule {
+                netns: Ctx::netns_ref(proc),
+                rule: rule.clone(),
+            },
+            Some(&proc.netns),
+        )
+        .await?;
+    let mut args = vec!["-w".to_string(), "5".into(), "-I".into()];
+    args.extend(rule);
+    if let Err(e) = Cmd::new("iptables", &args).netns(&proc.netns).run().await {
+        // It may have been inserted before the error: undo finds out.
+        let _ = ctx.undo(id).await;
+        return Err(e.into());
+    }
+    Ok(id)
 }

@@ -1,20 +1,21 @@
 //! `pin_netns`: keep a container's network namespace alive after the container is gone, by
-//! bind-mounting `/proc/<pid>/ns/net` (what a stuck CNI plugin or monitoring agent does). The pin is
-//! undone after the iteration, whatever happens.
+//! bind-mounting its namespace (what a stuck CNI plugin or monitoring agent does). The pin is
+//! journaled first and undone after the iteration, whatever happens.
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use nix::mount::{mount, MsFlags};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::runner::{Ctx, Undo};
+use crate::ctx::Ctx;
+use crate::journal::Change;
 use crate::scenario::{ContainerRef, Scenario};
 
-/// Where pins live (one place, so that `shakedown clean` finds what a killed run left).
+/// Where pins live; each file's name starts with the run id.
 pub const PINNED_DIR: &str = "/run/shakedown/pinned-netns";
 
 /// Arguments of `pin_netns`.
@@ -35,28 +36,43 @@ impl ActionKind for PinNetns {
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(self.0.name())?;
-        let pid = ctx
-            .docker
-            .observe(&id)
-            .await?
-            .pid
-            .filter(|p| *p > 0)
-            .ok_or_else(|| anyhow!("container {} is not running", self.0.name()))?;
-        let dir = std::path::Path::new(PINNED_DIR);
-        std::fs::create_dir_all(dir)?;
-        let target = dir.join(format!("{}-{}", ctx.run_id, self.0.name()));
-        std::fs::File::create(&target).with_context(|| format!("creating {}", target.display()))?;
-        let source = format!("/proc/{pid}/ns/net");
-        mount(
-            Some(source.as_str()),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
+        let proc = ctx.process(self.0.name()).await?;
+        let target =
+            std::path::Path::new(PINNED_DIR).join(format!("{}-{}", ctx.run_id, self.0.name()));
+        let change = ctx
+            .change(
+                ctx.iteration_scope(),
+                Change::NetnsPin {
+                    path: target.clone(),
+                },
+                None,
+            )
+            .await?;
+        // The namespace held by descriptor, not /proc/PID/ns/net: a recycled PID cannot swap it.
+        let ns = proc.netns.clone();
+        let t = target.clone();
+        let made = crate::host::blocking(
+            "pinning a network namespace",
+            Duration::from_secs(10),
+            move || {
+                std::fs::create_dir_all(PINNED_DIR)?;
+                std::fs::File::create(&t).with_context(|| format!("creating {}", t.display()))?;
+                let source = format!("/proc/self/fd/{}", ns.raw_fd());
+                mount(
+                    Some(source.as_str()),
+                    &t,
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .with_context(|| format!("bind-mounting {} on {}", ns.id(), t.display()))
+            },
         )
-        .with_context(|| format!("bind-mounting {source} on {}", target.display()))?;
-        ctx.undo.push(Undo::Unmount(target.clone()));
+        .await?;
+        if let Err(e) = made {
+            let _ = ctx.undo(change).await;
+            return Err(e);
+        }
         ctx.fact("pinned", target.display());
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::window::{Probe, ProbeSpec};
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `probe`.

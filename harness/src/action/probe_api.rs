@@ -9,8 +9,8 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
+use crate::ctx::Ctx;
 use crate::docker::LABEL_RUN;
-use crate::runner::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::runner::Ctx;
+use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 

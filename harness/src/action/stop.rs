@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{span, ActionKind};
+use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
-use crate::runner::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -59,10 +59,6 @@ impl ActionKind for Stop {
     fn default_deadline(&self, scenario: &Scenario) -> Duration {
         // The grace period plus a margin: a stop that takes longer is the moby#31997 hang.
         self.grace(scenario) + Duration::from_secs(30)
-    }
-
-    fn implied_events(&self) -> &'static [&'static str] {
-        &["die"]
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
+use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
-use crate::runner::Ctx;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `wait`.
@@ -25,10 +25,6 @@ impl ActionKind for Wait {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(120)
-    }
-
-    fn implied_events(&self) -> &'static [&'static str] {
-        &["die"]
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {

@@ -9,8 +9,8 @@ use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
 use super::ActionKind;
+use crate::ctx::Ctx;
 use crate::expect::State;
-use crate::runner::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `wait_for`.

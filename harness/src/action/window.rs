@@ -1,21 +1,23 @@
 //! The fault window shared by network faults and dependency outages: probe before, inject, keep
-//! probing while the fault lasts, heal (always — also when the step's deadline drops this future),
-//! probe until the target answers again. Measures `time_to_failure` (injection to the first failed
+//! probing while the fault lasts, heal (through the ledger — so also when the step's deadline
+//! drops this future, the runner undoes the fault when the step ends), probe until the target
+//! answers again. Measures `time_to_failure` (injection to the first failed
 //! probe), `time_to_recovery` (heal to the first good probe) and median latencies `rtt_before`,
 //! `rtt_during`, `rtt_after`, `rtt_added` (during − before) and `rtt_residual` (after − before).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::anyhow;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
+use crate::ctx::Ctx;
+use crate::host::NetnsHandle;
+use crate::ledger::ChangeId;
 use crate::net::{probe_once, ProbeKind};
 use crate::record::Sample;
-use crate::runner::Ctx;
 use crate::units::HumanDuration;
 
 /// A probe from a container (or the host) to a container's port.
@@ -101,24 +103,24 @@ pub fn deadline(duration: HumanDuration, probe: Option<&ProbeSpec>, margin: Dura
     duration.get() + probe.map(ProbeSpec::allowance).unwrap_or_default() + margin
 }
 
-/// A resolved probe: source namespace and target address.
+/// A resolved probe: source namespace (held by descriptor) and target address.
 pub struct Probe {
-    from_pid: Option<u32>,
+    from: Option<NetnsHandle>,
     addr: SocketAddr,
     spec: ProbeSpec,
 }
 
 impl Probe {
-    /// Resolves container names to a namespace pid and an address.
-    pub async fn resolve(ctx: &Ctx<'_>, spec: &ProbeSpec) -> anyhow::Result<Probe> {
+    /// Resolves container names to a namespace and an address.
+    pub async fn resolve(ctx: &mut Ctx<'_>, spec: &ProbeSpec) -> anyhow::Result<Probe> {
         let ip = ctx.ip_of(&spec.to.value).await?;
         let addr: SocketAddr = format!("{ip}:{}", spec.port).parse()?;
-        let from_pid = match &spec.from {
+        let from = match &spec.from {
             None => None,
-            Some(f) => Some(pid_of(ctx, &f.value).await?),
+            Some(f) => Some(ctx.process(&f.value).await?.netns),
         };
         Ok(Probe {
-            from_pid,
+            from,
             addr,
             spec: spec.clone(),
         })
@@ -126,18 +128,20 @@ impl Probe {
 
     /// One attempt, recorded as a sample of `phase`.
     pub async fn sample(&self, ctx: &mut Ctx<'_>, phase: &str) -> bool {
-        let (pid, addr, kind, timeout) = (
-            self.from_pid,
+        let (from, addr, kind, timeout) = (
+            self.from.clone(),
             self.addr,
             self.spec.kind(),
             self.spec.timeout(),
         );
-        let t = ctx.t0.elapsed();
-        let r = tokio::task::spawn_blocking(move || probe_once(pid, addr, kind, timeout))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+        let t = ctx.now();
+        let r = crate::host::blocking("a probe", timeout * 3 + Duration::from_secs(2), move || {
+            probe_once(from.as_ref(), addr, kind, timeout)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         let ok = r.is_ok();
-        ctx.samples.push(Sample {
+        ctx.sample(Sample {
             t,
             phase: phase.into(),
             ok,
@@ -145,50 +149,6 @@ impl Probe {
             error: r.err(),
         });
         ok
-    }
-}
-
-/// The host PID of a running scenario container's process 1 (its network namespace).
-pub async fn pid_of(ctx: &Ctx<'_>, name: &str) -> anyhow::Result<u32> {
-    let id = ctx.id(name)?;
-    ctx.docker
-        .observe(&id)
-        .await?
-        .pid
-        .filter(|p| *p > 0)
-        .map(|p| p as u32)
-        .ok_or_else(|| anyhow!("container {name:?} is not running"))
-}
-
-/// How to undo a fault; undone on drop too, so a step cut off by its deadline still heals.
-pub struct Healing {
-    heal: Option<Box<dyn FnOnce() -> anyhow::Result<String> + Send>>,
-}
-
-impl Healing {
-    /// A fault undone by `f`.
-    pub fn new(f: impl FnOnce() -> anyhow::Result<String> + Send + 'static) -> Self {
-        Healing {
-            heal: Some(Box::new(f)),
-        }
-    }
-
-    /// Undoes the fault now.
-    pub fn heal(mut self) -> anyhow::Result<String> {
-        match self.heal.take() {
-            Some(f) => f(),
-            None => Ok(String::new()),
-        }
-    }
-}
-
-impl Drop for Healing {
-    fn drop(&mut self) {
-        if let Some(f) = self.heal.take() {
-            if let Err(e) = f() {
-                tracing::warn!("healing a fault: {e:#}");
-            }
-        }
     }
 }
 
@@ -200,98 +160,121 @@ fn median(v: &mut [f64]) -> Option<f64> {
     Some(crate::verdict::percentile(v, 50.0))
 }
 
-/// Runs a fault for `duration` with an optional probe around it. `inject` applies the fault and
-/// returns how to heal it.
-pub async fn run(
-    ctx: &mut Ctx<'_>,
-    probe: Option<&ProbeSpec>,
-    duration: Duration,
-    inject: impl FnOnce() -> anyhow::Result<Healing>,
-) -> anyhow::Result<()> {
-    let probe = match probe {
-        Some(p) => Some(Probe::resolve(ctx, p).await?),
-        None => None,
-    };
-    if let Some(p) = &probe {
-        for _ in 0..3 {
-            p.sample(ctx, "before").await;
+/// A fault window: probe before, inject (the caller records each change in the ledger, then makes
+/// it), hold while probing, heal by undoing those changes, probe until the target answers again.
+/// If the step is cut off by its deadline, its changes are still in the ledger and the runner
+/// undoes them when the step ends.
+pub struct Window {
+    probe: Option<Probe>,
+    injected: Option<Instant>,
+    failed_after: Option<Duration>,
+    changes: Vec<ChangeId>,
+}
+
+impl Window {
+    /// Resolves the probe and takes the samples before the fault.
+    pub async fn open(ctx: &mut Ctx<'_>, spec: Option<&ProbeSpec>) -> anyhow::Result<Window> {
+        let probe = match spec {
+            Some(p) => Some(Probe::resolve(ctx, p).await?),
+            None => None,
+        };
+        if let Some(p) = &probe {
+            for _ in 0..3 {
+                p.sample(ctx, "before").await;
+                tokio::time::sleep(p.spec.interval()).await;
+            }
+        }
+        Ok(Window {
+            probe,
+            injected: None,
+            failed_after: None,
+            changes: vec![],
+        })
+    }
+
+    /// Marks the fault as injected now; `changes` are undone when the window heals.
+    pub fn injected(&mut self, ctx: &mut Ctx<'_>, changes: Vec<ChangeId>) {
+        self.injected = Some(Instant::now());
+        self.changes = changes;
+        ctx.fact("injected_at", format!("{:.3}", ctx.now().as_secs_f64()));
+    }
+
+    /// Keeps the fault for `duration` since injection, probing.
+    pub async fn hold(&mut self, ctx: &mut Ctx<'_>, duration: Duration) {
+        let injected = self.injected.unwrap_or_else(Instant::now);
+        while injected.elapsed() < duration {
+            match &self.probe {
+                Some(p) => {
+                    let t = injected.elapsed();
+                    if !p.sample(ctx, "during").await && self.failed_after.is_none() {
+                        self.failed_after = Some(t);
+                    }
+                    let left = duration.saturating_sub(injected.elapsed());
+                    tokio::time::sleep(p.spec.interval().min(left)).await;
+                }
+                None => tokio::time::sleep(duration.saturating_sub(injected.elapsed())).await,
+            }
+        }
+    }
+
+    /// Heals (undoes the fault's changes, newest first), then probes until recovery and records
+    /// the window's measures.
+    pub async fn close(self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let mut notes = vec![];
+        for id in self.changes.iter().rev() {
+            notes.push(ctx.undo(*id).await?);
+        }
+        let healed = Instant::now();
+        ctx.fact("healed_at", format!("{:.3}", ctx.now().as_secs_f64()));
+        if !notes.is_empty() {
+            ctx.fact("healed", notes.join("; "));
+        }
+        if let Some(t) = self.failed_after {
+            ctx.measure("time_to_failure", t);
+        }
+        let Some(p) = self.probe else { return Ok(()) };
+        let recovery = p
+            .spec
+            .recovery
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_secs(15));
+        loop {
+            if p.sample(ctx, "after").await {
+                ctx.measure("time_to_recovery", healed.elapsed());
+                break;
+            }
+            if healed.elapsed() > recovery {
+                ctx.fact("recovered", "no");
+                return Ok(());
+            }
             tokio::time::sleep(p.spec.interval()).await;
         }
-    }
-    let injected = Instant::now();
-    let healing = inject()?;
-    ctx.fact(
-        "injected_at",
-        format!("{:.3}", ctx.t0.elapsed().as_secs_f64()),
-    );
-    let mut failed_after = None;
-    while injected.elapsed() < duration {
-        match &probe {
-            Some(p) => {
-                let t = injected.elapsed();
-                if !p.sample(ctx, "during").await && failed_after.is_none() {
-                    failed_after = Some(t);
-                }
-                let left = duration.saturating_sub(injected.elapsed());
-                tokio::time::sleep(p.spec.interval().min(left)).await;
+        for _ in 0..3 {
+            tokio::time::sleep(p.spec.interval()).await;
+            p.sample(ctx, "after").await;
+        }
+        let lat = |phase: &str, ctx: &Ctx<'_>| {
+            let mut v: Vec<f64> = ctx
+                .samples
+                .iter()
+                .filter(|s| s.phase == phase)
+                .filter_map(|s| s.latency)
+                .collect();
+            median(&mut v)
+        };
+        let (b, d, a) = (lat("before", ctx), lat("during", ctx), lat("after", ctx));
+        let secs = |v: f64| Duration::from_secs_f64(v.max(0.0));
+        for (name, v) in [("rtt_before", b), ("rtt_during", d), ("rtt_after", a)] {
+            if let Some(v) = v {
+                ctx.measure(name, secs(v));
             }
-            None => tokio::time::sleep(duration.saturating_sub(injected.elapsed())).await,
         }
-    }
-    let note = healing.heal()?;
-    let healed = Instant::now();
-    ctx.fact(
-        "healed_at",
-        format!("{:.3}", ctx.t0.elapsed().as_secs_f64()),
-    );
-    if !note.is_empty() {
-        ctx.fact("healed", note);
-    }
-    if let Some(t) = failed_after {
-        ctx.measure("time_to_failure", t);
-    }
-    let Some(p) = probe else { return Ok(()) };
-    let recovery = p
-        .spec
-        .recovery
-        .map(|d| d.get())
-        .unwrap_or(Duration::from_secs(15));
-    loop {
-        if p.sample(ctx, "after").await {
-            ctx.measure("time_to_recovery", healed.elapsed());
-            break;
+        if let (Some(b), Some(d)) = (b, d) {
+            ctx.measure("rtt_added", secs(d - b));
         }
-        if healed.elapsed() > recovery {
-            ctx.fact("recovered", "no");
-            return Ok(());
+        if let (Some(b), Some(a)) = (b, a) {
+            ctx.measure("rtt_residual", secs(a - b));
         }
-        tokio::time::sleep(p.spec.interval()).await;
+        Ok(())
     }
-    for _ in 0..3 {
-        tokio::time::sleep(p.spec.interval()).await;
-        p.sample(ctx, "after").await;
-    }
-    let lat = |phase: &str, ctx: &Ctx<'_>| {
-        let mut v: Vec<f64> = ctx
-            .samples
-            .iter()
-            .filter(|s| s.phase == phase)
-            .filter_map(|s| s.latency)
-            .collect();
-        median(&mut v)
-    };
-    let (b, d, a) = (lat("before", ctx), lat("during", ctx), lat("after", ctx));
-    let secs = |v: f64| Duration::from_secs_f64(v.max(0.0));
-    for (name, v) in [("rtt_before", b), ("rtt_during", d), ("rtt_after", a)] {
-        if let Some(v) = v {
-            ctx.measure(name, secs(v));
-        }
-    }
-    if let (Some(b), Some(d)) = (b, d) {
-        ctx.measure("rtt_added", secs(d - b));
-    }
-    if let (Some(b), Some(a)) = (b, a) {
-        ctx.measure("rtt_residual", secs(a - b));
-    }
-    Ok(())
 }

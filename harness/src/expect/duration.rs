@@ -187,6 +187,7 @@ mod tests {
     fn failed_step_is_unknown() {
         let mut s = step(exited(137, false), 5.1);
         s.outcome = StepOutcome::Error {
+            kind: Default::default(),
             message: "boom".into(),
         };
         assert_eq!(check(&b(None, Some("9s")), &s).outcome, Outcome::Unknown);

@@ -2,7 +2,7 @@
 //! (e.g. `[kill, die, oom]`). Their timestamps are the daemon's own, which cross-check our clock.
 
 use super::CheckResult;
-use crate::record::{EventRecord, StepOutcome, StepRecord};
+use crate::record::{EventRecord, IterationRecord, Source, StepOutcome, StepRecord};
 
 /// Container event actions the daemon emits (`exec_*` ones are matched by prefix).
 const KNOWN: &[&str] = &[
@@ -45,8 +45,14 @@ pub fn problems(expected: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Checks that every expected event was seen for the step's container.
-pub fn check(expected: &[String], step: &StepRecord, events: &[&EventRecord]) -> CheckResult {
+/// Checks that every expected event was seen for the step's container (by docker id). A missing
+/// event while the event stream had a gap during the step is `unknown`: it may have happened unseen.
+pub fn check(
+    expected: &[String],
+    step: &StepRecord,
+    events: &[&EventRecord],
+    it: &IterationRecord,
+) -> CheckResult {
     let name = "events";
     let want = expected.join(", ");
     if step.outcome != StepOutcome::Ok {
@@ -65,6 +71,16 @@ pub fn check(expected: &[String], step: &StepRecord, events: &[&EventRecord]) ->
     };
     if missing.is_empty() {
         CheckResult::new(name, want, observed, true)
+    } else if let Some(gap) = it.gap(Source::Events, step.started, step.observed_until) {
+        CheckResult::unknown(
+            name,
+            want,
+            &format!(
+                "{observed} (missing: {}), but the events may be incomplete: {}",
+                missing.join(", "),
+                gap.reason
+            ),
+        )
     } else {
         CheckResult::new(
             name,
@@ -82,11 +98,12 @@ mod tests {
     use crate::verdict::Outcome;
     use std::time::Duration;
 
-    fn ev(action: &str) -> EventRecord {
+    fn ev(action: &str, id: &str, t: f64) -> EventRecord {
         EventRecord {
-            t: Duration::from_secs(2),
+            t: Duration::from_secs_f64(t),
             time_nano: 0,
             action: action.into(),
+            id: id.into(),
             container: Some("web".into()),
             attributes: Default::default(),
         }
@@ -95,12 +112,72 @@ mod tests {
     #[test]
     fn present_and_missing() {
         let s = step(exited(137, true), 1.0);
-        let (oom, die) = (ev("oom"), ev("die"));
+        let it = IterationRecord::default();
+        let (oom, die) = (ev("oom", WEB_ID, 2.0), ev("die", WEB_ID, 2.0));
         let want = vec!["oom".to_string(), "die".to_string()];
-        assert_eq!(check(&want, &s, &[&oom, &die]).outcome, Outcome::Pass);
-        let r = check(&want, &s, &[&die]);
+        assert_eq!(check(&want, &s, &[&oom, &die], &it).outcome, Outcome::Pass);
+        let r = check(&want, &s, &[&die], &it);
         assert_eq!(r.outcome, Outcome::Fail);
         assert!(r.observed.contains("missing: oom"), "{}", r.observed);
+    }
+
+    #[test]
+    fn events_are_attributed_by_id_and_time_never_by_name() {
+        let s = step(exited(143, false), 1.0); // runs from 1s, observed until 3s
+        let it = IterationRecord {
+            events: vec![
+                // Same scenario name, another container (an earlier iteration's or scenario's `web`).
+                ev("kill", "other-web", 2.0),
+                ev("die", "other-web", 2.0),
+                // This container, but before the step.
+                ev("stop", WEB_ID, 0.5),
+                // This container during the step.
+                ev("kill", WEB_ID, 1.5),
+                // After the step was observed.
+                ev("destroy", WEB_ID, 3.5),
+            ],
+            ..Default::default()
+        };
+        let seen: Vec<&str> = it.step_events(&s).map(|e| e.action.as_str()).collect();
+        assert_eq!(seen, vec!["kill"]);
+        let events: Vec<&EventRecord> = it.step_events(&s).collect();
+        let want: Vec<String> = ["kill", "die", "stop", "destroy"]
+            .map(String::from)
+            .to_vec();
+        let r = check(&want, &s, &events, &it);
+        assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+        assert!(
+            r.observed.contains("missing: die, stop, destroy"),
+            "{}",
+            r.observed
+        );
+        // A step without a container id has no events at all.
+        let mut anonymous = s.clone();
+        anonymous.container_id = None;
+        assert_eq!(it.step_events(&anonymous).count(), 0);
+    }
+
+    #[test]
+    fn a_gap_in_the_stream_makes_a_missing_event_unknown() {
+        let s = step(exited(137, true), 1.0);
+        let mut it = IterationRecord::default();
+        it.gaps.push(crate::record::SourceGap {
+            source: Source::Events,
+            from: Duration::from_secs(2),
+            until: Some(Duration::from_secs(4)),
+            reason: "the event stream was lost".into(),
+        });
+        let die = ev("die", WEB_ID, 2.0);
+        let want = vec!["oom".to_string(), "die".to_string()];
+        let r = check(&want, &s, &[&die], &it);
+        assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
+        // Everything present: the gap does not matter.
+        let oom = ev("oom", WEB_ID, 2.0);
+        assert_eq!(check(&want, &s, &[&oom, &die], &it).outcome, Outcome::Pass);
+        // A gap outside the step's window does not matter either.
+        it.gaps[0].from = Duration::from_secs(10);
+        it.gaps[0].until = Some(Duration::from_secs(11));
+        assert_eq!(check(&want, &s, &[&die], &it).outcome, Outcome::Fail);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::CheckResult;
 use crate::kernel::KernelClass;
-use crate::record::{IterationRecord, StepOutcome, StepRecord};
+use crate::record::{IterationRecord, Source, StepOutcome, StepRecord};
 
 /// What the kernel log must or must not show.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -45,8 +45,14 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
     if step.outcome != StepOutcome::Ok {
         return CheckResult::unknown(name, want, "not observed: the step did not complete");
     }
-    if let Some(why) = &it.kernel_unavailable {
-        return CheckResult::unknown(name, want, why);
+    // Lines from the iteration's start to the step's end count: a gap anywhere in there leaves
+    // the check undecided — whatever was read.
+    if let Some(gap) = it.gap(Source::KernelLog, it.started, step.observed_until) {
+        return CheckResult::unknown(
+            name,
+            want,
+            &format!("the kernel log was not read: {}", gap.reason),
+        );
     }
     let id = e.container.as_ref().and_then(|c| it.containers.get(c));
     if e.container.is_some() && id.is_none() {
@@ -140,7 +146,17 @@ mod tests {
         let r = check(&absent, &s, &it);
         assert_eq!(r.outcome, Outcome::Fail);
         assert!(r.observed.contains("forbidden"), "{}", r.observed);
-        it.kernel_unavailable = Some("no /dev/kmsg".into());
+        // A gap in reading the kernel log makes every kernel_log check unknown, also one
+        // that would pass on the lines read.
+        it.gaps.push(crate::record::SourceGap {
+            source: Source::KernelLog,
+            from: Duration::from_secs(1),
+            until: None,
+            reason: "the kernel log watcher stopped".into(),
+        });
         assert_eq!(check(&e, &s, &it).outcome, Outcome::Unknown);
+        let r = check(&absent, &s, &it);
+        assert_eq!(r.outcome, Outcome::Unknown);
+        assert!(r.observed.contains("watcher stopped"), "{}", r.observed);
     }
 }

@@ -161,10 +161,10 @@ impl Expect {
             out.push(duration::check(b, step));
         }
         if let Some(v) = &self.events {
-            out.push(events::check(v, step, events));
+            out.push(events::check(v, step, events, iteration));
         }
         for (name, b) in &self.measures {
-            out.push(measures::check(name, b, step));
+            out.push(measures::check(name, b, step, iteration));
         }
         if let Some(f) = &self.unchanged {
             out.push(compare::check(f, true, step, earlier));
@@ -204,12 +204,13 @@ fn observation(step: &StepRecord) -> Result<&crate::record::Observation, String>
 fn outcome_text(step: &StepRecord) -> String {
     match &step.outcome {
         crate::record::StepOutcome::Ok => "ok".into(),
-        crate::record::StepOutcome::Error { message } => format!("failed: {message}"),
+        crate::record::StepOutcome::Error { message, .. } => format!("failed: {message}"),
         crate::record::StepOutcome::DeadlineExceeded { deadline } => format!(
             "exceeded its deadline of {}",
             crate::units::format_duration(*deadline)
         ),
         crate::record::StepOutcome::Skipped => "was skipped".into(),
+        crate::record::StepOutcome::Interrupted => "was interrupted".into(),
     }
 }
 
@@ -218,6 +219,9 @@ pub(crate) mod testutil {
     use std::time::Duration;
 
     use crate::record::{Measure, Observation, StepOutcome, StepRecord};
+
+    /// The docker id of the test step's container.
+    pub const WEB_ID: &str = "a1b2c3";
 
     /// A completed step with an observation and a duration measure.
     pub fn step(obs: Observation, secs: f64) -> StepRecord {
@@ -230,6 +234,7 @@ pub(crate) mod testutil {
             observed_until: Duration::from_secs_f64(2.0 + secs),
             outcome: StepOutcome::Ok,
             container: Some("web".into()),
+            container_id: Some(WEB_ID.into()),
             observation: Some(obs),
             measures: vec![Measure::monotonic(
                 "duration",
@@ -238,6 +243,7 @@ pub(crate) mod testutil {
             facts: Default::default(),
             forensics: None,
             samples: vec![],
+            leaks: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Live progress: one indicatif line per running scenario with its current step. indicatif hides its
-//! bars when stderr is not a terminal, so CI logs stay clean.
+//! Live progress, fed by the journal as entries are appended (the display is one more consumer of
+//! the run's events): one indicatif line per running scenario with its current step. indicatif
+//! hides its bars when stderr is not a terminal, so CI logs stay clean.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,12 +8,14 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::runner::Observer;
+use crate::journal::{Entry, Event};
 
 /// Progress lines on stderr.
 pub struct Progress {
     multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
+    /// Scenario index → (name, steps × repeat), from the plan.
+    plan: Mutex<Vec<(String, u64)>>,
+    bars: Mutex<HashMap<usize, ProgressBar>>,
 }
 
 impl Default for Progress {
@@ -26,41 +29,79 @@ impl Progress {
     pub fn new() -> Self {
         Progress {
             multi: MultiProgress::new(),
+            plan: Mutex::new(Vec::new()),
             bars: Mutex::new(HashMap::new()),
         }
     }
-}
 
-impl Observer for Progress {
-    fn scenario_started(&self, name: &str, steps: usize, repeat: u32) {
-        let bar = self
-            .multi
-            .add(ProgressBar::new((steps as u64) * u64::from(repeat)));
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:.bold} [{pos}/{len}] {elapsed} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(name.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
+    /// Updates the display for one journal entry.
+    pub fn on(&self, entry: &Entry) {
+        match &entry.event {
+            Event::Plan { scenarios } => {
+                if let Ok(mut p) = self.plan.lock() {
+                    *p = scenarios
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.scenario.name.clone(),
+                                s.scenario.steps.len() as u64 * u64::from(s.repeat),
+                            )
+                        })
+                        .collect();
+                }
+            }
+            Event::ScenarioStarted { scenario } => {
+                let Some((name, len)) = self
+                    .plan
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(*scenario).cloned())
+                else {
+                    return;
+                };
+                let bar = self.multi.add(ProgressBar::new(len));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {prefix:.bold} [{pos}/{len}] {elapsed} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(name);
+                bar.enable_steady_tick(Duration::from_millis(120));
+                if let Ok(mut b) = self.bars.lock() {
+                    b.insert(*scenario, bar);
+                }
+            }
+            Event::StepStarted { at, label, .. } => {
+                if let Some(bar) = self
+                    .bars
+                    .lock()
+                    .ok()
+                    .and_then(|b| b.get(&at.scenario).cloned())
+                {
+                    bar.inc(1);
+                    bar.set_message(if at.iteration > 0 {
+                        format!("#{} {label}", at.iteration + 1)
+                    } else {
+                        label.clone()
+                    });
+                }
+            }
+            Event::ScenarioFinished { scenario, .. } => {
+                if let Some(bar) = self.bars.lock().ok().and_then(|mut b| b.remove(scenario)) {
+                    bar.finish_and_clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes every line still shown.
+    pub fn clear(&self) {
         if let Ok(mut b) = self.bars.lock() {
-            b.insert(name.to_string(), bar);
-        }
-    }
-
-    fn step_started(&self, scenario: &str, iteration: u32, label: &str) {
-        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(scenario).cloned()) {
-            bar.inc(1);
-            bar.set_message(if iteration > 0 {
-                format!("#{} {label}", iteration + 1)
-            } else {
-                label.to_string()
-            });
-        }
-    }
-
-    fn scenario_finished(&self, name: &str) {
-        if let Some(bar) = self.bars.lock().ok().and_then(|mut b| b.remove(name)) {
-            bar.finish_and_clear();
+            for (_, bar) in b.drain() {
+                bar.finish_and_clear();
+            }
         }
     }
 }

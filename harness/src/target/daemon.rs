@@ -12,6 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::managed::{DaemonOptions, ManagedDaemon};
+use crate::journal::SystemDaemonSpec;
 
 /// The daemon process a target controls.
 pub enum Daemon {
@@ -58,26 +59,45 @@ impl Daemon {
     pub fn log_path(&self) -> Option<PathBuf> {
         match self {
             Daemon::Managed(d) => Some(d.log_path()),
-            Daemon::System(d) => d.log.clone(),
+            Daemon::System(d) => Some(d.spec.log.clone()),
         }
     }
 
-    /// What leak detection looks at for this daemon.
+    /// What leak detection looks at for this daemon: its own objects only.
     pub fn scope(&self) -> crate::leaks::Scope {
         match self {
             Daemon::Managed(d) => crate::leaks::Scope {
                 dir: Some(d.dir().to_path_buf()),
                 data_root: Some(d.data_root()),
-                bridge: Some(d.bridge().to_string()),
+                exec_root: Some(d.exec_root()),
+                bridges: vec![d.bridge().to_string()],
                 namespace: Some(d.containerd_namespace()),
+                ..Default::default()
             },
             Daemon::System(d) => crate::leaks::Scope {
                 dir: Some(d.data_root.clone()),
                 data_root: Some(d.data_root.clone()),
-                bridge: Some(d.bridge.clone()),
+                exec_root: Some(d.exec_root.clone()),
+                bridges: vec![d.bridge.clone()],
                 namespace: Some(d.namespace.clone()),
+                ..Default::default()
             },
         }
+    }
+
+    /// How the ledger names this daemon for restarting it.
+    pub fn daemon_ref(&self) -> crate::journal::DaemonRef {
+        match self {
+            Daemon::Managed(d) => crate::journal::DaemonRef::Managed {
+                dir: d.dir().to_path_buf(),
+            },
+            Daemon::System(d) => crate::journal::DaemonRef::System(d.spec.clone()),
+        }
+    }
+
+    /// Whether the harness started this daemon.
+    pub fn is_managed(&self) -> bool {
+        matches!(self, Daemon::Managed(_))
     }
 
     /// Graceful stop within `deadline` (SIGTERM to dockerd only, then SIGKILL).
@@ -104,18 +124,12 @@ impl Daemon {
 /// A local daemon the harness did not start.
 pub struct SystemDaemon {
     pid: Option<u32>,
-    exe: PathBuf,
-    args: Vec<String>,
-    env: Vec<(OsString, OsString)>,
-    cwd: PathBuf,
-    socket: PathBuf,
+    spec: SystemDaemonSpec,
     opts: DaemonOptions,
-    unit: Option<String>,
     exec_root: PathBuf,
     data_root: PathBuf,
     bridge: String,
     namespace: String,
-    log: Option<PathBuf>,
     child: Option<std::process::Child>,
 }
 
@@ -136,6 +150,7 @@ impl SystemDaemon {
             .with_context(|| format!("connecting to {}", socket.display()))?;
         let pid = getsockopt(&s, PeerCredentials)?.pid() as u32;
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+        let exe = PathBuf::from(exe.to_string_lossy().trim_end_matches(" (deleted)"));
         let args: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))?
             .split(|b| *b == 0)
             .skip(1)
@@ -148,7 +163,7 @@ impl SystemDaemon {
             .filter_map(|kv| {
                 let kv = String::from_utf8_lossy(kv).to_string();
                 kv.split_once('=')
-                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
             })
             .collect();
         let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_else(|_| "/".into());
@@ -164,23 +179,25 @@ impl SystemDaemon {
             flag_value(&args, "--data-root").unwrap_or_else(|| "/var/lib/docker".into());
         Ok(SystemDaemon {
             pid: Some(pid),
-            exe,
             bridge: flag_value(&args, "--bridge")
                 .or_else(|| flag_value(&args, "-b"))
                 .unwrap_or_else(|| "docker0".into()),
             namespace: flag_value(&args, "--containerd-namespace").unwrap_or_else(|| "moby".into()),
-            args,
-            env,
-            cwd,
-            socket: socket.to_path_buf(),
+            spec: SystemDaemonSpec {
+                socket: socket.to_path_buf(),
+                exe,
+                args,
+                env,
+                cwd,
+                unit,
+                log,
+            },
             opts: DaemonOptions {
                 live_restore,
                 ..Default::default()
             },
-            unit,
             exec_root: exec_root.into(),
             data_root: data_root.into(),
-            log: Some(log),
             child: None,
         })
     }
@@ -219,73 +236,94 @@ impl SystemDaemon {
         if self.is_running() {
             bail!("dockerd is still running");
         }
-        let mut args = self.args.clone();
+        let mut spec = self.spec.clone();
         if opts.live_restore != self.opts.live_restore {
-            args.retain(|a| a != "--live-restore" && !a.starts_with("--live-restore="));
+            if let Some(unit) = &spec.unit {
+                bail!("cannot change live-restore of a daemon run by systemd ({unit})");
+            }
+            spec.args
+                .retain(|a| a != "--live-restore" && !a.starts_with("--live-restore="));
             if opts.live_restore {
-                args.push("--live-restore".into());
-            }
-            if self.unit.is_some() {
-                bail!(
-                    "cannot change live-restore of a daemon run by systemd ({})",
-                    self.unit.as_deref().unwrap_or("")
-                );
+                spec.args.push("--live-restore".into());
             }
         }
-        // dockerd refuses to start while its pidfile names a process; ours is gone.
-        let pidfile = flag_value(&args, "--pidfile")
-            .or_else(|| flag_value(&args, "-p"))
-            .unwrap_or_else(|| "/var/run/docker.pid".into());
-        let _ = std::fs::remove_file(pidfile);
-        if let Some(unit) = &self.unit {
-            let ok = std::process::Command::new("systemctl")
-                .args(["start", unit])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                bail!("systemctl start {unit} failed");
-            }
-        } else {
-            use std::os::unix::process::CommandExt;
-            let log = self.log.clone().unwrap_or_else(|| "/dev/null".into());
-            let out = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)?;
-            let child = std::process::Command::new(&self.exe)
-                .args(&args)
-                .env_clear()
-                .envs(self.env.iter().cloned())
-                .current_dir(&self.cwd)
-                .stdin(std::process::Stdio::null())
-                .stdout(out.try_clone()?)
-                .stderr(out)
-                .process_group(0)
-                .spawn()
-                .with_context(|| format!("starting {}", self.exe.display()))?;
-            self.pid = Some(child.id());
-            self.child = Some(child);
-        }
-        let t = Instant::now();
-        loop {
-            if let Ok(s) = std::os::unix::net::UnixStream::connect(&self.socket) {
-                use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-                if let Ok(c) = getsockopt(&s, PeerCredentials) {
-                    self.pid = Some(c.pid() as u32);
-                    break;
-                }
-            }
-            if t.elapsed() > ready {
-                return Err(anyhow!(
-                    "dockerd did not listen on {} within {ready:?}",
-                    self.socket.display()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (pid, child) = start_system(&spec, ready).await?;
+        self.pid = Some(pid);
+        self.child = child;
         self.opts = opts.clone();
-        self.args = args;
+        self.spec = spec;
         Ok(())
+    }
+}
+
+/// Starts a daemon the harness did not start the way it was started — its systemd unit, or its
+/// own command line, environment and working directory (then in a process group of its own, so it
+/// outlives the harness as the user's daemon did) — and waits until its socket answers; returns
+/// the pid behind the socket. Used by the run that stopped it and by `shakedown clean`.
+pub async fn start_system(
+    spec: &SystemDaemonSpec,
+    ready: Duration,
+) -> anyhow::Result<(u32, Option<std::process::Child>)> {
+    // dockerd refuses to start while its pidfile names a process; ours is gone.
+    let pidfile = flag_value(&spec.args, "--pidfile")
+        .or_else(|| flag_value(&spec.args, "-p"))
+        .unwrap_or_else(|| "/var/run/docker.pid".into());
+    let _ = std::fs::remove_file(pidfile);
+    let mut child = None;
+    if let Some(unit) = &spec.unit {
+        // docker.service sets TimeoutStartSec=0: never wait on systemctl for the start itself.
+        crate::host::Cmd::new("systemctl", &["start", "--no-block", unit])
+            .run()
+            .await
+            .with_context(|| format!("systemctl start {unit}"))?;
+    } else {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log)?;
+        let c = std::process::Command::new(&spec.exe)
+            .args(&spec.args)
+            .env_clear()
+            .envs(
+                spec.env
+                    .iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+            )
+            .current_dir(&spec.cwd)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {}", spec.exe.display()))?;
+        child = Some(c);
+    }
+    let t = Instant::now();
+    loop {
+        let socket = spec.socket.clone();
+        let peer = crate::host::blocking(
+            "connecting to the daemon's socket",
+            Duration::from_secs(2),
+            move || {
+                use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+                let s = std::os::unix::net::UnixStream::connect(&socket).ok()?;
+                getsockopt(&s, PeerCredentials).ok().map(|c| c.pid() as u32)
+            },
+        )
+        .await
+        .ok()
+        .flatten();
+        if let Some(pid) = peer {
+            return Ok((pid, child));
+        }
+        if t.elapsed() > ready {
+            return Err(anyhow!(
+                "dockerd did not listen on {} within {ready:?}",
+                spec.socket.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use crate::docker::DockerClient;
 use crate::error::{Error, Result};
+use crate::journal::{Change, ChangeScope};
+use crate::ledger::{ChangeId, Ledger};
 use crate::scenario::PlannedScenario;
 use managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
 
@@ -67,6 +69,7 @@ pub struct Target {
     client: DockerClient,
     managed: Option<DaemonHandle>,
     allow_disruptive: bool,
+    managed_change: Option<ChangeId>,
 }
 
 fn daemon_options(plan: &PlannedScenario) -> DaemonOptions {
@@ -83,8 +86,12 @@ fn daemon_options(plan: &PlannedScenario) -> DaemonOptions {
 
 impl Target {
     /// Opens a target; for `managed`, clears what earlier killed runs left and starts a daemon with
-    /// the options the first scenario needs.
-    pub async fn open(opts: &TargetOptions, first: Option<&PlannedScenario>) -> Result<Target> {
+    /// the options the first scenario needs (journaled in the ledger before it is started).
+    pub async fn open(
+        opts: &TargetOptions,
+        first: Option<&PlannedScenario>,
+        ledger: &Ledger,
+    ) -> Result<Target> {
         match opts.kind {
             TargetKind::Docker => {
                 let host = DockerClient::env_host();
@@ -95,27 +102,32 @@ impl Target {
                          (start it, or set DOCKER_HOST, or use --target managed)"
                     ))
                 })?;
-                // Daemon faults on a daemon the harness did not start: only when explicitly allowed,
-                // and only for a local daemon whose process can be found behind its socket.
+                // A local daemon's process is found behind its socket: its roots, bridge and
+                // containerd namespace scope leak detection, and with --allow-disruptive daemon
+                // faults may act on it (disruptive scenarios are refused otherwise).
                 let mut managed = None;
-                if opts.allow_disruptive {
-                    if let Some(path) = host.strip_prefix("unix://") {
-                        let live = client
-                            .fingerprint()
-                            .await
-                            .map(|f| f.live_restore)
-                            .unwrap_or(false);
-                        let log = opts.state_dir.join("restarted-dockerd.log");
-                        let _ = std::fs::create_dir_all(&opts.state_dir);
-                        match daemon::SystemDaemon::discover(std::path::Path::new(path), live, log)
-                        {
-                            Ok(d) => {
-                                managed = Some(Arc::new(tokio::sync::Mutex::new(
-                                    daemon::Daemon::System(d),
-                                )))
-                            }
-                            Err(e) => tracing::warn!("daemon faults unavailable: {e:#}"),
+                if let Some(path) = host.strip_prefix("unix://") {
+                    let live = client
+                        .fingerprint()
+                        .await
+                        .map(|f| f.live_restore)
+                        .unwrap_or(false);
+                    let log = opts.state_dir.join("restarted-dockerd.log");
+                    let _ = std::fs::create_dir_all(&opts.state_dir);
+                    let socket = std::path::PathBuf::from(path);
+                    let found = crate::host::blocking(
+                        "finding the daemon behind its socket",
+                        Duration::from_secs(10),
+                        move || daemon::SystemDaemon::discover(&socket, live, log),
+                    )
+                    .await;
+                    match found {
+                        Ok(Ok(d)) => {
+                            managed =
+                                Some(Arc::new(tokio::sync::Mutex::new(daemon::Daemon::System(d))))
                         }
+                        Ok(Err(e)) => tracing::warn!("the daemon's process is unknown: {e:#}"),
+                        Err(e) => tracing::warn!("the daemon's process is unknown: {e}"),
                     }
                 }
                 Ok(Target {
@@ -123,6 +135,7 @@ impl Target {
                     client,
                     managed,
                     allow_disruptive: opts.allow_disruptive,
+                    managed_change: None,
                 })
             }
             TargetKind::Managed => {
@@ -141,9 +154,39 @@ impl Target {
                     tracing::info!("recovered from an earlier run: {line}");
                 }
                 let options = first.map(daemon_options).unwrap_or_default();
-                let daemon = ManagedDaemon::start(&root, &engine, &options, READY_DEADLINE)
+                // Write-ahead: the daemon's directory is made inside `start`; its owner file lets
+                // a sweep find it should the harness die before the ledger knows its name.
+                let change = ledger
+                    .record(
+                        ChangeScope::Run,
+                        Change::ManagedDaemon {
+                            dir: root.clone(),
+                            id: String::new(),
+                        },
+                        None,
+                    )
                     .await
-                    .map_err(|e| Error::env(format!("starting the managed dockerd: {e:#}")))?;
+                    .map_err(|e| Error::env(format!("{e}")))?;
+                let daemon =
+                    match ManagedDaemon::start(&root, &engine, &options, READY_DEADLINE).await {
+                        Ok(d) => d,
+                        Err(e) => {
+                            ledger.resolved(
+                                change,
+                                "the daemon did not start (its directory was removed)",
+                            );
+                            return Err(Error::env(format!("starting the managed dockerd: {e:#}")));
+                        }
+                    };
+                ledger
+                    .update(
+                        change,
+                        Change::ManagedDaemon {
+                            dir: daemon.dir().to_path_buf(),
+                            id: daemon.id().to_string(),
+                        },
+                    )
+                    .await;
                 let client = match DockerClient::connect(&daemon.docker_host()) {
                     Ok(c) => c,
                     Err(e) => {
@@ -158,6 +201,7 @@ impl Target {
                         daemon,
                     )))),
                     allow_disruptive: true,
+                    managed_change: Some(change),
                 })
             }
         }
@@ -173,7 +217,7 @@ impl Target {
         &self.client
     }
 
-    /// The managed daemon, when the harness owns it.
+    /// The daemon process: the managed daemon, or a local daemon found behind its socket.
     pub fn daemon(&self) -> Option<DaemonHandle> {
         self.managed.clone()
     }
@@ -247,8 +291,10 @@ impl Target {
         Ok(())
     }
 
-    /// Closes the target; a managed daemon is stopped and everything it left is removed.
-    pub async fn close(self) -> Vec<String> {
+    /// Closes the target; a managed daemon is stopped and everything it left is removed, and the
+    /// ledger says so.
+    pub async fn close(self, ledger: &Ledger) -> Vec<String> {
+        let change = self.managed_change;
         match self.managed {
             None => vec![],
             Some(handle) => {
@@ -264,7 +310,13 @@ impl Target {
                 };
                 let dir = daemon.dir().display().to_string();
                 match daemon.shutdown(STOP_DEADLINE).await {
-                    Ok(()) => vec![format!("stopped the managed dockerd and removed {dir}")],
+                    Ok(()) => {
+                        let line = format!("stopped the managed dockerd and removed {dir}");
+                        if let Some(c) = change {
+                            ledger.resolved(c, &line);
+                        }
+                        vec![line]
+                    }
                     Err(e) => vec![format!("stopping the managed dockerd: {e:#}")],
                 }
             }

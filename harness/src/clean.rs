@@ -1,0 +1,258 @@
+//! Runs on disk, and `shakedown clean`. Every run keeps a directory `<state>/runs/<run id>/` with
+//! its journal (or a link to it) and a lock file it holds while it lives (`flock`: released by the
+//! kernel when the process dies, whatever kills it). `clean` replays the ledgers of runs whose lock
+//! is free — exactly the changes they journaled and did not undo, newest first, with the same undo
+//! code a live run uses — and appends what it did to their journals. A live run's lock is held, so
+//! its objects are never touched.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::docker::DockerClient;
+use crate::host::NetnsHandle;
+use crate::journal::{DaemonRef, Event, Journal, NetnsRef};
+use crate::ledger::{undo_change, UndoEnv};
+
+/// The directory holding every run's directory.
+pub fn runs_dir(state: &Path) -> PathBuf {
+    state.join("runs")
+}
+
+/// A live run's hold on its directory.
+pub struct RunLock {
+    _lock: Flock<File>,
+    /// The run's directory.
+    pub dir: PathBuf,
+}
+
+fn try_lock(dir: &Path) -> std::io::Result<Option<Flock<File>>> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => Ok(Some(l)),
+        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(e.into()),
+    }
+}
+
+/// Creates the run's directory and takes its lock for the life of this process. `journal` is the
+/// journal's path: when it is not the directory's own `journal.jsonl`, that name becomes a link
+/// to it, so `clean` finds it.
+pub fn claim_run(state: &Path, run_id: &str, journal: &Path) -> std::io::Result<RunLock> {
+    let dir = runs_dir(state).join(run_id);
+    std::fs::create_dir_all(&dir)?;
+    let lock = try_lock(&dir)?.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("run {run_id} is already running"),
+        )
+    })?;
+    let own = dir.join("journal.jsonl");
+    let journal = std::path::absolute(journal)?;
+    if journal != own {
+        let _ = std::fs::remove_file(&own);
+        std::os::unix::fs::symlink(&journal, &own)?;
+    }
+    Ok(RunLock { _lock: lock, dir })
+}
+
+/// The journal a run directory names.
+pub fn journal_of(run_dir: &Path) -> PathBuf {
+    run_dir.join("journal.jsonl")
+}
+
+/// What cleaning one dead run did.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    /// One line per thing done or left.
+    pub lines: Vec<String>,
+    /// Changes that could not be undone.
+    pub failed: usize,
+}
+
+/// Replays the ledgers of every dead run under `state`; live runs are left alone.
+pub async fn clean(state: &Path) -> Cleaned {
+    let mut out = Cleaned::default();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir(state))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let env = CleanEnv::default();
+    for dir in dirs {
+        let run_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lock = match try_lock(&dir) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                out.lines.push(format!("run {run_id} is alive: left alone"));
+                continue;
+            }
+            Err(e) => {
+                out.lines.push(format!("run {run_id}: cannot lock: {e}"));
+                out.failed += 1;
+                continue;
+            }
+        };
+        let path = journal_of(&dir);
+        let journaled = match crate::journal::read(&path) {
+            Ok(j) => j,
+            Err(e) => {
+                out.lines.push(format!("run {run_id}: {e}"));
+                out.failed += 1;
+                continue;
+            }
+        };
+        let open = crate::journal::outstanding(&journaled.entries);
+        if open.is_empty() {
+            continue;
+        }
+        let journal = match Journal::append(&path) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                out.lines.push(format!(
+                    "run {run_id}: cannot append to {}: {e} (undoing anyway)",
+                    path.display()
+                ));
+                None
+            }
+        };
+        for (id, change) in open.into_iter().rev() {
+            let r = undo_change(&change, None, &run_id, &env).await;
+            let (ok, detail) = match &r {
+                Ok(d) => (true, format!("{d} (by shakedown clean)")),
+                Err(e) => (false, format!("{e} (by shakedown clean)")),
+            };
+            if let Some(j) = &journal {
+                j.emit(Event::ChangeUndone {
+                    change: id,
+                    ok,
+                    detail: detail.clone(),
+                });
+            }
+            match r {
+                Ok(d) => out.lines.push(format!("run {run_id}: {change}: {d}")),
+                Err(e) => {
+                    out.failed += 1;
+                    out.lines
+                        .push(format!("run {run_id}: FAILED to undo {change}: {e}"))
+                }
+            }
+        }
+        if let Some(j) = journal {
+            j.close();
+        }
+        drop(lock);
+    }
+    out
+}
+
+/// Runs under `state` that are dead and still have changes outstanding.
+pub fn dead_runs_with_changes(state: &Path) -> Vec<String> {
+    std::fs::read_dir(runs_dir(state))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| matches!(try_lock(&e.path()), Ok(Some(_))))
+        .filter(|e| {
+            crate::journal::read(&journal_of(&e.path()))
+                .map(|j| !crate::journal::outstanding(&j.entries).is_empty())
+                .unwrap_or(false)
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Undoing for a dead run: daemons reached by their recorded address, namespaces found again by
+/// identity, managed daemons swept with their directories.
+#[derive(Default)]
+struct CleanEnv {
+    clients: Mutex<HashMap<String, Option<DockerClient>>>,
+}
+
+impl UndoEnv for CleanEnv {
+    async fn docker(&self, host: &str) -> Option<DockerClient> {
+        if let Some(c) = self.clients.lock().ok().and_then(|m| m.get(host).cloned()) {
+            return c;
+        }
+        let client = match DockerClient::connect(host) {
+            Ok(c) if c.ping(Duration::from_secs(5)).await.is_ok() => Some(c),
+            _ => None,
+        };
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(host.to_string(), client.clone());
+        }
+        client
+    }
+
+    async fn netns(&self, r: &NetnsRef) -> Result<Option<NetnsHandle>, String> {
+        let r = r.clone();
+        crate::host::blocking(
+            "finding a network namespace",
+            Duration::from_secs(10),
+            move || crate::host::netns::find(&r.id, &r.container_id),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    async fn start_daemon(&self, d: &DaemonRef) -> Result<String, String> {
+        match d {
+            DaemonRef::Managed { dir } => Ok(format!(
+                "{} goes with its managed daemon's directory",
+                dir.display()
+            )),
+            DaemonRef::System(spec) => {
+                crate::target::daemon::start_system(spec, crate::target::READY_DEADLINE)
+                    .await
+                    .map(|(pid, child)| {
+                        // It runs on after us, as the user's daemon did.
+                        if let Some(c) = child {
+                            std::mem::forget(c);
+                        }
+                        format!("started dockerd again (pid {pid})")
+                    })
+                    .map_err(|e| format!("{e:#}"))
+            }
+        }
+    }
+
+    async fn remove_managed(&self, dir: &Path, id: &str) -> Result<String, String> {
+        // Written before the daemon's directory existed: the sweep of its root finds it by its
+        // dead owner.
+        let root = if id.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let lines = crate::target::managed::sweep_stale(&root)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        if !id.is_empty() && dir.exists() {
+            return Err(format!(
+                "{} is still there ({})",
+                dir.display(),
+                lines.join("; ")
+            ));
+        }
+        Ok(if lines.is_empty() {
+            "nothing left".into()
+        } else {
+            lines.join("; ")
+        })
+    }
+}

@@ -1,0 +1,313 @@
+//! Folding a journal into the run record and the plan it ran: a pure function, so the verdicts of
+//! a live run and of `shakedown judge` on its journal are the same by construction. Scenarios the
+//! journal does not see finish (a killed run, a cut file) are marked interrupted, which makes
+//! their verdicts `unknown`.
+
+use std::collections::HashMap;
+
+use super::{At, ChangeScope, Entry, Event, Journaled};
+use crate::error::{Error, Result};
+use crate::record::{
+    ChangeRecord, IterationRecord, RunRecord, ScenarioRecord, StepOutcome, StepRecord,
+};
+use crate::scenario::PlannedScenario;
+
+/// A journal folded: the plan it ran and what happened.
+#[derive(Clone, Debug)]
+pub struct Folded {
+    /// The resolved plan.
+    pub plans: Vec<PlannedScenario>,
+    /// The run record.
+    pub record: RunRecord,
+}
+
+fn iteration_mut(
+    rec: &mut RunRecord,
+    scenario: usize,
+    iteration: u32,
+) -> Option<&mut IterationRecord> {
+    rec.scenarios
+        .get_mut(scenario)?
+        .iterations
+        .iter_mut()
+        .rev()
+        .find(|i| i.index == iteration)
+}
+
+fn step_mut(rec: &mut RunRecord, at: At) -> Option<&mut StepRecord> {
+    iteration_mut(rec, at.scenario, at.iteration)?
+        .steps
+        .iter_mut()
+        .rev()
+        .find(|s| s.index == at.step)
+}
+
+/// The changes a journal made and did not undo (or failed to undo), oldest first, each with its
+/// latest handle: what `shakedown clean` undoes for a dead run.
+pub fn outstanding(entries: &[Entry]) -> Vec<(u64, super::Change)> {
+    let mut open: Vec<(u64, super::Change)> = Vec::new();
+    for e in entries {
+        match &e.event {
+            Event::ChangeMade { change, handle, .. } => open.push((*change, handle.clone())),
+            Event::ChangeHandle { change, handle } => {
+                if let Some(o) = open.iter_mut().find(|o| o.0 == *change) {
+                    o.1 = handle.clone();
+                }
+            }
+            Event::ChangeUndone {
+                change, ok: true, ..
+            } => open.retain(|o| o.0 != *change),
+            _ => {}
+        }
+    }
+    open
+}
+
+/// Folds a journal's entries into the plan and the run record.
+pub fn fold(journal: &Journaled) -> Result<Folded> {
+    let mut rec = RunRecord::default();
+    let mut plans: Vec<PlannedScenario> = Vec::new();
+    // change id → (index in rec.changes, scope)
+    let mut changes: HashMap<u64, (usize, ChangeScope)> = HashMap::new();
+    for Entry { t, event, .. } in &journal.entries {
+        let t = *t;
+        match event {
+            Event::RunStarted(s) => {
+                rec.run_id = s.run_id.clone();
+                rec.started_unix = s.started_unix;
+                rec.target = s.target.clone();
+            }
+            Event::Plan { scenarios } => {
+                plans = scenarios
+                    .iter()
+                    .map(|p| PlannedScenario {
+                        file: p.file.clone(),
+                        scenario: p.scenario.clone(),
+                        repeat: p.repeat,
+                    })
+                    .collect();
+                // Every planned scenario has a record; one the journal never sees finish stays
+                // interrupted.
+                rec.scenarios = plans
+                    .iter()
+                    .map(|p| ScenarioRecord {
+                        name: p.name().to_string(),
+                        file: p.file.clone(),
+                        interrupted: true,
+                        ..Default::default()
+                    })
+                    .collect();
+            }
+            Event::Fingerprint { fingerprint } => rec.fingerprint = fingerprint.clone(),
+            Event::ScenarioStarted { scenario } => {
+                if let Some(s) = rec.scenarios.get_mut(*scenario) {
+                    s.started = t;
+                }
+            }
+            Event::IterationStarted {
+                scenario,
+                iteration,
+                ..
+            } => {
+                if let Some(s) = rec.scenarios.get_mut(*scenario) {
+                    s.iterations.push(IterationRecord {
+                        index: *iteration,
+                        started: t,
+                        ..Default::default()
+                    });
+                }
+            }
+            Event::ContainerCreated {
+                scenario,
+                iteration,
+                container,
+                id,
+            } => {
+                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                    it.containers.insert(container.clone(), id.clone());
+                }
+            }
+            Event::StepStarted {
+                at,
+                label,
+                action,
+                container,
+                container_id,
+                ..
+            } => {
+                if let Some(it) = iteration_mut(&mut rec, at.scenario, at.iteration) {
+                    it.steps.push(StepRecord {
+                        index: at.step,
+                        label: label.clone(),
+                        action: action.clone(),
+                        started: t,
+                        finished: t,
+                        observed_until: t,
+                        // Until the journal says how it ended.
+                        outcome: StepOutcome::Interrupted,
+                        container: container.clone(),
+                        container_id: container_id.clone(),
+                        observation: None,
+                        measures: vec![],
+                        facts: Default::default(),
+                        forensics: None,
+                        samples: vec![],
+                        leaks: None,
+                    });
+                }
+            }
+            Event::Measure { at, measure } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.measures.push(measure.clone());
+                }
+            }
+            Event::Fact { at, name, value } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.facts.insert(name.clone(), value.clone());
+                }
+            }
+            Event::Sample { at, sample } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.samples.push(sample.clone());
+                }
+            }
+            Event::Leaks { at, findings } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.leaks = Some(findings.clone());
+                }
+            }
+            Event::StepFinished {
+                at,
+                outcome,
+                forensics,
+            } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.outcome = outcome.clone();
+                    s.finished = t;
+                    s.observed_until = t;
+                    s.forensics.clone_from(forensics);
+                }
+            }
+            Event::Observation {
+                at,
+                container_id,
+                observation,
+            } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.observation = Some(observation.clone());
+                    s.container_id.get_or_insert_with(|| container_id.clone());
+                }
+            }
+            Event::StepSettled { at } => {
+                if let Some(s) = step_mut(&mut rec, *at) {
+                    s.observed_until = t;
+                }
+            }
+            Event::DaemonEvent {
+                scenario,
+                iteration,
+                record,
+            } => {
+                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                    it.events.push(record.clone());
+                }
+            }
+            Event::KernelLine {
+                scenario,
+                iteration,
+                line,
+            } => {
+                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                    it.kernel.push(line.clone());
+                }
+            }
+            Event::SourceGap {
+                scenario,
+                iteration,
+                gap,
+            } => {
+                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                    it.gaps.push(gap.clone());
+                }
+            }
+            Event::ChangeMade {
+                change,
+                scope,
+                handle,
+            } => {
+                changes.insert(*change, (rec.changes.len(), *scope));
+                rec.changes.push(ChangeRecord {
+                    id: *change,
+                    description: handle.to_string(),
+                    undone: None,
+                });
+            }
+            Event::ChangeHandle { change, handle } => {
+                if let Some((i, _)) = changes.get(change) {
+                    rec.changes[*i].description = handle.to_string();
+                }
+            }
+            Event::ChangeUndone { change, ok, detail } => {
+                let Some((i, scope)) = changes.get(change).copied() else {
+                    continue;
+                };
+                let c = &mut rec.changes[i];
+                c.undone = Some(if *ok {
+                    Ok(detail.clone())
+                } else {
+                    Err(detail.clone())
+                });
+                let line = format!(
+                    "{}{}: {detail}",
+                    if *ok { "" } else { "FAILED to undo " },
+                    c.description
+                );
+                let (scenario, iteration) = match scope {
+                    ChangeScope::Iteration {
+                        scenario,
+                        iteration,
+                    }
+                    | ChangeScope::Step {
+                        scenario,
+                        iteration,
+                        ..
+                    } => (scenario, iteration),
+                    ChangeScope::Run => continue,
+                };
+                if let Some(it) = iteration_mut(&mut rec, scenario, iteration) {
+                    it.undone.push(line);
+                }
+            }
+            Event::IterationFinished { .. } => {}
+            Event::ScenarioFinished {
+                scenario,
+                error,
+                interrupted,
+            } => {
+                if let Some(s) = rec.scenarios.get_mut(*scenario) {
+                    s.interrupted = *interrupted;
+                    s.error.clone_from(error);
+                    s.elapsed = t.saturating_sub(s.started);
+                }
+            }
+            Event::RunFinished { interrupted } => rec.interrupted.clone_from(interrupted),
+        }
+    }
+    if plans.is_empty() {
+        return Err(Error::input(
+            "the journal has no plan: the run ended before it started any scenario",
+        ));
+    }
+    let finished = journal
+        .entries
+        .iter()
+        .any(|e| matches!(e.event, Event::RunFinished { .. }));
+    if !finished && rec.interrupted.is_none() {
+        rec.interrupted = Some(if journal.cut {
+            "the journal ends mid-line: the run was killed".into()
+        } else {
+            "the journal ends before the run finished: the run was killed or is still going".into()
+        });
+    }
+    Ok(Folded { plans, record: rec })
+}
