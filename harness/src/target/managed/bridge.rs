@@ -1,0 +1,120 @@
+//! The managed daemon's bridge: a name and subnet of its own, so it can never clash with
+//! `docker0` or another daemon's networks on the same host.
+
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::process::Command;
+
+/// The first two octets of the subnets given to managed bridges. Docker's default address
+/// pools are 172.17-31.x and 192.168.x, so 10.213.x stays out of the way of every daemon's
+/// own networks.
+const SUBNET_PREFIX: &str = "10.213";
+/// Upper bound for one `ip` invocation.
+const IP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Picks a free `10.213.N.0/24`, creates the bridge with `.1` and brings it up. Runs under the
+/// state-root lock, so the address of a bridge just created is visible to the next allocator.
+pub(super) async fn allocate_bridge(dir: &Path, id: &str) -> Result<(String, String)> {
+    let name = format!("sd-{id}");
+    let used = used_ipv4_prefixes().await?;
+    let n = (0u32..=255)
+        .find(|n| {
+            let net = (10u32 << 24) | (213 << 16) | (n << 8);
+            !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+        })
+        .ok_or_else(|| anyhow!("no free {SUBNET_PREFIX}.N.0/24 subnet left for a bridge"))?;
+    // Recorded before the link exists, so a crash in between still leaves a trace for the
+    // sweeper.
+    fs::write(dir.join("bridge"), format!("{name}\n"))?;
+    let cidr = format!("{SUBNET_PREFIX}.{n}.1/24");
+    let result = async {
+        ip(&["link", "add", &name, "type", "bridge"]).await?;
+        ip(&["addr", "add", &cidr, "dev", &name]).await?;
+        ip(&["link", "set", &name, "up"]).await
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = ip(&["link", "del", &name]).await;
+        return Err(e).context(format!("creating bridge {name}"));
+    }
+    tracing::debug!(bridge = %name, %cidr, "created bridge");
+    Ok((name, format!("{SUBNET_PREFIX}.{n}.0/24")))
+}
+
+pub(super) fn overlaps(a: u32, alen: u32, b: u32, blen: u32) -> bool {
+    let len = alen.min(blen);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    a & mask == b & mask
+}
+
+/// Every IPv4 prefix in use on the host: interface addresses and routes of all tables
+/// (default routes aside, which overlap everything by definition).
+pub(super) async fn used_ipv4_prefixes() -> Result<Vec<(u32, u32)>> {
+    let mut out = Vec::new();
+    let addrs: serde_json::Value = serde_json::from_str(&ip(&["-4", "-j", "addr", "show"]).await?)
+        .context("parsing `ip -j addr`")?;
+    for link in addrs.as_array().into_iter().flatten() {
+        for a in link["addr_info"].as_array().into_iter().flatten() {
+            if let (Some(local), Some(len)) = (a["local"].as_str(), a["prefixlen"].as_u64()) {
+                if let Ok(addr) = local.parse::<std::net::Ipv4Addr>() {
+                    out.push((u32::from(addr), len.min(32) as u32));
+                }
+            }
+        }
+    }
+    let routes: serde_json::Value =
+        serde_json::from_str(&ip(&["-4", "-j", "route", "show", "table", "all"]).await?)
+            .context("parsing `ip -j route`")?;
+    for r in routes.as_array().into_iter().flatten() {
+        let Some(dst) = r["dst"].as_str() else {
+            continue;
+        };
+        if dst == "default" {
+            continue;
+        }
+        let (addr, len) = match dst.split_once('/') {
+            Some((a, l)) => (a, l.parse::<u32>().unwrap_or(32)),
+            None => (dst, 32),
+        };
+        if let Ok(addr) = addr.parse::<std::net::Ipv4Addr>() {
+            out.push((u32::from(addr), len.min(32)));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `ip ARGS` with a deadline; the error carries ip's stderr.
+pub(super) async fn ip(args: &[&str]) -> Result<String> {
+    let bin = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("ip");
+    let out = tokio::time::timeout(
+        IP_DEADLINE,
+        Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .map_err(|_| anyhow!("`ip {}` took longer than {IP_DEADLINE:?}", args.join(" ")))?
+    .with_context(|| format!("running `ip {}`", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "`ip {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub(super) async fn link_exists(name: &str) -> bool {
+    ip(&["link", "show", "dev", name]).await.is_ok()
+}
