@@ -8,6 +8,7 @@
 //! | `D/exec`        | `--exec-root` (dockerd's own containerd keeps its socket in here)     |
 //! | `D/docker.sock` | the API socket                                                        |
 //! | `D/docker.pid`  | dockerd's pidfile                                                     |
+//! | `D/dockerd.identity` | `<pid> <start time>` of the dockerd spawned last, written before it is ready |
 //! | `D/dockerd.log` | dockerd's stdout and stderr, appended across restarts                 |
 //! | `D/bin`         | symlinks to the chosen engine's helper binaries, first on dockerd's PATH |
 //! | `D/daemon.json` | an empty config file, so the host's `/etc/docker/daemon.json` is not read |
@@ -18,11 +19,13 @@
 //! The daemon must never disturb another Docker daemon on the host, so it gets a bridge of its
 //! own (`sd-<id>`, on a free `10.213.N.0/24`), iptables and masquerading are off, and its
 //! containerd namespaces are `shakedown-<id>` and `shakedown-<id>-plugins`. Cleanup only ever
-//! touches processes, mounts and links that can be traced back to `D`.
+//! touches processes, mounts and links that can be traced back to `D` by an exact identity (a
+//! recorded pid with its start time, a namespace, a container id, a path-component prefix, the
+//! bridge name `sd-<id>`), never because something merely mentions `D`; see `procs`.
 //!
 //! Every wait in here has a deadline, and file-system or `/proc` work that could block on a
-//! wedged process runs on a blocking thread behind a timeout, so a process stuck in D state can
-//! make a call fail but never hang.
+//! wedged process runs on a thread of its own behind a timeout, so a process stuck in D state can
+//! make a call fail but never hang the harness, nor keep its runtime from shutting down.
 //!
 //! Caveat: dockerd 20.10 (and later) uses the *system* containerd instead of starting its own
 //! when `/run/containerd/containerd.sock` exists. The daemon then still works (its containerd
@@ -52,8 +55,10 @@ pub use engine::{EngineBinaries, ResolvedEngine};
 pub use sweep::sweep_stale;
 
 use bridge::allocate_bridge;
-use procs::{alive, kill_processes};
-use state::{create_daemon_dir, lock_host_bridges, lock_state_root, LOCK_DEADLINE};
+use procs::{is_our_containerd, kill_processes, Scope};
+use state::{
+    create_daemon_dir, lock_host_bridges, lock_state_root, Identity, DOCKERD_FILE, LOCK_DEADLINE,
+};
 use sweep::cleanup_dir;
 
 /// Upper bound for one scan of `/proc` or `/proc/self/mountinfo`.
@@ -102,6 +107,8 @@ pub struct ManagedDaemon {
     opts: DaemonOptions,
     child: Option<Child>,
     pid: Option<u32>,
+    /// dockerd's start time (clock ticks after boot), with `pid` its exact identity.
+    start_time: Option<u64>,
 }
 
 impl ManagedDaemon {
@@ -151,6 +158,7 @@ impl ManagedDaemon {
             opts: opts.clone(),
             child: None,
             pid: None,
+            start_time: None,
         };
         let prepared = daemon.prepare_dir();
         let started = match prepared {
@@ -217,6 +225,12 @@ impl ManagedDaemon {
         self.pid
     }
 
+    /// The start time of the running dockerd (field 22 of `/proc/PID/stat`, clock ticks after
+    /// boot): with [`ManagedDaemon::pid`] it names the process exactly, also after pid reuse.
+    pub fn pid_start_time(&self) -> Option<u64> {
+        self.start_time
+    }
+
     /// The options of the latest start.
     pub fn options(&self) -> &DaemonOptions {
         &self.opts
@@ -251,6 +265,7 @@ impl ManagedDaemon {
             return Ok(());
         };
         let pid = self.pid.take();
+        let start_time = self.start_time.take();
         let t0 = Instant::now();
         if let Ok(Some(status)) = child.try_wait() {
             tracing::info!(id = %self.id, %status, "dockerd had already exited");
@@ -282,6 +297,7 @@ impl ManagedDaemon {
                         // Keep the handle so a later call can still reap it.
                         self.child = Some(child);
                         self.pid = pid;
+                        self.start_time = start_time;
                         bail!(
                             "dockerd (pid {pid:?}) did not exit within {:?} of SIGKILL (stuck in D state?)",
                             KILL_DEADLINE
@@ -344,7 +360,14 @@ impl ManagedDaemon {
         // PID 1) and lets it exit promptly.
         if self.is_running() {
             let mut lines = Vec::new();
-            kill_processes(&self.dir, &self.id, true, KILL_DEADLINE, &mut lines).await;
+            kill_processes(
+                &self.dir,
+                &self.id,
+                Scope::Containers,
+                KILL_DEADLINE,
+                &mut lines,
+            )
+            .await;
             for line in &lines {
                 tracing::debug!(id = %self.id, "{line}");
             }
@@ -352,7 +375,7 @@ impl ManagedDaemon {
         if let Err(e) = self.stop(deadline).await {
             errors.push(format!("{e:#}"));
         }
-        let lines = cleanup_dir(&self.dir, &self.id, Some(&self.bridge)).await;
+        let lines = cleanup_dir(&self.dir, &self.id).await;
         for line in &lines {
             tracing::debug!(id = %self.id, "{line}");
         }
@@ -385,18 +408,21 @@ impl ManagedDaemon {
         else {
             return;
         };
-        let dir_prefix = format!("{}/", self.dir.display());
         let ours_and_alive = || {
-            alive(pid)
-                && fs::read(format!("/proc/{pid}/cmdline"))
-                    .map(|b| String::from_utf8_lossy(&b).contains(&dir_prefix))
-                    .unwrap_or(false)
+            let (dir, id) = (self.dir.clone(), self.id.clone());
+            async move {
+                blocking("looking at containerd", SCAN_DEADLINE, move || {
+                    is_our_containerd(&dir, &id, pid)
+                })
+                .await
+                .unwrap_or(false)
+            }
         };
         let t0 = Instant::now();
-        while ours_and_alive() && t0.elapsed() < Duration::from_secs(1) {
+        while ours_and_alive().await && t0.elapsed() < Duration::from_secs(1) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if ours_and_alive() {
+        if ours_and_alive().await {
             tracing::debug!(id = %self.id, pid, "dockerd will reuse the running containerd");
         } else {
             tracing::debug!(id = %self.id, pid, "removing stale containerd pidfile");
@@ -410,10 +436,25 @@ impl ManagedDaemon {
             Ok(Some(status)) => {
                 self.child = None;
                 self.pid = None;
+                self.start_time = None;
                 Some(status)
             }
             _ => None,
         }
+    }
+
+    /// Writes `D/dockerd.identity` for the dockerd just spawned. A dockerd that already exited
+    /// has nothing to record; the ready loop reports its exit.
+    fn record_identity(&mut self) -> Result<()> {
+        let Some(ident) = self.pid.and_then(|pid| Identity::of(pid as i32)) else {
+            return Ok(());
+        };
+        let path = self.dir.join(DOCKERD_FILE);
+        ident
+            .write(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        self.start_time = Some(ident.start);
+        Ok(())
     }
 
     /// Directory layout that does not depend on the options of one start.
@@ -529,8 +570,15 @@ impl ManagedDaemon {
             .spawn()
             .with_context(|| format!("spawning {}", self.engine.dockerd.display()))?;
         self.pid = child.id();
+        self.start_time = None;
         self.child = Some(child);
         self.opts = opts.clone();
+        // Recorded before anything can go wrong, so a sweep after a crash from here on finds
+        // exactly this process (and nothing that merely mentions D).
+        if let Err(e) = self.record_identity() {
+            let _ = self.stop(Duration::from_secs(5)).await;
+            return Err(e);
+        }
 
         let deadline = t0 + ready_deadline;
         let socket = self.socket_path();
@@ -628,17 +676,76 @@ fn log_tail(path: &Path, from: u64, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Runs blocking work (reads of /proc, unmounts, recursive deletes) on a blocking thread with
-/// a deadline: a wedged process can make such a call block in the kernel, and then we would
-/// rather leak a thread than hang.
+/// Runs blocking work (reads of /proc, unmounts, recursive deletes) on a thread of its own with
+/// a deadline. A wedged process can make such a call block in the kernel for good; the thread is
+/// then leaked rather than the caller hung. A detached `std::thread` instead of
+/// `spawn_blocking`, because tokio waits for its blocking pool when the runtime shuts down.
 async fn blocking<T: Send + 'static>(
     what: &str,
     deadline: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T> {
-    match tokio::time::timeout(deadline, tokio::task::spawn_blocking(f)).await {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("shakedown-blocking".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .with_context(|| format!("{what}: starting a thread"))?;
+    match tokio::time::timeout(deadline, rx).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(anyhow!("{what}: {e}")),
+        Ok(Err(_)) => Err(anyhow!("{what}: the worker thread panicked")),
         Err(_) => Err(anyhow!("{what}: no result within {deadline:?}")),
+    }
+}
+
+/// Whether `path` is `dir` or lies inside it, by path components: `/x/D2` is not under `/x/D`,
+/// and a path with `..` in it is under nothing.
+fn at_or_under(path: &Path, dir: &Path) -> bool {
+    path.is_absolute()
+        && !path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        && path.starts_with(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_or_under_compares_path_components() {
+        let d = Path::new("/x/D");
+        assert!(at_or_under(Path::new("/x/D"), d));
+        assert!(at_or_under(Path::new("/x/D/"), d));
+        assert!(at_or_under(Path::new("/x/D/data/overlay2/abc/merged"), d));
+        assert!(!at_or_under(Path::new("/x/D2"), d));
+        assert!(!at_or_under(Path::new("/x/D2/data"), d));
+        assert!(!at_or_under(Path::new("/x/Dx"), d));
+        assert!(!at_or_under(Path::new("/x"), d));
+        assert!(!at_or_under(Path::new("/x/D/../E"), d));
+        assert!(!at_or_under(Path::new("x/D/data"), d));
+    }
+
+    #[test]
+    fn blocking_gives_up_at_its_deadline_and_lets_the_runtime_go() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let t0 = Instant::now();
+        let res = rt.block_on(blocking("wedged", Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(5))
+        }));
+        assert!(res.unwrap_err().to_string().contains("no result within"));
+        assert_eq!(
+            rt.block_on(blocking("quick", Duration::from_secs(5), || 7))
+                .unwrap(),
+            7
+        );
+        // A spawn_blocking task would hold the runtime's shutdown for the full 5 s.
+        drop(rt);
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     }
 }
