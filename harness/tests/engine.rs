@@ -456,61 +456,11 @@ fn bad_environment_exits_2_and_creates_nothing(#[case] image_line: &str, #[case]
     assert_no_leftovers(state.path());
 }
 
-/// Starts `shakedown run` on a scenario that keeps a container running for a minute, and waits until
-/// that container exists on the managed daemon.
-#[allow(clippy::zombie_processes)] // the callers wait for it
-fn start_long_run(state: &Path, dir: &Path) -> std::process::Child {
-    let f = scenario(
-        dir,
-        "long",
-        "name: long\ncontainers:\n  sleeper:\n    command: [sleep, \"600\"]\nsteps:\n  - action: {start: {container: sleeper}}\n  - action: {sleep: {duration: 60s}}\n",
-    );
-    let mut child = shakedown(state)
-        .arg("run")
-        .arg(&f)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no container appeared within 120 s");
-        }
-        let running = std::fs::read_dir(state.join("managed"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|d| {
-                let sock = d.path().join("docker.sock");
-                sock.exists()
-                    && std::process::Command::new("docker")
-                        .arg("-H")
-                        .arg(format!("unix://{}", sock.display()))
-                        .args([
-                            "ps",
-                            "-q",
-                            "--filter",
-                            "label=io.shakedown.container=sleeper",
-                        ])
-                        .output()
-                        .map(|o| !o.stdout.is_empty())
-                        .unwrap_or(false)
-            });
-        if running {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn ctrl_c_cleans_up_and_exits_130() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = start_long_run(state.path(), dir.path());
+    let mut child = common::start_long_run(state.path(), dir.path());
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = child.wait().unwrap();
@@ -522,7 +472,7 @@ fn ctrl_c_cleans_up_and_exits_130() {
 fn clean_sweeps_what_a_sigkilled_run_left() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = start_long_run(state.path(), dir.path());
+    let mut child = common::start_long_run(state.path(), dir.path());
     child.kill().unwrap();
     child.wait().unwrap();
     // The premise: the killed run left its daemon behind.
@@ -681,13 +631,7 @@ fn clean_removes_what_a_run_killed_mid_fault_left() {
         "midfault",
         "name: midfault\ncontainers:\n  client: {command: [sleep, \"4321\"]}\nsteps:\n  - action: {start: {container: client}}\n  - action: {net_rate: {container: client, rate: 1mbit, duration: 120s}}\n",
     );
-    let mut child = shakedown(state.path())
-        .arg("run")
-        .arg(&f)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_run(state.path(), &f);
     // Wait until the fault is in place: a tbf qdisc in the client's namespace.
     let started = Instant::now();
     let shim_child = loop {

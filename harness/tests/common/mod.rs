@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
@@ -98,4 +99,59 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
         }
     }
     out
+}
+
+/// `shakedown run FILE` in the background, its output discarded.
+pub fn spawn_run(state: &Path, file: &Path) -> std::process::Child {
+    shakedown(state)
+        .arg("run")
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Starts `shakedown run` on a scenario that keeps a container running for a minute, and waits until
+/// that container exists on the managed daemon.
+#[allow(clippy::zombie_processes)] // the callers wait for it
+pub fn start_long_run(state: &Path, dir: &Path) -> std::process::Child {
+    let f = scenario(
+        dir,
+        "long",
+        "name: long\ncontainers:\n  sleeper:\n    command: [sleep, \"600\"]\nsteps:\n  - action: {start: {container: sleeper}}\n  - action: {sleep: {duration: 60s}}\n",
+    );
+    let mut child = spawn_run(state, &f);
+    let started = Instant::now();
+    loop {
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no container appeared within 120 s");
+        }
+        let running = std::fs::read_dir(state.join("managed"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|d| {
+                let sock = d.path().join("docker.sock");
+                sock.exists()
+                    && std::process::Command::new("docker")
+                        .arg("-H")
+                        .arg(format!("unix://{}", sock.display()))
+                        .args([
+                            "ps",
+                            "-q",
+                            "--filter",
+                            "label=io.shakedown.container=sleeper",
+                        ])
+                        .output()
+                        .map(|o| !o.stdout.is_empty())
+                        .unwrap_or(false)
+            });
+        if running {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

@@ -1,0 +1,188 @@
+//! The managed daemon's bridge: a name and subnet of its own, so it can never clash with
+//! `docker0` or another daemon's networks on the same host, and so cleanup can delete exactly the
+//! link it made (`sd-<id>`) whatever else `D/bridge` might say.
+
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::process::Command;
+
+/// The first two octets of the subnets given to managed bridges. Docker's default address
+/// pools are 172.17-31.x and 192.168.x, so 10.213.x stays out of the way of every daemon's
+/// own networks.
+const SUBNET_PREFIX: &str = "10.213";
+/// `D/bridge`: the name of the bridge allocated for `D`.
+const BRIDGE_FILE: &str = "bridge";
+/// Upper bound for one `ip` invocation.
+const IP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Picks a free `10.213.N.0/24`, creates the bridge with `.1` and brings it up. Runs under the
+/// state-root lock, so the address of a bridge just created is visible to the next allocator.
+pub(super) async fn allocate_bridge(dir: &Path, id: &str) -> Result<(String, String)> {
+    let name = bridge_name(id);
+    let used = used_ipv4_prefixes().await?;
+    let n = (0u32..=255)
+        .find(|n| {
+            let net = (10u32 << 24) | (213 << 16) | (n << 8);
+            !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+        })
+        .ok_or_else(|| anyhow!("no free {SUBNET_PREFIX}.N.0/24 subnet left for a bridge"))?;
+    // Recorded before the link exists, so a crash in between still leaves a trace for the
+    // sweeper.
+    fs::write(dir.join(BRIDGE_FILE), format!("{name}\n"))?;
+    let cidr = format!("{SUBNET_PREFIX}.{n}.1/24");
+    let result = async {
+        ip(&["link", "add", &name, "type", "bridge"]).await?;
+        ip(&["addr", "add", &cidr, "dev", &name]).await?;
+        ip(&["link", "set", &name, "up"]).await
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = ip(&["link", "del", &name]).await;
+        return Err(e).context(format!("creating bridge {name}"));
+    }
+    tracing::debug!(bridge = %name, %cidr, "created bridge");
+    Ok((name, format!("{SUBNET_PREFIX}.{n}.0/24")))
+}
+
+fn overlaps(a: u32, alen: u32, b: u32, blen: u32) -> bool {
+    let len = alen.min(blen);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    a & mask == b & mask
+}
+
+/// Every IPv4 prefix in use on the host: interface addresses and routes of all tables
+/// (default routes aside, which overlap everything by definition).
+async fn used_ipv4_prefixes() -> Result<Vec<(u32, u32)>> {
+    let mut out = Vec::new();
+    let addrs: serde_json::Value = serde_json::from_str(&ip(&["-4", "-j", "addr", "show"]).await?)
+        .context("parsing `ip -j addr`")?;
+    for link in addrs.as_array().into_iter().flatten() {
+        for a in link["addr_info"].as_array().into_iter().flatten() {
+            if let (Some(local), Some(len)) = (a["local"].as_str(), a["prefixlen"].as_u64()) {
+                if let Ok(addr) = local.parse::<std::net::Ipv4Addr>() {
+                    out.push((u32::from(addr), len.min(32) as u32));
+                }
+            }
+        }
+    }
+    let routes: serde_json::Value =
+        serde_json::from_str(&ip(&["-4", "-j", "route", "show", "table", "all"]).await?)
+            .context("parsing `ip -j route`")?;
+    for r in routes.as_array().into_iter().flatten() {
+        let Some(dst) = r["dst"].as_str() else {
+            continue;
+        };
+        if dst == "default" {
+            continue;
+        }
+        let (addr, len) = match dst.split_once('/') {
+            Some((a, l)) => (a, l.parse::<u32>().unwrap_or(32)),
+            None => (dst, 32),
+        };
+        if let Ok(addr) = addr.parse::<std::net::Ipv4Addr>() {
+            out.push((u32::from(addr), len.min(32)));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `ip ARGS` with a deadline; the error carries ip's stderr.
+async fn ip(args: &[&str]) -> Result<String> {
+    let bin = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("ip");
+    let out = tokio::time::timeout(
+        IP_DEADLINE,
+        Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .map_err(|_| anyhow!("`ip {}` took longer than {IP_DEADLINE:?}", args.join(" ")))?
+    .with_context(|| format!("running `ip {}`", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "`ip {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn link_exists(name: &str) -> bool {
+    ip(&["link", "show", "dev", name]).await.is_ok()
+}
+
+/// The only bridge name daemon `id` can have; within IFNAMSIZ (15) for the ids we make.
+fn bridge_name(id: &str) -> String {
+    format!("sd-{id}")
+}
+
+/// The bridge to delete for daemon `id`, given what `D/bridge` says: only `sd-<id>`, never
+/// `docker0` or another daemon's bridge, whatever the file says.
+fn bridge_to_delete(recorded: &str, id: &str) -> Option<String> {
+    let name = recorded.trim();
+    (name == bridge_name(id) && name.len() <= 15 && !id.is_empty()).then(|| name.to_string())
+}
+
+/// Deletes the bridge recorded in `D/bridge` if it is this daemon's own.
+pub(super) async fn delete_bridge(dir: &Path, id: &str, report: &mut Vec<String>) {
+    let Ok(recorded) = fs::read_to_string(dir.join(BRIDGE_FILE)) else {
+        return;
+    };
+    let Some(bridge) = bridge_to_delete(&recorded, id) else {
+        report.push(format!(
+            "left bridge {:?} named in {}: not this daemon's (sd-{id})",
+            recorded.trim(),
+            dir.join(BRIDGE_FILE).display()
+        ));
+        return;
+    };
+    if link_exists(&bridge).await {
+        match ip(&["link", "del", &bridge]).await {
+            Ok(_) => report.push(format!("deleted bridge {bridge}")),
+            Err(e) => report.push(format!("could not delete bridge {bridge}: {e:#}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_daemons_own_bridge_is_deleted() {
+        assert_eq!(
+            bridge_to_delete("sd-0badc0de\n", "0badc0de").as_deref(),
+            Some("sd-0badc0de")
+        );
+        for (recorded, id) in [
+            ("docker0", "0badc0de"),
+            ("sd-feedf00d", "0badc0de"),
+            ("sd-0badc0de0", "0badc0de"),
+            ("sd-0badc0", "0badc0de"),
+            ("sd-", ""),
+            ("sd-averyveryverylongid", "averyveryverylongid"),
+        ] {
+            assert_eq!(bridge_to_delete(recorded, id), None, "{recorded} for {id}");
+        }
+    }
+
+    #[test]
+    fn overlapping_prefixes() {
+        let net = |a: u32, b: u32, c: u32| (10 << 24) | (a << 16) | (b << 8) | c;
+        assert!(overlaps(net(213, 3, 0), 24, net(213, 3, 7), 32));
+        assert!(overlaps(net(213, 3, 0), 24, net(0, 0, 0), 8));
+        assert!(!overlaps(net(213, 3, 0), 24, net(213, 4, 0), 24));
+        assert!(overlaps(1, 0, 2, 0));
+    }
+}

@@ -1,0 +1,751 @@
+//! A harness-owned private Docker daemon (the "managed target").
+//!
+//! Every managed daemon lives in a directory of its own, `D = <state_root>/<id>`:
+//!
+//! | path            | what                                                                  |
+//! |-----------------|-----------------------------------------------------------------------|
+//! | `D/data`        | `--data-root`                                                         |
+//! | `D/exec`        | `--exec-root` (dockerd's own containerd keeps its socket in here)     |
+//! | `D/docker.sock` | the API socket                                                        |
+//! | `D/docker.pid`  | dockerd's pidfile                                                     |
+//! | `D/dockerd.identity` | `<pid> <start time>` of the dockerd spawned last, written before it is ready |
+//! | `D/dockerd.log` | dockerd's stdout and stderr, appended across restarts                 |
+//! | `D/bin`         | symlinks to the chosen engine's helper binaries, first on dockerd's PATH |
+//! | `D/daemon.json` | an empty config file, so the host's `/etc/docker/daemon.json` is not read |
+//! | `D/owner.pid`   | `<harness pid> <its start time>`, so [`sweep_stale`] can tell a dead owner |
+//! | `D/bridge`      | the name of the bridge this daemon was given                          |
+//! | `D/options.json`| the options of the latest start                                       |
+//!
+//! The daemon must never disturb another Docker daemon on the host, so it gets a bridge of its
+//! own (`sd-<id>`, on a free `10.213.N.0/24`), iptables and masquerading are off, and its
+//! containerd namespaces are `shakedown-<id>` and `shakedown-<id>-plugins`. Cleanup only ever
+//! touches processes, mounts and links that can be traced back to `D` by an exact identity (a
+//! recorded pid with its start time, a namespace, a container id, a path-component prefix, the
+//! bridge name `sd-<id>`), never because something merely mentions `D`; see `procs`.
+//!
+//! Every wait in here has a deadline, and file-system or `/proc` work that could block on a
+//! wedged process runs on a thread of its own behind a timeout, so a process stuck in D state can
+//! make a call fail but never hang the harness, nor keep its runtime from shutting down.
+//!
+//! Caveat: dockerd 20.10 (and later) uses the *system* containerd instead of starting its own
+//! when `/run/containerd/containerd.sock` exists. The daemon then still works (its containerd
+//! namespace keeps it apart), but the engine's own containerd binary is not used.
+
+mod bridge;
+mod engine;
+mod mounts;
+mod procs;
+mod state;
+mod sweep;
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+
+pub use engine::{EngineBinaries, ResolvedEngine};
+pub use sweep::sweep_stale;
+
+use bridge::allocate_bridge;
+use procs::{is_our_containerd, kill_processes, Scope};
+use state::{
+    create_daemon_dir, lock_host_bridges, lock_state_root, Identity, DOCKERD_FILE, LOCK_DEADLINE,
+};
+use sweep::cleanup_dir;
+
+/// Upper bound for one scan of `/proc` or `/proc/self/mountinfo`.
+const SCAN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a SIGKILLed process may take to disappear before we report it as stuck.
+const KILL_DEADLINE: Duration = Duration::from_secs(10);
+/// Upper bound for one `/_ping` attempt, so a daemon that accepts but never answers cannot
+/// eat the whole ready deadline in one go.
+const PING_ATTEMPT: Duration = Duration::from_secs(1);
+/// Lines of `dockerd.log` quoted in start errors.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Daemon options a scenario can require.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonOptions {
+    /// `--live-restore`: containers keep running while dockerd is down.
+    pub live_restore: bool,
+    /// `--debug`: verbose daemon log.
+    pub debug: bool,
+    /// Further dockerd arguments, appended last so they can override ours where dockerd lets
+    /// a later flag win.
+    pub extra_args: Vec<String>,
+}
+
+impl DaemonOptions {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "live_restore": self.live_restore,
+            "debug": self.debug,
+            "extra_args": self.extra_args,
+        })
+    }
+}
+
+/// A private dockerd owned by the harness, with its own roots, socket and bridge.
+///
+/// Call [`ManagedDaemon::shutdown`] when done. Dropping it instead only sends SIGTERM to a
+/// running dockerd; the directory, mounts and bridge are then left for [`sweep_stale`].
+#[derive(Debug)]
+pub struct ManagedDaemon {
+    id: String,
+    dir: PathBuf,
+    bridge: String,
+    subnet: String,
+    engine: ResolvedEngine,
+    opts: DaemonOptions,
+    child: Option<Child>,
+    pid: Option<u32>,
+    /// dockerd's start time (clock ticks after boot), with `pid` its exact identity.
+    start_time: Option<u64>,
+}
+
+impl ManagedDaemon {
+    /// Create a fresh directory under state_root (e.g. /var/lib/shakedown/managed/<id>),
+    /// allocate a bridge, start dockerd, wait for /_ping within ready_deadline.
+    pub async fn start(
+        state_root: &Path,
+        engine: &ResolvedEngine,
+        opts: &DaemonOptions,
+        ready_deadline: Duration,
+    ) -> Result<Self> {
+        let t0 = Instant::now();
+        fs::create_dir_all(state_root)
+            .with_context(|| format!("creating state root {}", state_root.display()))?;
+        // Mount points in /proc/self/mountinfo are canonical paths; so must ours be, or the
+        // unmount pass would miss them (e.g. when state_root sits under a symlink).
+        let state_root = fs::canonicalize(state_root)
+            .with_context(|| format!("resolving state root {}", state_root.display()))?;
+
+        let (id, dir, bridge, subnet) = {
+            let _lock = lock_state_root(&state_root, LOCK_DEADLINE).await?;
+            // Harnesses (or tests) with different state roots still share the host's address
+            // space: subnet choice also needs a host-wide lock.
+            let _host_lock = lock_host_bridges().await?;
+            let (id, dir) = create_daemon_dir(&state_root)?;
+            match allocate_bridge(&dir, &id).await {
+                Ok((bridge, subnet)) => (id, dir, bridge, subnet),
+                Err(e) => {
+                    let _ = fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            }
+        };
+
+        if Path::new("/run/containerd/containerd.sock").exists() {
+            tracing::warn!(
+                "/run/containerd/containerd.sock exists: dockerd will use the system containerd \
+                 (in its own namespace) instead of the engine's containerd"
+            );
+        }
+        let mut daemon = ManagedDaemon {
+            id,
+            dir,
+            bridge,
+            subnet,
+            engine: engine.clone(),
+            opts: opts.clone(),
+            child: None,
+            pid: None,
+            start_time: None,
+        };
+        let prepared = daemon.prepare_dir();
+        let started = match prepared {
+            Ok(()) => daemon.spawn_and_wait(opts, ready_deadline).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
+            // Nobody else can clean up after a daemon that never got handed out.
+            if let Err(ce) = daemon.teardown(Duration::from_secs(5)).await {
+                tracing::warn!(error = %format!("{ce:#}"), "cleanup after failed start");
+            }
+            return Err(e);
+        }
+        tracing::info!(
+            id = %daemon.id,
+            dir = %daemon.dir.display(),
+            bridge = %daemon.bridge,
+            subnet = %daemon.subnet,
+            pid = daemon.pid,
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "managed dockerd ready"
+        );
+        Ok(daemon)
+    }
+
+    /// The API socket, `D/docker.sock`.
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("docker.sock")
+    }
+
+    /// `unix://D/docker.sock`, for `DOCKER_HOST` or `docker -H`.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket_path().display())
+    }
+
+    /// The daemon's own directory `D`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The short id; also in the bridge name and the containerd namespace.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// dockerd's `--data-root`, `D/data`.
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// dockerd's `--exec-root`, `D/exec`.
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.join("exec")
+    }
+
+    /// dockerd's stdout and stderr, `D/dockerd.log`, appended across restarts.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("dockerd.log")
+    }
+
+    /// dockerd's pid while it runs (as far as we know: a dockerd killed from outside keeps
+    /// its pid here until [`ManagedDaemon::is_running`] or [`ManagedDaemon::stop`] sees the exit).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The start time of the running dockerd (field 22 of `/proc/PID/stat`, clock ticks after
+    /// boot): with [`ManagedDaemon::pid`] it names the process exactly, also after pid reuse.
+    pub fn pid_start_time(&self) -> Option<u64> {
+        self.start_time
+    }
+
+    /// The options of the latest start.
+    pub fn options(&self) -> &DaemonOptions {
+        &self.opts
+    }
+
+    /// The name of the bridge given to this daemon (`--bridge`).
+    pub fn bridge(&self) -> &str {
+        &self.bridge
+    }
+
+    /// The bridge's subnet, e.g. `10.213.3.0/24`; the bridge itself has `.1`.
+    pub fn subnet(&self) -> &str {
+        &self.subnet
+    }
+
+    /// The containerd namespace of this daemon's containers.
+    pub fn containerd_namespace(&self) -> String {
+        format!("shakedown-{}", self.id)
+    }
+
+    /// Whether dockerd is still running; reaps it (and forgets its pid) if it has exited,
+    /// e.g. after a fault killed it.
+    pub fn is_running(&mut self) -> bool {
+        self.poll_exit().is_none() && self.child.is_some()
+    }
+
+    /// Graceful stop: SIGTERM to dockerd only (never its process group), wait for exit within
+    /// deadline, then SIGKILL. Keeps dirs and bridge so the daemon can be started again on the
+    /// same roots (needed for live-restore restarts).
+    pub async fn stop(&mut self, deadline: Duration) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = self.pid.take();
+        let start_time = self.start_time.take();
+        let t0 = Instant::now();
+        if let Ok(Some(status)) = child.try_wait() {
+            tracing::info!(id = %self.id, %status, "dockerd had already exited");
+            return Ok(());
+        }
+        if let Some(pid) = pid {
+            let pid = Pid::from_raw(pid as i32);
+            let _ = kill(pid, Signal::SIGTERM);
+            // A daemon frozen by a fault (SIGSTOP) would otherwise sit on the SIGTERM.
+            let _ = kill(pid, Signal::SIGCONT);
+        }
+        match tokio::time::timeout(deadline, child.wait()).await {
+            Ok(status) => {
+                let status = status.context("waiting for dockerd")?;
+                tracing::info!(
+                    id = %self.id,
+                    %status,
+                    elapsed_ms = t0.elapsed().as_millis() as u64,
+                    "dockerd stopped"
+                );
+                Ok(())
+            }
+            Err(_) => {
+                tracing::warn!(id = %self.id, ?deadline, "dockerd ignored SIGTERM, sending SIGKILL");
+                let _ = child.start_kill();
+                match tokio::time::timeout(KILL_DEADLINE, child.wait()).await {
+                    Ok(_) => Ok(()),
+                    Err(_) => {
+                        // Keep the handle so a later call can still reap it.
+                        self.child = Some(child);
+                        self.pid = pid;
+                        self.start_time = start_time;
+                        bail!(
+                            "dockerd (pid {pid:?}) did not exit within {:?} of SIGKILL (stuck in D state?)",
+                            KILL_DEADLINE
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    /// Start dockerd again on the same roots and bridge, possibly with other options; wait
+    /// for /_ping.
+    pub async fn start_again(
+        &mut self,
+        opts: &DaemonOptions,
+        ready_deadline: Duration,
+    ) -> Result<()> {
+        if self.is_running() {
+            bail!(
+                "managed dockerd {} is still running (pid {:?}); stop it first",
+                self.id,
+                self.pid
+            );
+        }
+        // A pidfile left by a killed dockerd names a pid that may since belong to someone
+        // else, and dockerd refuses to start while that pid is alive.
+        let _ = fs::remove_file(self.dir.join("docker.pid"));
+        self.clear_stale_containerd_pidfile().await;
+        let t0 = Instant::now();
+        self.spawn_and_wait(opts, ready_deadline).await?;
+        tracing::info!(
+            id = %self.id,
+            pid = self.pid,
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "managed dockerd ready again"
+        );
+        Ok(())
+    }
+
+    /// Stop (if running), make sure containerd and shims started by this daemon are gone,
+    /// unmount everything under the dir (deepest first; dockerd 20.10 leaves data-root
+    /// bind-mounted on itself, and overlay/shm/netns mounts can remain), delete the bridge,
+    /// remove the dir.
+    pub async fn shutdown(mut self, deadline: Duration) -> Result<()> {
+        let t0 = Instant::now();
+        let result = self.teardown(deadline).await;
+        tracing::info!(
+            id = %self.id,
+            ok = result.is_ok(),
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "managed dockerd shut down"
+        );
+        result
+    }
+
+    async fn teardown(&mut self, deadline: Duration) -> Result<()> {
+        let mut errors = Vec::new();
+        // The containers are about to be deleted anyway: killing them first spares dockerd's
+        // graceful stop (which waits out each container's stop timeout, 10 s for a shell as
+        // PID 1) and lets it exit promptly.
+        if self.is_running() {
+            let mut lines = Vec::new();
+            kill_processes(
+                &self.dir,
+                &self.id,
+                Scope::Containers,
+                KILL_DEADLINE,
+                &mut lines,
+            )
+            .await;
+            for line in &lines {
+                tracing::debug!(id = %self.id, "{line}");
+            }
+        }
+        if let Err(e) = self.stop(deadline).await {
+            errors.push(format!("{e:#}"));
+        }
+        let lines = cleanup_dir(&self.dir, &self.id).await;
+        for line in &lines {
+            tracing::debug!(id = %self.id, "{line}");
+        }
+        if self.dir.exists() {
+            errors.push(format!("{} could not be removed", self.dir.display()));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            bail!(
+                "shutting down managed dockerd {}: {}; cleanup: {}",
+                self.id,
+                errors.join("; "),
+                lines.join("; ")
+            )
+        }
+    }
+
+    /// dockerd reuses the containerd named in `exec/containerd/containerd.pid` if that pid is
+    /// "alive", and then waits for its socket until it gives up ("timeout waiting for
+    /// containerd to start"). After dockerd is killed, its containerd dies from its parent-death
+    /// signal but can stay a zombie for a while (pid 1 here reaps late), which dockerd counts as
+    /// alive. So: let a dying containerd finish dying, then drop the pidfile unless it names a
+    /// live containerd of ours.
+    async fn clear_stale_containerd_pidfile(&self) {
+        let pidfile = self.exec_root().join("containerd/containerd.pid");
+        let Some(pid) = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        let ours_and_alive = || {
+            let (dir, id) = (self.dir.clone(), self.id.clone());
+            async move {
+                blocking("looking at containerd", SCAN_DEADLINE, move || {
+                    is_our_containerd(&dir, &id, pid)
+                })
+                .await
+                .unwrap_or(false)
+            }
+        };
+        let t0 = Instant::now();
+        while ours_and_alive().await && t0.elapsed() < Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if ours_and_alive().await {
+            tracing::debug!(id = %self.id, pid, "dockerd will reuse the running containerd");
+        } else {
+            tracing::debug!(id = %self.id, pid, "removing stale containerd pidfile");
+            let _ = fs::remove_file(&pidfile);
+        }
+    }
+
+    fn poll_exit(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                self.child = None;
+                self.pid = None;
+                self.start_time = None;
+                Some(status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes `D/dockerd.identity` for the dockerd just spawned. A dockerd that already exited
+    /// has nothing to record; the ready loop reports its exit.
+    fn record_identity(&mut self) -> Result<()> {
+        let Some(ident) = self.pid.and_then(|pid| Identity::of(pid as i32)) else {
+            return Ok(());
+        };
+        let path = self.dir.join(DOCKERD_FILE);
+        ident
+            .write(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        self.start_time = Some(ident.start);
+        Ok(())
+    }
+
+    /// Directory layout that does not depend on the options of one start.
+    fn prepare_dir(&self) -> Result<()> {
+        for sub in ["data", "exec", "bin"] {
+            fs::create_dir_all(self.dir.join(sub))?;
+        }
+        let bin = self.dir.join("bin");
+        for (name, target) in self.engine.helpers() {
+            let link = bin.join(&name);
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link)
+                .with_context(|| format!("linking {} -> {}", link.display(), target.display()))?;
+        }
+        // An explicit, empty config file keeps the host's /etc/docker/daemon.json (which may
+        // set data-root, bridge, hosts...) from clashing with our flags.
+        fs::write(self.dir.join("daemon.json"), "{}\n")?;
+        Ok(())
+    }
+
+    fn command_args(&self, opts: &DaemonOptions) -> Vec<OsString> {
+        let d = &self.dir;
+        let mut args: Vec<OsString> = vec![
+            "--config-file".into(),
+            d.join("daemon.json").into(),
+            "--data-root".into(),
+            d.join("data").into(),
+            "--exec-root".into(),
+            d.join("exec").into(),
+            "-H".into(),
+            self.docker_host().into(),
+            "--pidfile".into(),
+            d.join("docker.pid").into(),
+            "--containerd-namespace".into(),
+            format!("shakedown-{}", self.id).into(),
+            "--containerd-plugins-namespace".into(),
+            format!("shakedown-{}-plugins", self.id).into(),
+            "--bridge".into(),
+            self.bridge.clone().into(),
+            "--iptables=false".into(),
+            "--ip-masq=false".into(),
+        ];
+        if opts.live_restore {
+            args.push("--live-restore".into());
+        }
+        if opts.debug {
+            args.push("--debug".into());
+        }
+        args.extend(opts.extra_args.iter().map(OsString::from));
+        args
+    }
+
+    async fn spawn_and_wait(
+        &mut self,
+        opts: &DaemonOptions,
+        ready_deadline: Duration,
+    ) -> Result<()> {
+        let t0 = Instant::now();
+        let args = self.command_args(opts);
+        let json = serde_json::json!({
+            "options": opts.to_json(),
+            "dockerd": self.engine.dockerd,
+            "args": args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+            "started_unix": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        });
+        fs::write(
+            self.dir.join("options.json"),
+            serde_json::to_vec_pretty(&json)?,
+        )?;
+
+        let log_path = self.log_path();
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
+        // Each start leaves a marker, so the log tail of a failed restart is clearly that
+        // restart's.
+        let log_start = log.seek(SeekFrom::End(0)).unwrap_or(0);
+        writeln!(
+            log,
+            "=== shakedown: starting {} {} ===",
+            self.engine.dockerd.display(),
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )?;
+        let stderr = log.try_clone()?;
+
+        let orig_path = std::env::var_os("PATH").unwrap_or_else(|| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
+        let mut path_dirs = vec![self.dir.join("bin")];
+        path_dirs.extend(std::env::split_paths(&orig_path));
+        let path = std::env::join_paths(path_dirs).context("building dockerd's PATH")?;
+
+        let mut cmd = Command::new(&self.engine.dockerd);
+        cmd.args(&args)
+            .env("PATH", path)
+            // A DOCKER_HOST of the harness's environment means nothing to this daemon.
+            .env_remove("DOCKER_HOST")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(stderr))
+            .current_dir(&self.dir)
+            // Own process group: a Ctrl-C in the harness's terminal must not reach the daemon;
+            // the harness stops it itself after cleaning up its containers.
+            .process_group(0)
+            .kill_on_drop(false);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("spawning {}", self.engine.dockerd.display()))?;
+        self.pid = child.id();
+        self.start_time = None;
+        self.child = Some(child);
+        self.opts = opts.clone();
+        // Recorded before anything can go wrong, so a sweep after a crash from here on finds
+        // exactly this process (and nothing that merely mentions D).
+        if let Err(e) = self.record_identity() {
+            let _ = self.stop(Duration::from_secs(5)).await;
+            return Err(e);
+        }
+
+        let deadline = t0 + ready_deadline;
+        let socket = self.socket_path();
+        let mut last_err = String::from("no attempt made");
+        loop {
+            if let Some(status) = self.poll_exit() {
+                bail!(
+                    "managed dockerd {} exited during startup ({status}); last lines of {}:\n{}",
+                    self.id,
+                    log_path.display(),
+                    log_tail(&log_path, log_start, LOG_TAIL_LINES)
+                );
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let attempt = PING_ATTEMPT.min(deadline - now);
+            match tokio::time::timeout(attempt, ping(&socket)).await {
+                Ok(Ok(())) => {
+                    tracing::debug!(
+                        id = %self.id,
+                        elapsed_ms = t0.elapsed().as_millis() as u64,
+                        "dockerd answered /_ping"
+                    );
+                    return Ok(());
+                }
+                Ok(Err(e)) => last_err = format!("{e:#}"),
+                Err(_) => last_err = format!("no answer within {attempt:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Leave no half-started daemon behind; the caller decides about the directory.
+        let _ = self.stop(Duration::from_secs(5)).await;
+        bail!(
+            "managed dockerd {} did not answer /_ping on {} within {ready_deadline:?} (last: {last_err}); last lines of {}:\n{}",
+            self.id,
+            socket.display(),
+            log_path.display(),
+            log_tail(&log_path, log_start, LOG_TAIL_LINES)
+        )
+    }
+}
+
+impl Drop for ManagedDaemon {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            if self.poll_exit().is_none() && self.child.is_some() {
+                tracing::warn!(
+                    id = %self.id,
+                    pid,
+                    dir = %self.dir.display(),
+                    "managed dockerd dropped without shutdown; sending SIGTERM, the rest is left to sweep_stale"
+                );
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
+            }
+        }
+    }
+}
+
+/// One GET /_ping over the unix socket; Ok only for a 200 answer.
+async fn ping(socket: &Path) -> Result<()> {
+    let mut stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .with_context(|| format!("connecting to {}", socket.display()))?;
+    stream
+        .write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await?;
+    let head = String::from_utf8_lossy(&buf);
+    let status_line = head.lines().next().unwrap_or("");
+    if status_line.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        bail!("/_ping answered {status_line:?}")
+    }
+}
+
+/// The last `n` lines of the log written since byte `from`.
+fn log_tail(path: &Path, from: u64, n: usize) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return "(no log)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    // Debug logs can be large: the tail is always in the last 64 KiB.
+    let start = from.max(len.saturating_sub(64 * 1024));
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut buf).is_err() {
+        return "(log unreadable)".into();
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs blocking work (reads of /proc, unmounts, recursive deletes) on a thread of its own with
+/// a deadline. A wedged process can make such a call block in the kernel for good; the thread is
+/// then leaked rather than the caller hung. A detached `std::thread` instead of
+/// `spawn_blocking`, because tokio waits for its blocking pool when the runtime shuts down.
+async fn blocking<T: Send + 'static>(
+    what: &str,
+    deadline: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("shakedown-blocking".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .with_context(|| format!("{what}: starting a thread"))?;
+    match tokio::time::timeout(deadline, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(anyhow!("{what}: the worker thread panicked")),
+        Err(_) => Err(anyhow!("{what}: no result within {deadline:?}")),
+    }
+}
+
+/// Whether `path` is `dir` or lies inside it, by path components: `/x/D2` is not under `/x/D`,
+/// and a path with `..` in it is under nothing.
+fn at_or_under(path: &Path, dir: &Path) -> bool {
+    path.is_absolute()
+        && !path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        && path.starts_with(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_or_under_compares_path_components() {
+        let d = Path::new("/x/D");
+        assert!(at_or_under(Path::new("/x/D"), d));
+        assert!(at_or_under(Path::new("/x/D/"), d));
+        assert!(at_or_under(Path::new("/x/D/data/overlay2/abc/merged"), d));
+        assert!(!at_or_under(Path::new("/x/D2"), d));
+        assert!(!at_or_under(Path::new("/x/D2/data"), d));
+        assert!(!at_or_under(Path::new("/x/Dx"), d));
+        assert!(!at_or_under(Path::new("/x"), d));
+        assert!(!at_or_under(Path::new("/x/D/../E"), d));
+        assert!(!at_or_under(Path::new("x/D/data"), d));
+    }
+
+    #[test]
+    fn blocking_gives_up_at_its_deadline_and_lets_the_runtime_go() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let t0 = Instant::now();
+        let res = rt.block_on(blocking("wedged", Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(5))
+        }));
+        assert!(res.unwrap_err().to_string().contains("no result within"));
+        assert_eq!(
+            rt.block_on(blocking("quick", Duration::from_secs(5), || 7))
+                .unwrap(),
+            7
+        );
+        // A spawn_blocking task would hold the runtime's shutdown for the full 5 s.
+        drop(rt);
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    }
+}
