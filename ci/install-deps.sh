@@ -16,6 +16,8 @@ dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
 dpkg -s bash-static >/dev/null 2>&1 || pkgs+=(bash-static)
 [ -x /usr/bin/tini-static ] || pkgs+=(tini)
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
+# Network faults use iptables in containers' namespaces; the tests read the host with iptables-save.
+command -v iptables-save >/dev/null 2>&1 || pkgs+=(iptables)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing: ${pkgs[*]}"

@@ -16,7 +16,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::docker::DockerClient;
 use crate::host::NetnsHandle;
-use crate::journal::{DaemonRef, Event, Journal, NetnsRef};
+use crate::journal::{Change, DaemonRef, Event, Journal, NetnsRef};
 use crate::ledger::{undo_change, UndoEnv};
 
 /// The directory holding every run's directory.
@@ -131,8 +131,22 @@ pub async fn clean(state: &Path) -> Cleaned {
                 None
             }
         };
+        // The run's own managed daemons: what lives in them goes when they are swept (last, as
+        // they were made first), should their API not answer any more.
+        let managed: Vec<String> = open
+            .iter()
+            .filter_map(|(_, c)| match c {
+                Change::ManagedDaemon { dir, id } if !id.is_empty() => {
+                    Some(format!("unix://{}", dir.join("docker.sock").display()))
+                }
+                _ => None,
+            })
+            .collect();
         for (id, change) in open.into_iter().rev() {
-            let r = undo_change(&change, None, &run_id, &env).await;
+            let mut r = undo_change(&change, None, &run_id, &env).await;
+            if r.is_err() && daemon_of(&change).is_some_and(|d| managed.iter().any(|m| m == d)) {
+                r = Ok("goes with its managed daemon, which is swept".into());
+            }
             let (ok, detail) = match &r {
                 Ok(d) => (true, format!("{d} (by shakedown clean)")),
                 Err(e) => (false, format!("{e} (by shakedown clean)")),
@@ -159,6 +173,16 @@ pub async fn clean(state: &Path) -> Cleaned {
         drop(lock);
     }
     out
+}
+
+/// The daemon a change lives in, if any.
+fn daemon_of(change: &Change) -> Option<&str> {
+    match change {
+        Change::Container { daemon, .. }
+        | Change::ContainerPaused { daemon, .. }
+        | Change::ContainerStopped { daemon, .. } => Some(daemon),
+        _ => None,
+    }
 }
 
 /// Runs under `state` that are dead and still have changes outstanding.

@@ -258,11 +258,12 @@ pub fn image_tag(context: &[u8]) -> String {
 pub async fn ensure_image(docker: &bollard::Docker, deadline: Duration) -> anyhow::Result<String> {
     let started = Instant::now();
     let end = started + deadline;
-    let prepare = tokio::task::spawn_blocking(|| build_context(&Sources::find()?));
-    let context = timeout_at(end, prepare)
-        .await
-        .map_err(|_| anyhow!("preparing the fixture image's build context took over {deadline:?}"))?
-        .context("preparing the fixture image's build context")??;
+    let context = crate::host::blocking(
+        "preparing the fixture image's build context",
+        deadline,
+        || build_context(&Sources::find()?),
+    )
+    .await??;
     let tag = image_tag(&context);
 
     match timeout_at(end, docker.inspect_image(&tag)).await {
@@ -451,12 +452,16 @@ mod tests {
         (dir, docker)
     }
 
+    fn need_sources() -> Sources {
+        Sources::find().unwrap_or_else(|e| {
+            panic!("{e:#} — the fixture's static binaries are required (ci/install-deps.sh installs them)")
+        })
+    }
+
     #[tokio::test]
     async fn build_errors_carry_the_daemon_message() {
-        if Sources::find().is_err() {
-            eprintln!("skipped: busybox-static, bash-static or tini is not installed");
-            return;
-        }
+        // A missing dependency fails the test (`ci/install-deps.sh` installs them).
+        need_sources();
         let (dir, docker) = fake_daemon(
             &[
                 "{\"stream\":\"Step 1/4 : FROM scratch\\n\"}\n",
@@ -493,10 +498,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_build_stream_is_bounded() {
-        if Sources::find().is_err() {
-            eprintln!("skipped: busybox-static, bash-static or tini is not installed");
-            return;
-        }
+        // A missing dependency fails the test (`ci/install-deps.sh` installs them).
+        need_sources();
         let (dir, docker) =
             fake_daemon(&["{\"stream\":\"Step 1/4 : FROM scratch\\n\"}\n"], true).await;
         let started = std::time::Instant::now();
@@ -517,10 +520,7 @@ mod tests {
 
     #[test]
     fn context_is_deterministic_and_complete() {
-        let Ok(sources) = Sources::find() else {
-            eprintln!("skipped: busybox-static, bash-static or tini is not installed");
-            return;
-        };
+        let sources = need_sources();
         let (a, b) = (
             build_context(&sources).unwrap(),
             build_context(&sources).unwrap(),

@@ -250,6 +250,120 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{IterationRecord, Observation, StepRecord};
+    use std::time::Duration;
+
+    fn plan() -> PlannedScenario {
+        let yaml = "name: t\ncontainers:\n  web: {}\nsteps:\n  - action: {start: {container: web}}\n  - action: {stop: {container: web}}\n    expect: {exit_code: 143, duration: {max: 2s}}\n";
+        PlannedScenario {
+            file: "t.yaml".into(),
+            scenario: crate::scenario::load_str(yaml, std::path::Path::new("t.yaml")).unwrap(),
+            repeat: 1,
+        }
+    }
+
+    fn step(index: usize, outcome: StepOutcome, exit: i64, secs: f64) -> StepRecord {
+        StepRecord {
+            index,
+            label: format!("step {index}"),
+            action: "stop".into(),
+            started: Duration::from_secs(1),
+            finished: Duration::from_secs_f64(1.0 + secs),
+            observed_until: Duration::from_secs_f64(1.0 + secs),
+            outcome,
+            container: Some("web".into()),
+            container_id: Some("abc".into()),
+            observation: Some(Observation {
+                state: "exited".into(),
+                exit_code: Some(exit),
+                ..Default::default()
+            }),
+            measures: vec![crate::record::Measure::monotonic(
+                "duration",
+                Duration::from_secs_f64(secs),
+            )],
+            facts: Default::default(),
+            forensics: None,
+            samples: vec![],
+            leaks: None,
+        }
+    }
+
+    fn record(steps: Vec<StepRecord>) -> ScenarioRecord {
+        ScenarioRecord {
+            name: "t".into(),
+            iterations: vec![IterationRecord {
+                steps,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pass_fail_and_unknown() {
+        let p = plan();
+        let ok = record(vec![
+            step(0, StepOutcome::Ok, 0, 0.2),
+            step(1, StepOutcome::Ok, 143, 0.1),
+        ]);
+        assert_eq!(judge(&p, &ok).outcome, Outcome::Pass);
+        // A wrong exit code fails, naming expected and observed.
+        let wrong = record(vec![
+            step(0, StepOutcome::Ok, 0, 0.2),
+            step(1, StepOutcome::Ok, 137, 0.1),
+        ]);
+        let v = judge(&p, &wrong);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(
+            v.failures(),
+            vec!["step 'step 1': exit_code: expected 143, observed 137"]
+        );
+        // A step that did not finish leaves its checks unknown, and an error fails the scenario.
+        let cut = record(vec![
+            step(0, StepOutcome::Ok, 0, 0.2),
+            step(
+                1,
+                StepOutcome::DeadlineExceeded {
+                    deadline: Duration::from_secs(3),
+                },
+                0,
+                3.0,
+            ),
+        ]);
+        let v = judge(&p, &cut);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.checks.iter().all(|c| c.outcome == Outcome::Unknown));
+        assert!(
+            v.errors[0].contains("exceeded its deadline of 3s"),
+            "{:?}",
+            v.errors
+        );
+        // Interrupted, or never run: unknown, whatever the checks say.
+        let mut interrupted = ok.clone();
+        interrupted.interrupted = true;
+        assert_eq!(judge(&p, &interrupted).outcome, Outcome::Unknown);
+        let never = ScenarioRecord {
+            name: "t".into(),
+            ..Default::default()
+        };
+        assert_eq!(judge(&p, &never).outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn an_unknown_check_never_passes_the_scenario() {
+        let p = plan();
+        let mut r = record(vec![
+            step(0, StepOutcome::Ok, 0, 0.2),
+            step(1, StepOutcome::Ok, 143, 0.1),
+        ]);
+        // The observation is missing: exit_code cannot be decided.
+        r.iterations[0].steps[1].observation = None;
+        let v = judge(&p, &r);
+        assert!(v.checks.iter().any(|c| c.outcome == Outcome::Unknown));
+        assert_eq!(v.outcome, Outcome::Unknown);
+        assert!(v.failures()[0].ends_with("(unknown)"), "{:?}", v.failures());
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -6,6 +6,10 @@
 
 mod common;
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,7 +40,11 @@ async fn daemon_faults_on_a_daemon_the_harness_did_not_start() {
     .await
     .unwrap();
     let socket = daemon.socket_path();
-    let result = check(&daemon.docker_host(), &socket, state.path()).await;
+    // A failed assertion panics: catch it, so the daemon is shut down either way.
+    let result = AssertUnwindSafe(check(&daemon.docker_host(), &socket, state.path()))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|p| Err(anyhow::anyhow!("panicked: {}", panic_text(&p))));
     // The harness restarted the daemon: stop the one now running before removing everything.
     let pid = peer_pid(&socket);
     let _ = nix::sys::signal::kill(
@@ -91,4 +99,11 @@ async fn check(host: &str, socket: &Path, state: &Path) -> anyhow::Result<()> {
     assert_eq!(after.pid, before.pid);
     client.remove(&bystander).await?;
     Ok(())
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }

@@ -369,9 +369,11 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
         }
         // Make the step's events complete: the catch-up query of the daemon's event log.
         if let Some(id) = &container_id {
+            let b = tokio::time::Instant::now();
             if let Err(why) = events.barrier(started_unix, BARRIER_DEADLINE).await {
                 events.gap(finished, journal.now(), why);
             }
+            tracing::debug!(elapsed = ?b.elapsed(), "event barrier");
             let expected: Vec<&str> = step
                 .expect
                 .as_ref()

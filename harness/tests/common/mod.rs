@@ -155,3 +155,180 @@ pub fn start_long_run(state: &Path, dir: &Path) -> std::process::Child {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// What the harness may change on a host, read directly from the kernel's views (never through the
+/// harness): interfaces, mount points, the root namespace's iptables rules and root qdiscs, pinned
+/// namespaces, and the live engine processes (dockerd, containerd, shims, docker-proxy).
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostState {
+    pub interfaces: std::collections::BTreeSet<String>,
+    pub mounts: std::collections::BTreeSet<String>,
+    pub iptables: Vec<String>,
+    pub qdiscs: Vec<String>,
+    pub pins: std::collections::BTreeSet<String>,
+    pub engine_processes: std::collections::BTreeSet<u32>,
+}
+
+fn engine_processes() -> std::collections::BTreeSet<u32> {
+    let mut out = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
+        let engine = matches!(comm, "dockerd" | "containerd" | "docker-proxy")
+            || comm.starts_with("containerd-shim");
+        if engine && state != "Z" && state != "X" {
+            out.insert(pid);
+        }
+    }
+    out
+}
+
+/// The host as it is now.
+pub fn host_state() -> HostState {
+    let run = |cmd: &str, args: &[&str]| {
+        let out = Command::new(cmd).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    HostState {
+        interfaces: interfaces().into_iter().collect(),
+        mounts: std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .collect(),
+        // Rules, without counters and comments of the dump itself.
+        iptables: run("iptables-save", &[])
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| match l.find(" [") {
+                Some(i) if l.starts_with(':') => l[..i].to_string(),
+                _ => l.to_string(),
+            })
+            .collect(),
+        qdiscs: run("tc", &["qdisc", "show"])
+            .lines()
+            .filter(|l| l.contains(" root "))
+            .map(|l| l.split(" refcnt").next().unwrap_or(l).to_string())
+            .collect(),
+        pins: std::fs::read_dir("/run/shakedown/pinned-netns")
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        engine_processes: engine_processes(),
+    }
+}
+
+/// Waits (at most `deadline`) until the host is as `before` (processes of a dead daemon may take
+/// a moment to be reaped); panics with the difference.
+pub fn assert_host_as(before: &HostState, deadline: Duration) {
+    let t = Instant::now();
+    loop {
+        let now = host_state();
+        if &now == before {
+            return;
+        }
+        if t.elapsed() > deadline {
+            let diff = |what: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+                let (a, b) = (format!("{a:?}"), format!("{b:?}"));
+                if a != b {
+                    format!("{what}: before {a}\n        after  {b}\n")
+                } else {
+                    String::new()
+                }
+            };
+            panic!(
+                "the host is not as before:\n{}{}{}{}{}{}",
+                diff("interfaces", &before.interfaces, &now.interfaces),
+                diff("mounts", &before.mounts, &now.mounts),
+                diff("iptables", &before.iptables, &now.iptables),
+                diff("qdiscs", &before.qdiscs, &now.qdiscs),
+                diff("pins", &before.pins, &now.pins),
+                diff(
+                    "engine processes",
+                    &before.engine_processes,
+                    &now.engine_processes
+                ),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until `file` contains `needle` (a journal line, say), or panics after `deadline`.
+pub fn wait_for_text(file: &Path, needle: &str, deadline: Duration) {
+    let t = Instant::now();
+    while !std::fs::read_to_string(file).is_ok_and(|s| s.contains(needle)) {
+        assert!(
+            t.elapsed() < deadline,
+            "{} never contained {needle:?}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &std::process::Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// A harness process started by a test, stopped when the test ends however it ends: a panicking
+/// test must not leave a run (and its daemon) behind. SIGTERM first, so the run undoes its own
+/// changes; SIGKILL after a minute.
+pub struct Spawned(Option<std::process::Child>);
+
+impl Spawned {
+    /// Takes charge of a child.
+    pub fn new(child: std::process::Child) -> Self {
+        Spawned(Some(child))
+    }
+
+    /// The child, for signals.
+    pub fn child(&self) -> &std::process::Child {
+        self.0.as_ref().expect("the child was taken")
+    }
+
+    /// Waits for it to end and returns its output.
+    pub fn wait_with_output(mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+
+    /// Waits for it to end.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.0.take().unwrap().wait().unwrap()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let Some(mut c) = self.0.take() else { return };
+        if matches!(c.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(c.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            if matches!(c.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
