@@ -224,14 +224,7 @@ impl UndoEnv for CleanEnv {
     }
 
     async fn netns(&self, r: &NetnsRef) -> Result<Option<NetnsHandle>, String> {
-        let r = r.clone();
-        crate::host::blocking(
-            "finding a network namespace",
-            Duration::from_secs(10),
-            move || crate::host::netns::find(&r.id, &r.container_id),
-        )
-        .await
-        .map_err(|e| e.to_string())?
+        crate::host::netns::find_bounded(r.id, r.container_id.clone()).await
     }
 
     async fn start_daemon(&self, d: &DaemonRef) -> Result<String, String> {

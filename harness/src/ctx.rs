@@ -19,7 +19,7 @@ use crate::forensics::{Bundle, DumpRequest, Forensics, ForensicsPolicy};
 use crate::host::{ContainerProcess, NetnsHandle, NetnsId};
 use crate::journal::{At, Change, ChangeScope, DaemonRef, Event, Journal, NetnsRef};
 use crate::ledger::{ChangeId, Ledger, UndoEnv};
-use crate::record::{Measure, Observation, Sample};
+use crate::record::{Measure, Observation, Sample, Source, SourceGap};
 use crate::scenario::PlannedScenario;
 use crate::target::DaemonHandle;
 
@@ -121,6 +121,22 @@ impl Ctx<'_> {
         Ok(self.ledger.record(scope, change, netns.cloned()).await?)
     }
 
+    /// Journals a change, then makes it with `cmd`; a command that fails is undone at once (it
+    /// may have half happened).
+    pub async fn make(
+        &self,
+        change: Change,
+        netns: Option<&NetnsHandle>,
+        cmd: crate::host::Cmd,
+    ) -> anyhow::Result<ChangeId> {
+        let id = self.change(self.step_scope(), change, netns).await?;
+        if let Err(e) = cmd.run().await {
+            let _ = self.undo(id).await;
+            return Err(e.into());
+        }
+        Ok(id)
+    }
+
     /// Undoes a change now (healing before the step ends); `Err` carries why it failed.
     pub async fn undo(&self, id: ChangeId) -> anyhow::Result<String> {
         match self.ledger.undo(id, self.env).await {
@@ -164,6 +180,20 @@ impl Ctx<'_> {
     /// The run's clock now.
     pub fn now(&self) -> Duration {
         self.journal.now()
+    }
+
+    /// Journals a time during which a source could not be read.
+    pub fn gap(&self, source: Source, from: Duration, until: Duration, reason: String) {
+        self.journal.emit(Event::SourceGap {
+            scenario: self.at.scenario,
+            iteration: self.at.iteration,
+            gap: SourceGap {
+                source,
+                from,
+                until: Some(until),
+                reason,
+            },
+        });
     }
 
     /// Replaces `{{ip:NAME}}` in arguments with the IP address of scenario container NAME (which
@@ -519,14 +549,7 @@ impl UndoEnv for RunEnv {
     }
 
     async fn netns(&self, r: &NetnsRef) -> Result<Option<NetnsHandle>, String> {
-        let r = r.clone();
-        crate::host::blocking(
-            "finding a network namespace",
-            Duration::from_secs(10),
-            move || crate::host::netns::find(&r.id, &r.container_id),
-        )
-        .await
-        .map_err(|e| e.to_string())?
+        crate::host::netns::find_bounded(r.id, r.container_id.clone()).await
     }
 
     async fn start_daemon(&self, d: &DaemonRef) -> Result<String, String> {

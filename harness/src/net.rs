@@ -64,13 +64,23 @@ pub enum ProbeKind {
     },
 }
 
-/// One probe attempt from inside a namespace (or the host): Ok(latency) or Err(why). Blocking.
+/// Why a probe attempt did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The target did not answer as expected: the probe's verdict is `down`.
+    Target(String),
+    /// The harness could not run the probe (could not join the namespace, no thread, no result
+    /// in time): nothing is known about the target.
+    Harness(String),
+}
+
+/// One probe attempt from inside a namespace (or the host): Ok(latency) or why not. Blocking.
 pub fn probe_once(
     from: Option<&NetnsHandle>,
     addr: SocketAddr,
     kind: ProbeKind,
     timeout: Duration,
-) -> Result<Duration, String> {
+) -> Result<Duration, ProbeError> {
     let attempt = move || -> Result<Duration, String> {
         let t = Instant::now();
         let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
@@ -98,10 +108,13 @@ pub fn probe_once(
             }
         }
     };
-    match from {
+    let r = match from {
         None => attempt(),
-        Some(ns) => ns.run(attempt).unwrap_or_else(|e| Err(format!("{e:#}"))),
-    }
+        Some(ns) => ns
+            .run(attempt)
+            .map_err(|e| ProbeError::Harness(format!("{e:#}")))?,
+    };
+    r.map_err(ProbeError::Target)
 }
 
 /// A delay served in user space: an iptables rule (recorded in the ledger) sends the namespace's
@@ -217,7 +230,7 @@ mod tests {
             ProbeKind::Tcp,
             Duration::from_millis(200),
         );
-        assert!(r.is_err());
+        assert!(matches!(r, Err(ProbeError::Target(_))), "{r:?}");
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let ok = probe_once(
             None,

@@ -125,6 +125,8 @@ pub enum Source {
     Events,
     /// The kernel log (`/dev/kmsg`).
     KernelLog,
+    /// A probe the harness could not run (it could not join the namespace, or got no result).
+    Probe,
 }
 
 /// A time during which a source could not be read.
@@ -283,6 +285,9 @@ pub struct Sample {
     pub latency: Option<f64>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The harness could not run this attempt: it says nothing about the target.
+    #[serde(default)]
+    pub unreadable: bool,
 }
 
 impl StepRecord {

@@ -250,7 +250,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{IterationRecord, Observation, StepRecord};
+    use crate::record::{IterationRecord, StepRecord};
     use std::time::Duration;
 
     fn plan() -> PlannedScenario {
@@ -263,30 +263,12 @@ mod tests {
     }
 
     fn step(index: usize, outcome: StepOutcome, exit: i64, secs: f64) -> StepRecord {
-        StepRecord {
-            index,
-            label: format!("step {index}"),
-            action: "stop".into(),
-            started: Duration::from_secs(1),
-            finished: Duration::from_secs_f64(1.0 + secs),
-            observed_until: Duration::from_secs_f64(1.0 + secs),
-            outcome,
-            container: Some("web".into()),
-            container_id: Some("abc".into()),
-            observation: Some(Observation {
-                state: "exited".into(),
-                exit_code: Some(exit),
-                ..Default::default()
-            }),
-            measures: vec![crate::record::Measure::monotonic(
-                "duration",
-                Duration::from_secs_f64(secs),
-            )],
-            facts: Default::default(),
-            forensics: None,
-            samples: vec![],
-            leaks: None,
-        }
+        let mut s =
+            crate::expect::testutil::step(crate::expect::testutil::exited(exit, false), secs);
+        s.index = index;
+        s.label = format!("step {index}");
+        s.outcome = outcome;
+        s
     }
 
     fn record(steps: Vec<StepRecord>) -> ScenarioRecord {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{checks, json, scenario, shakedown, text};
+use common::{checks, run_json, scenario, shakedown, text};
 use rstest::rstest;
 
 /// A container that exits at once on SIGTERM: cheap to start and stop.
@@ -64,11 +64,7 @@ fn suite() -> &'static Suite {
             .arg(dir.path().join("artifacts"))
             .output()
             .unwrap();
-        let report = if j.exists() {
-            json(&j)
-        } else {
-            serde_json::Value::Null
-        };
+        let report = common::json_or_null(&j);
         let junit = std::fs::read_to_string(&x).unwrap_or_default();
         Suite {
             out,
@@ -78,33 +74,6 @@ fn suite() -> &'static Suite {
             _dir: dir,
         }
     })
-}
-
-/// `shakedown run FILE --json <dir>/r.json --artifacts <dir>/art EXTRA...` in `state`: the output
-/// and the JSON report (null when none was written).
-fn run_json(
-    state: &Path,
-    dir: &Path,
-    file: &Path,
-    extra: &[&str],
-) -> (std::process::Output, serde_json::Value) {
-    let j = dir.join("r.json");
-    let out = shakedown(state)
-        .arg("run")
-        .arg(file)
-        .arg("--json")
-        .arg(&j)
-        .arg("--artifacts")
-        .arg(dir.join("art"))
-        .args(extra)
-        .output()
-        .unwrap();
-    let report = if j.exists() {
-        json(&j)
-    } else {
-        serde_json::Value::Null
-    };
-    (out, report)
 }
 
 /// A step of a scenario in the suite's record (first iteration).
@@ -406,7 +375,7 @@ fn every_expectation_kind_can_fail_with_expected_and_observed() {
             "name: wrong\n{QUICK}steps:\n  - action: {{start: {{container: quick}}}}\n    expect: {{state: running}}\n  - name: stop quick\n    action: {{stop: {{container: quick, timeout: 5s}}}}\n    expect:\n      exit_code: 1\n      state: running\n      oom_killed: true\n      duration: {{max: 1ms}}\n      events: [oom]\n      measures: {{time_to_oom: {{max: 1s}}}}\n"
         ),
     );
-    let (out, r) = run_json(state.path(), dir.path(), &f, &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -450,7 +419,7 @@ fn repeat_reports_statistics() {
         "rep",
         &format!("name: rep\n{QUICK}steps:\n  - action: {{start: {{container: quick}}}}\n  - action: {{stop: {{container: quick}}}}\n    expect: {{exit_code: 0}}\n"),
     );
-    let (out, r) = run_json(state.path(), dir.path(), &f, &["--repeat", "3"]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &["--repeat", "3"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stats = r["verdicts"][0]["stats"].as_array().unwrap();
     let d = stats
@@ -550,7 +519,7 @@ fn the_harness_returns_within_its_deadline_while_the_daemon_is_frozen() {
         &format!("name: frozen\nrequires: {{disruptive: true}}\n{QUICK}steps:\n  - action: {{start: {{container: quick}}}}\n  - action: {{daemon_freeze: {{}}}}\n  - name: stop while frozen\n    action: {{stop: {{container: quick, timeout: 1s}}}}\n    deadline: 3s\n"),
     );
     let started = Instant::now();
-    let (out, r) = run_json(state.path(), dir.path(), &f, &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     // Daemon start, the 3 s deadline, forensics, thaw and cleanup: far below a hang.
@@ -622,7 +591,7 @@ fn loss_and_rate_faults_and_netem_only_faults() {
         "shape",
         "name: shape\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\n  web: {command: \"echo hi > /tmp/index.html && exec httpd -f -p 8080 -h /tmp\"}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - name: lose everything\n    action: {net_loss: {container: client, percent: 100, duration: 2s, probe: {from: client, to: server, port: 9000, timeout: 300ms}}}\n    expect: {measures: {time_to_failure: {max: 1s}, time_to_recovery: {max: 5s}}}\n  - name: slow down\n    action: {net_rate: {container: client, rate: 1mbit, duration: 1s, probe: {from: client, to: server, port: 9000}}}\n    expect: {measures: {time_to_recovery: {max: 5s}}}\n  - action: {start: {container: web}}\n  - action: {sleep: {duration: 500ms}}\n  - name: http answers\n    action: {probe: {from: client, to: web, port: 8080, http: {path: /index.html, status: 200}}}\n    expect: {probe: up}\n  - name: http wrong status\n    action: {probe: {from: client, to: web, port: 8080, http: {path: /missing, status: 200}}}\n  - name: corrupt\n    action: {net_corrupt: {container: client, percent: 10, duration: 1s}}\n",
     );
-    let (out, r) = run_json(state.path(), dir.path(), &f, &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     let loss = step(&r, "shape", "lose everything");
     assert!(loss["samples"]
         .as_array()

@@ -13,37 +13,13 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{json, scenario, shakedown, signal, text, Spawned};
+use common::{
+    first_journal, json, scenario, shakedown, signal, spawn_json, text, verdict, Spawned,
+};
 use nix::sys::signal::Signal;
 
 /// Held by each test: nothing else of this binary may change the host meanwhile.
 static HOST: Mutex<()> = Mutex::new(());
-
-fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no verdict for {name}: {report}"))
-}
-
-/// The journal of the one run started so far in `state`.
-fn first_journal(state: &std::path::Path) -> std::path::PathBuf {
-    let t = Instant::now();
-    loop {
-        if let Some(e) = std::fs::read_dir(state.join("runs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .next()
-        {
-            return e.path().join("journal.jsonl");
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "no run directory");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// A fault-heavy scenario: every kind of change the harness makes, one after the other, ending
 /// with the daemon frozen.
@@ -105,16 +81,11 @@ fn sigkill_at_random_moments_then_clean_leaves_the_host_as_before() {
         "name: beside\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - name: meanwhile\n    action: {sleep: {duration: 80s}}\n  - name: still reachable\n    action: {probe: {from: client, to: server, port: 9000}}\n    expect: {probe: up}\n  - name: untouched\n    action: {inspect: {container: server}}\n    expect: {state: running, unchanged: [pid, started_at]}\n  - action: {remove: {container: client}}\n  - action: {remove: {container: server}}\n  - name: nothing leaked\n    action: {check_leaks: {settle: 2s}}\n    expect: {leaks: none}\n",
     );
     let beside_dir = tempfile::tempdir().unwrap();
-    let b = Spawned::new(
-        shakedown(state.path())
-            .arg("run")
-            .arg(&beside)
-            .arg("--json")
-            .arg(beside_dir.path().join("r.json"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let b = spawn_json(
+        state.path(),
+        &beside,
+        &beside_dir.path().join("r.json"),
+        &[],
     );
     common::wait_for_text(
         &first_journal(state.path()),
@@ -178,18 +149,12 @@ fn sigterm_mid_fault_undoes_everything_and_says_so() {
         "name: held\nrequires: {disruptive: true}\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - action: {leak_veth: {}}\n  - name: partitioned for a minute\n    action: {partition: {container: client, to: server, duration: 60s}}\n",
     );
     let journal = dir.path().join("j.jsonl");
-    let child = Spawned::new(
-        shakedown(state.path())
-            .arg("run")
-            .arg(&f)
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--json")
-            .arg(dir.path().join("r.json"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let journal_arg = journal.to_string_lossy().into_owned();
+    let child = spawn_json(
+        state.path(),
+        &f,
+        &dir.path().join("r.json"),
+        &["--journal", &journal_arg],
     );
     // The rule is journaled before it is made; give iptables a moment after that.
     common::wait_for_text(

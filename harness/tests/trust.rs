@@ -7,48 +7,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{checks, json, scenario, shakedown, text, Spawned};
-
-/// `shakedown run FILES... --json DIR/r.json --journal DIR/j.jsonl EXTRA...`.
-fn run(
-    state: &Path,
-    dir: &Path,
-    files: &[&Path],
-    extra: &[&str],
-) -> (std::process::Output, serde_json::Value) {
-    let j = dir.join("r.json");
-    let out = shakedown(state)
-        .arg("run")
-        .args(files)
-        .arg("--json")
-        .arg(&j)
-        .arg("--journal")
-        .arg(dir.join("j.jsonl"))
-        .arg("--artifacts")
-        .arg(dir.join("art"))
-        .args(extra)
-        .output()
-        .unwrap();
-    let report = if j.exists() {
-        json(&j)
-    } else {
-        serde_json::Value::Null
-    };
-    (out, report)
-}
-
-fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no verdict for {name}: {report}"))
-}
+use common::{
+    checks, first_journal, json, run_json, scenario, shakedown, spawn_json, text, verdict,
+};
 
 #[test]
 fn events_of_other_scenarios_and_iterations_never_count() {
@@ -68,7 +31,7 @@ fn events_of_other_scenarios_and_iterations_never_count() {
         "fresh",
         &format!("name: fresh\nrepeat: 3\ncontainers:\n  c:\n{quick}steps:\n  - name: fresh start\n    action: {{start: {{container: c}}}}\n    expect: {{events: [kill, die, stop, destroy]}}\n  - action: {{stop: {{container: c}}}}\n  - action: {{remove: {{container: c}}}}\n"),
     );
-    let (out, r) = run(state.path(), dir.path(), &[&first, &fresh], &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&first, &fresh], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(verdict(&r, "first")["outcome"], "pass");
     let cs: Vec<_> = checks(&r, "fresh")
@@ -111,24 +74,14 @@ fn two_runs_at_once_keep_their_verdicts_apart() {
         "host-wide",
         "name: host-wide\nsteps:\n  - action: {sleep: {duration: 2s}}\n  - name: the whole host\n    action: {check_leaks: {settle: 0s, scope: host}}\n    expect: {leaks: none}\n",
     );
-    let churning = Spawned::new(
-        shakedown(state.path())
-            .arg("run")
-            .arg(&churn)
-            .arg("--json")
-            .arg(d1.path().join("r.json"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let churning = spawn_json(state.path(), &churn, &d1.path().join("r.json"), &[]);
     // Wait until the churn is under way.
     common::wait_for_text(
         &first_journal(state.path()),
         "\"action\":\"churn\"",
         Duration::from_secs(120),
     );
-    let (out, r) = run(state.path(), d2.path(), &[&quiet, &host], &[]);
+    let (out, r) = run_json(state.path(), d2.path(), &[&quiet, &host], &[]);
     let churned = churning.wait();
     assert_eq!(churned.code(), Some(0), "the churning run failed");
     assert_eq!(verdict(&r, "quiet")["outcome"], "pass", "{}", text(&out));
@@ -140,23 +93,6 @@ fn two_runs_at_once_keep_their_verdicts_apart() {
     );
     let r1 = json(&d1.path().join("r.json"));
     assert_eq!(r1["summary"]["passed"], 1);
-}
-
-/// The journal of the one run started so far in `state`.
-fn first_journal(state: &Path) -> std::path::PathBuf {
-    let t = Instant::now();
-    loop {
-        if let Some(e) = std::fs::read_dir(state.join("runs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .next()
-        {
-            return e.path().join("journal.jsonl");
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "no run directory");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -174,7 +110,7 @@ fn judge_reproduces_the_verdicts_and_a_cut_journal_is_unknown_where_unfinished()
         "bad",
         &format!("name: bad\nrepeat: 2\ncontainers:\n  c:\n{quick}steps:\n  - action: {{start: {{container: c}}}}\n  - action: {{stop: {{container: c}}}}\n    expect: {{exit_code: 137}}\n"),
     );
-    let (out, r) = run(state.path(), dir.path(), &[&good, &bad], &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&good, &bad], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let journal = dir.path().join("j.jsonl");
     let again = dir.path().join("again.json");
@@ -222,7 +158,7 @@ fn kill_process_works_while_dockerd_is_down() {
         "down",
         "name: down\nrequires: {live_restore: true, disruptive: true}\ncontainers:\n  victim: {command: [sleep, \"600\"]}\nsteps:\n  - action: {start: {container: victim}}\n  - name: dockerd down\n    action: {daemon_kill: {restart: false}}\n  - name: kill it from the host\n    action: {kill_process: {container: victim}}\n  - name: dockerd back\n    action: {daemon_restart: {}}\n  - name: the engine reports the exit\n    action: {wait_for: {container: victim, state: exited}}\n    expect: {exit_code: 137}\n",
     );
-    let (out, r) = run(state.path(), dir.path(), &[&f], &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let steps = &r["run"]["scenarios"][0]["iterations"][0]["steps"];
     let killed = &steps[2];
@@ -245,7 +181,7 @@ fn the_remaining_expectation_kinds_fail_with_expected_and_observed() {
         "wrong-more",
         "name: wrong-more\ncontainers:\n  server: {command: [shakedown-fixture, serve, --port, \"9000\"]}\n  client: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: server}}\n  - action: {start: {container: client}}\n  - action: {stop: {container: client, timeout: 1s}}\n  - name: started again\n    action: {start: {container: client}}\n    expect: {unchanged: [pid]}\n  - name: the api answers\n    action: {probe_api: {}}\n    expect: {api: unresponsive}\n  - name: exec says hello\n    action: {exec: {container: client, command: [echo, hello]}}\n    expect: {output: mars, kernel_log: {present: [oom_kill], container: client}}\n  - name: the server answers\n    action: {probe: {from: client, to: server, port: 9000}}\n    expect: {probe: down}\n",
     );
-    let (out, r) = run(state.path(), dir.path(), &[&f], &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let cs = checks(&r, "wrong-more");
     for (label, expectation, expected, observed) in [
@@ -280,7 +216,7 @@ fn no_step_waits_for_events_that_cannot_come() {
         "exited",
         "name: exited\ncontainers:\n  done: {command: [\"true\"]}\n  flapping: {command: [\"false\"], restart: always}\nsteps:\n  - action: {start: {container: done}}\n  - action: {wait: {container: done}}\n  - name: wait again\n    action: {wait: {container: done}}\n    expect: {exit_code: 0}\n  - name: stop an exited one\n    action: {stop: {container: done}}\n  - action: {start: {container: flapping}}\n  - action: {sleep: {duration: 1s}}\n  - name: stop a restarting one\n    action: {stop: {container: flapping}}\n",
     );
-    let (out, r) = run(state.path(), dir.path(), &[&f], &[]);
+    let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for st in r["run"]["scenarios"][0]["iterations"][0]["steps"]
         .as_array()

@@ -42,24 +42,14 @@ const QDISC_HANDLE: &str = "5d1:";
 /// The NFQUEUE queue number the delay uses.
 const QUEUE: u16 = 4242;
 
-/// Journals a root qdisc on the container's eth0, then adds it.
+/// Journals a root qdisc with our handle on the container's eth0 (undone when the step ends),
+/// then adds it.
 async fn add_qdisc(
     ctx: &Ctx<'_>,
     proc: &ContainerProcess,
     kind_and_args: &[String],
 ) -> anyhow::Result<ChangeId> {
-    let id = ctx
-        .change(
-            ctx.step_scope(),
-            Change::Qdisc {
-                netns: Ctx::netns_ref(proc),
-                dev: "eth0".into(),
-                handle: QDISC_HANDLE.into(),
-            },
-            Some(&proc.netns),
-        )
-        .await?;
-    let mut args: Vec<String> = [
+    let mut args = strings(&[
         "qdisc",
         "add",
         "dev",
@@ -67,16 +57,18 @@ async fn add_qdisc(
         "root",
         "handle",
         QDISC_HANDLE,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     args.extend(kind_and_args.iter().cloned());
-    if let Err(e) = Cmd::new("tc", &args).netns(&proc.netns).run().await {
-        let _ = ctx.undo(id).await;
-        return Err(e.into());
-    }
-    Ok(id)
+    ctx.make(
+        Change::Qdisc {
+            netns: Ctx::netns_ref(proc),
+            dev: "eth0".into(),
+            handle: QDISC_HANDLE.into(),
+        },
+        Some(&proc.netns),
+        Cmd::new("tc", &args).netns(&proc.netns),
+    )
+    .await
 }
 
 fn strings(a: &[&str]) -> Vec<String> {

@@ -128,28 +128,22 @@ impl ActionKind for Partition {
     }
 }
 
-/// Journals an iptables rule in the container's namespace, then inserts it.
+/// Journals an iptables rule in the container's namespace (undone when the step ends), then
+/// inserts it.
 pub(crate) async fn add_rule(
     ctx: &Ctx<'_>,
     proc: &ContainerProcess,
     rule: Vec<String>,
 ) -> anyhow::Result<ChangeId> {
-    let id = ctx
-        .change(
-            ctx.step_scope(),
-            Change::IptablesRule {
-                netns: Ctx::netns_ref(proc),
-                rule: rule.clone(),
-            },
-            Some(&proc.netns),
-        )
-        .await?;
     let mut args = vec!["-w".to_string(), "5".into(), "-I".into()];
-    args.extend(rule);
-    if let Err(e) = Cmd::new("iptables", &args).netns(&proc.netns).run().await {
-        // It may have been inserted before the error: undo finds out.
-        let _ = ctx.undo(id).await;
-        return Err(e.into());
-    }
-    Ok(id)
+    args.extend(rule.iter().cloned());
+    ctx.make(
+        Change::IptablesRule {
+            netns: Ctx::netns_ref(proc),
+            rule,
+        },
+        Some(&proc.netns),
+        Cmd::new("iptables", &args).netns(&proc.netns),
+    )
+    .await
 }

@@ -34,7 +34,15 @@ impl ActionKind for ProbeOnce {
         if let Some(l) = ctx.samples.last().and_then(|s| s.latency) {
             ctx.measure("latency", Duration::from_secs_f64(l));
         }
-        ctx.fact("probe", if up { "up" } else { "down" });
+        // A probe the harness could not run says nothing: `unknown`, never `down`.
+        ctx.fact(
+            "probe",
+            match up {
+                Some(true) => "up",
+                Some(false) => "down",
+                None => "unknown",
+            },
+        );
         Ok(())
     }
 }

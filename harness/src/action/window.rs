@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use crate::ctx::Ctx;
 use crate::host::NetnsHandle;
 use crate::ledger::ChangeId;
-use crate::net::{probe_once, ProbeKind};
-use crate::record::Sample;
+use crate::net::{probe_once, ProbeError, ProbeKind};
+use crate::record::{Sample, Source};
 use crate::units::HumanDuration;
 
 /// A probe from a container (or the host) to a container's port.
@@ -126,8 +126,10 @@ impl Probe {
         })
     }
 
-    /// One attempt, recorded as a sample of `phase`.
-    pub async fn sample(&self, ctx: &mut Ctx<'_>, phase: &str) -> bool {
+    /// One attempt, recorded as a sample of `phase`: `Some(answered)`, or `None` when the harness
+    /// could not run it (then a gap of the probe source is journaled: what depends on it is
+    /// `unknown`).
+    pub async fn sample(&self, ctx: &mut Ctx<'_>, phase: &str) -> Option<bool> {
         let (from, addr, kind, timeout) = (
             self.from.clone(),
             self.addr,
@@ -139,14 +141,27 @@ impl Probe {
             probe_once(from.as_ref(), addr, kind, timeout)
         })
         .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-        let ok = r.is_ok();
+        .unwrap_or_else(|e| Err(ProbeError::Harness(e.to_string())));
+        let (ok, error, unreadable) = match &r {
+            Ok(_) => (Some(true), None, false),
+            Err(ProbeError::Target(e)) => (Some(false), Some(e.clone()), false),
+            Err(ProbeError::Harness(e)) => (None, Some(e.clone()), true),
+        };
+        if let Some(why) = error.as_ref().filter(|_| unreadable) {
+            ctx.gap(
+                Source::Probe,
+                t,
+                ctx.now(),
+                format!("a probe could not be run: {why}"),
+            );
+        }
         ctx.sample(Sample {
             t,
             phase: phase.into(),
-            ok,
+            ok: ok == Some(true),
             latency: r.as_ref().ok().map(Duration::as_secs_f64),
-            error: r.err(),
+            error,
+            unreadable,
         });
         ok
     }
@@ -206,7 +221,7 @@ impl Window {
             match &self.probe {
                 Some(p) => {
                     let t = injected.elapsed();
-                    if !p.sample(ctx, "during").await && self.failed_after.is_none() {
+                    if p.sample(ctx, "during").await == Some(false) && self.failed_after.is_none() {
                         self.failed_after = Some(t);
                     }
                     let left = duration.saturating_sub(injected.elapsed());
@@ -239,7 +254,7 @@ impl Window {
             .map(|d| d.get())
             .unwrap_or(Duration::from_secs(15));
         loop {
-            if p.sample(ctx, "after").await {
+            if p.sample(ctx, "after").await == Some(true) {
                 ctx.measure("time_to_recovery", healed.elapsed());
                 break;
             }

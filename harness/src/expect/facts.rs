@@ -78,6 +78,11 @@ pub fn check_probe(expected: ProbeState, step: &StepRecord) -> CheckResult {
         return CheckResult::unknown(name, want.into(), "not observed: the step did not complete");
     }
     match step.facts.get("probe") {
+        Some(v) if v == "unknown" => CheckResult::unknown(
+            name,
+            want.into(),
+            "the probe could not be run (see the step's samples)",
+        ),
         Some(v) => {
             let detail = step
                 .facts
@@ -128,5 +133,11 @@ mod tests {
         s.facts.insert("exec_output".into(), "hello world".into());
         assert_eq!(check_output("world", &s).outcome, Outcome::Pass);
         assert_eq!(check_output("mars", &s).outcome, Outcome::Fail);
+        // A probe the harness could not run is neither up nor down.
+        s.facts.insert("probe".into(), "unknown".into());
+        assert_eq!(check_probe(ProbeState::Down, &s).outcome, Outcome::Unknown);
+        assert_eq!(check_probe(ProbeState::Up, &s).outcome, Outcome::Unknown);
+        s.facts.insert("probe".into(), "down".into());
+        assert_eq!(check_probe(ProbeState::Down, &s).outcome, Outcome::Pass);
     }
 }

@@ -4,13 +4,16 @@ use super::duration::{check_measure, Bounds};
 use super::CheckResult;
 use crate::record::{IterationRecord, Source, StepOutcome, StepRecord};
 
-/// Checks the measure `name` of the step against `bounds`. A measure that is missing while the
-/// event stream had a gap during the step is `unknown`: measures on the daemon's clock come from
-/// its events.
+/// Checks the measure `name` of the step against `bounds`. A measure that is missing while a source
+/// had a gap during the step is `unknown`: measures on the daemon's clock come from its events, and
+/// a fault window's from its probes.
 pub fn check(name: &str, bounds: &Bounds, step: &StepRecord, it: &IterationRecord) -> CheckResult {
     let expectation = format!("measures.{name}");
     if step.outcome == StepOutcome::Ok && step.measure(name).is_none() {
-        if let Some(gap) = it.gap(Source::Events, step.started, step.observed_until) {
+        let gap = [Source::Events, Source::Probe]
+            .into_iter()
+            .find_map(|s| it.gap(s, step.started, step.observed_until));
+        if let Some(gap) = gap {
             return CheckResult::unknown(
                 &expectation,
                 bounds.to_string(),
@@ -42,5 +45,15 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Fail);
         assert!(r.observed.contains("time_to_oom"));
         assert_eq!(check("duration", &bounds, &s, &it).outcome, Outcome::Pass);
+        // The same measure missing while a probe could not be run: unknown.
+        let mut blind = it.clone();
+        blind.gaps.push(crate::record::SourceGap {
+            source: Source::Probe,
+            from: std::time::Duration::from_secs(2),
+            until: Some(std::time::Duration::from_secs(3)),
+            reason: "setns: Operation not permitted".into(),
+        });
+        let r = check("time_to_oom", &bounds, &s, &blind);
+        assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
     }
 }

@@ -128,6 +128,20 @@ pub fn find(id: &NetnsId, container_id: &str) -> Result<Option<NetnsHandle>, Str
     Ok(None)
 }
 
+/// [`find`], off the async workers and bounded.
+pub async fn find_bounded(
+    id: NetnsId,
+    container_id: String,
+) -> Result<Option<NetnsHandle>, String> {
+    super::blocking(
+        "finding a network namespace",
+        std::time::Duration::from_secs(10),
+        move || find(&id, &container_id),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

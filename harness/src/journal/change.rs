@@ -186,29 +186,31 @@ pub enum ChangeScope {
 }
 
 impl ChangeScope {
+    /// The scenario and iteration the scope lies in (`None` for the run).
+    pub fn iteration(self) -> Option<(usize, u32)> {
+        match self {
+            ChangeScope::Run => None,
+            ChangeScope::Iteration {
+                scenario,
+                iteration,
+            }
+            | ChangeScope::Step {
+                scenario,
+                iteration,
+                ..
+            } => Some((scenario, iteration)),
+        }
+    }
+
     /// Whether a change of this scope is due when `ending` ends (a step's changes are due at its
     /// iteration's end too).
     pub fn due_at(self, ending: ChangeScope) -> bool {
         match (self, ending) {
             (_, ChangeScope::Run) => true,
             (ChangeScope::Run, _) => false,
-            (
-                ChangeScope::Iteration {
-                    scenario,
-                    iteration,
-                }
-                | ChangeScope::Step {
-                    scenario,
-                    iteration,
-                    ..
-                },
-                ChangeScope::Iteration {
-                    scenario: s,
-                    iteration: i,
-                },
-            ) => scenario == s && iteration == i,
+            (_, ChangeScope::Iteration { .. }) => self.iteration() == ending.iteration(),
             (ChangeScope::Iteration { .. }, ChangeScope::Step { .. }) => false,
-            (a @ ChangeScope::Step { .. }, b @ ChangeScope::Step { .. }) => a == b,
+            (ChangeScope::Step { .. }, ChangeScope::Step { .. }) => self == ending,
         }
     }
 }

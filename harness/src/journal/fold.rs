@@ -262,17 +262,8 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                     if *ok { "" } else { "FAILED to undo " },
                     c.description
                 );
-                let (scenario, iteration) = match scope {
-                    ChangeScope::Iteration {
-                        scenario,
-                        iteration,
-                    }
-                    | ChangeScope::Step {
-                        scenario,
-                        iteration,
-                        ..
-                    } => (scenario, iteration),
-                    ChangeScope::Run => continue,
+                let Some((scenario, iteration)) = scope.iteration() else {
+                    continue;
                 };
                 if let Some(it) = iteration_mut(&mut rec, scenario, iteration) {
                     it.undone.push(line);

@@ -31,6 +31,13 @@ pub fn read(path: &Path) -> Result<Journaled> {
             // Only the very last line may be cut short, and only when the file does not end
             // with a newline (every complete line does).
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => cut = true,
+            Err(e) if entries.is_empty() => {
+                return Err(Error::input(format!(
+                "{}:{}: not a shakedown journal (its first line must be a run_started entry): {e}",
+                path.display(),
+                i + 1
+            )))
+            }
             Err(e) => {
                 return Err(Error::input(format!(
                     "{}:{}:{}: not a journal entry: {e}",

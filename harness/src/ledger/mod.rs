@@ -99,18 +99,17 @@ impl Ledger {
         Ok(id)
     }
 
+    /// Runs `f` on an outstanding change, if it still is.
+    fn with_open(&self, id: ChangeId, f: impl FnOnce(&mut Open)) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = s.open.iter_mut().find(|o| o.id == id) {
+            f(o);
+        }
+    }
+
     /// Makes a change's handle more exact (e.g. a container's id once the daemon answered).
     pub async fn update(&self, id: ChangeId, change: Change) {
-        if let Some(o) = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .open
-            .iter_mut()
-            .find(|o| o.id == id)
-        {
-            o.change = change.clone();
-        }
+        self.with_open(id, |o| o.change = change.clone());
         let _ = self
             .journal
             .emit_durable(Event::ChangeHandle {
@@ -122,16 +121,7 @@ impl Ledger {
 
     /// Attaches in-process work to run after the change is undone.
     pub fn attach(&self, id: ChangeId, finisher: Finisher) {
-        if let Some(o) = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .open
-            .iter_mut()
-            .find(|o| o.id == id)
-        {
-            o.finisher = Some(finisher);
-        }
+        self.with_open(id, |o| o.finisher = Some(finisher));
     }
 
     fn take(&self, id: ChangeId) -> Option<Open> {

@@ -58,10 +58,7 @@ async fn undo_inner(
     match change {
         Change::ManagedDaemon { dir, id } => env.remove_managed(dir, id).await,
         Change::Container { daemon, name, id } => {
-            let docker = env
-                .docker(daemon)
-                .await
-                .ok_or_else(|| format!("the daemon at {daemon} cannot be reached"))?;
+            let docker = reach(env, daemon).await?;
             let id = match id {
                 Some(id) => id.clone(),
                 // Created (perhaps) without our knowing its id: only a container of that name
@@ -84,44 +81,19 @@ async fn undo_inner(
                 .map_err(|e| format!("{e:#}"))
         }
         Change::ContainerPaused { daemon, id } => {
-            let docker = env
-                .docker(daemon)
-                .await
-                .ok_or_else(|| format!("the daemon at {daemon} cannot be reached"))?;
-            match docker
-                .observe(id)
-                .await
-                .map_err(|e| format!("{e:#}"))?
-                .state
-                .as_str()
-            {
-                "paused" => docker
-                    .unpause(id)
-                    .await
-                    .map(|()| "unpaused".to_string())
-                    .map_err(|e| format!("{e:#}")),
-                state => Ok(format!("not paused any more ({state})")),
-            }
+            let docker = reach(env, daemon).await?;
+            restore(&docker, id, &["paused"], "unpaused", docker.unpause(id)).await
         }
         Change::ContainerStopped { daemon, id } => {
-            let docker = env
-                .docker(daemon)
-                .await
-                .ok_or_else(|| format!("the daemon at {daemon} cannot be reached"))?;
-            match docker
-                .observe(id)
-                .await
-                .map_err(|e| format!("{e:#}"))?
-                .state
-                .as_str()
-            {
-                "exited" | "created" => docker
-                    .start(id)
-                    .await
-                    .map(|()| "started again".to_string())
-                    .map_err(|e| format!("{e:#}")),
-                state => Ok(format!("left as it is ({state})")),
-            }
+            let docker = reach(env, daemon).await?;
+            restore(
+                &docker,
+                id,
+                &["exited", "created"],
+                "started again",
+                docker.start(id),
+            )
+            .await
         }
         Change::DaemonFrozen { pid, start_time } => {
             let identity = crate::proc::stat(*pid);
@@ -214,6 +186,36 @@ async fn undo_inner(
             .await
             .map_err(|e| e.to_string())?
         }
+    }
+}
+
+/// A client for the daemon a change lives in.
+async fn reach(env: &impl UndoEnv, daemon: &str) -> Result<DockerClient, String> {
+    env.docker(daemon)
+        .await
+        .ok_or_else(|| format!("the daemon at {daemon} cannot be reached"))
+}
+
+/// Brings a container back from a fault with `call`, when it is still in a state the fault left it
+/// in; leaves it as it is otherwise.
+async fn restore(
+    docker: &DockerClient,
+    id: &str,
+    faulted: &[&str],
+    done: &str,
+    call: impl Future<Output = anyhow::Result<()>>,
+) -> Result<String, String> {
+    let state = docker
+        .observe(id)
+        .await
+        .map_err(|e| format!("{e:#}"))?
+        .state;
+    if faulted.contains(&state.as_str()) {
+        call.await
+            .map(|()| done.to_string())
+            .map_err(|e| format!("{e:#}"))
+    } else {
+        Ok(format!("left as it is ({state})"))
     }
 }
 

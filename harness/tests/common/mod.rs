@@ -42,6 +42,15 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// Reads a JSON report, or null when none was written.
+pub fn json_or_null(path: &Path) -> serde_json::Value {
+    if path.exists() {
+        json(path)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
 /// Reads a JSON report.
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -331,4 +340,71 @@ impl Drop for Spawned {
         let _ = c.kill();
         let _ = c.wait();
     }
+}
+
+/// `shakedown run FILES... --json DIR/r.json --journal DIR/j.jsonl --artifacts DIR/art EXTRA...` in
+/// `state`: the output and the JSON report (null when none was written).
+pub fn run_json(
+    state: &Path,
+    dir: &Path,
+    files: &[&Path],
+    extra: &[&str],
+) -> (Output, serde_json::Value) {
+    let j = dir.join("r.json");
+    let out = shakedown(state)
+        .arg("run")
+        .args(files)
+        .arg("--json")
+        .arg(&j)
+        .arg("--journal")
+        .arg(dir.join("j.jsonl"))
+        .arg("--artifacts")
+        .arg(dir.join("art"))
+        .args(extra)
+        .output()
+        .unwrap();
+    (out, json_or_null(&j))
+}
+
+/// `shakedown run FILE --json JSON EXTRA...` in the background, its output kept.
+pub fn spawn_json(state: &Path, file: &Path, json: &Path, extra: &[&str]) -> Spawned {
+    Spawned::new(
+        shakedown(state)
+            .arg("run")
+            .arg(file)
+            .arg("--json")
+            .arg(json)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The journal of the first run started in `state` (waits for it to appear).
+pub fn first_journal(state: &Path) -> PathBuf {
+    let t = Instant::now();
+    loop {
+        if let Some(e) = std::fs::read_dir(state.join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .next()
+        {
+            return e.path().join("journal.jsonl");
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no run directory");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A scenario's verdict in a JSON report.
+pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no verdict for {name}: {report}"))
 }
