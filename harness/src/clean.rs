@@ -175,6 +175,37 @@ pub async fn clean(state: &Path) -> Cleaned {
     out
 }
 
+/// How many finished runs' directories (and journals) are kept.
+pub const KEEP_RUNS: usize = 50;
+
+/// Removes the directories of dead runs that have nothing outstanding, beyond the newest `keep`
+/// (run ids sort by start time). A live run, or a dead one with changes not undone, is kept.
+pub fn prune(state: &Path, keep: usize) -> Vec<String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir(state))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let excess = dirs.len().saturating_sub(keep);
+    let mut removed = Vec::new();
+    for dir in dirs.into_iter().take(excess) {
+        let Ok(Some(lock)) = try_lock(&dir) else {
+            continue;
+        };
+        let settled = crate::journal::read(&journal_of(&dir))
+            .map(|j| crate::journal::outstanding(&j.entries).is_empty())
+            .unwrap_or(false);
+        if settled && std::fs::remove_dir_all(&dir).is_ok() {
+            removed.push(dir.display().to_string());
+        }
+        drop(lock);
+    }
+    removed
+}
+
 /// The daemon a change lives in, if any.
 fn daemon_of(change: &Change) -> Option<&str> {
     match change {
@@ -271,5 +302,48 @@ impl UndoEnv for CleanEnv {
         } else {
             lines.join("; ")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_dir(state: &Path, id: &str, outstanding: bool) {
+        let dir = runs_dir(state).join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut lines = vec![format!(
+            "{{\"seq\":0,\"t\":0.0,\"event\":\"run_started\",\"format\":{},\"run_id\":\"{id}\",\"version\":\"x\",\"pid\":1,\"pid_start_time\":1,\"host\":\"h\",\"started_unix\":0.0,\"target\":\"managed\",\"argv\":[]}}",
+            crate::journal::FORMAT
+        )];
+        if outstanding {
+            lines.push("{\"seq\":1,\"t\":0.1,\"event\":\"change_made\",\"change\":0,\"scope\":\"run\",\"handle\":{\"kind\":\"netns_pin\",\"path\":\"/nonexistent\"}}".into());
+        }
+        std::fs::write(dir.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_live_and_unfinished_runs() {
+        let state = tempfile::tempdir().unwrap();
+        run_dir(state.path(), "a1", false);
+        run_dir(state.path(), "a2", true);
+        run_dir(state.path(), "a3", false);
+        run_dir(state.path(), "a4", false);
+        run_dir(state.path(), "a5", false);
+        // a3 is alive: its lock is held.
+        let live = try_lock(&runs_dir(state.path()).join("a3"))
+            .unwrap()
+            .unwrap();
+        let removed = prune(state.path(), 2);
+        let left: Vec<String> = std::fs::read_dir(runs_dir(state.path()))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(left, vec!["a2", "a3", "a4", "a5"], "removed {removed:?}");
+        drop(live);
+        assert_eq!(dead_runs_with_changes(state.path()), vec!["a2".to_string()]);
     }
 }

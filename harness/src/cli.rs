@@ -355,6 +355,9 @@ async fn run(args: RunArgs) -> Result<i32> {
     }
     let ledger = Ledger::new(journal.clone(), &run_id);
     let signals = Signals::install()?;
+    for dir in clean::prune(&state, clean::KEEP_RUNS) {
+        tracing::debug!("removed the directory of an old run: {dir}");
+    }
     let dead = clean::dead_runs_with_changes(&state);
     if !dead.is_empty() {
         eprintln!(
