@@ -70,6 +70,19 @@ pub fn journal_of(run_dir: &Path) -> PathBuf {
     run_dir.join("journal.jsonl")
 }
 
+/// Marks a run's directory as settled: its journal has no change left to undo (so later runs need
+/// not read it again).
+pub fn mark_settled(run_dir: &Path) {
+    let _ = std::fs::write(run_dir.join("settled"), "");
+}
+
+/// Whether a dead run's directory has changes left to undo (read from its journal unless it is
+/// marked settled; an unreadable journal counts as unsettled).
+fn unsettled(dir: &Path) -> bool {
+    !dir.join("settled").exists()
+        && crate::journal::outstanding_path(&journal_of(dir)).map_or(true, |o| !o.is_empty())
+}
+
 /// What cleaning one dead run did.
 #[derive(Debug, Default)]
 pub struct Cleaned {
@@ -108,19 +121,23 @@ pub async fn clean(state: &Path) -> Cleaned {
                 continue;
             }
         };
+        if dir.join("settled").exists() {
+            continue;
+        }
         let path = journal_of(&dir);
-        let journaled = match crate::journal::read(&path) {
-            Ok(j) => j,
+        let open = match crate::journal::outstanding_path(&path) {
+            Ok(o) => o,
             Err(e) => {
                 out.lines.push(format!("run {run_id}: {e}"));
                 out.failed += 1;
                 continue;
             }
         };
-        let open = crate::journal::outstanding(&journaled.entries);
         if open.is_empty() {
+            mark_settled(&dir);
             continue;
         }
+        let failed_before = out.failed;
         let journal = match Journal::append(&path) {
             Ok(j) => Some(j),
             Err(e) => {
@@ -170,6 +187,9 @@ pub async fn clean(state: &Path) -> Cleaned {
         if let Some(j) = journal {
             j.close();
         }
+        if out.failed == failed_before {
+            mark_settled(&dir);
+        }
         drop(lock);
     }
     out
@@ -195,10 +215,7 @@ pub fn prune(state: &Path, keep: usize) -> Vec<String> {
         let Ok(Some(lock)) = try_lock(&dir) else {
             continue;
         };
-        let settled = crate::journal::read(&journal_of(&dir))
-            .map(|j| crate::journal::outstanding(&j.entries).is_empty())
-            .unwrap_or(false);
-        if settled && std::fs::remove_dir_all(&dir).is_ok() {
+        if !unsettled(&dir) && std::fs::remove_dir_all(&dir).is_ok() {
             removed.push(dir.display().to_string());
         }
         drop(lock);
@@ -223,11 +240,7 @@ pub fn dead_runs_with_changes(state: &Path) -> Vec<String> {
         .flatten()
         .flatten()
         .filter(|e| matches!(try_lock(&e.path()), Ok(Some(_))))
-        .filter(|e| {
-            crate::journal::read(&journal_of(&e.path()))
-                .map(|j| !crate::journal::outstanding(&j.entries).is_empty())
-                .unwrap_or(false)
-        })
+        .filter(|e| unsettled(&e.path()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect()
 }

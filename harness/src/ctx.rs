@@ -305,7 +305,7 @@ impl Ctx<'_> {
         }
         let docker_name = self.docker_name(name);
         let (id, _) = self
-            .create_like(name, &docker_name, self.iteration_scope())
+            .create_like(name, &docker_name, self.iteration_scope(), false)
             .await?;
         self.containers.insert(name.to_string(), id.clone());
         self.journal.emit(Event::ContainerCreated {
@@ -318,13 +318,14 @@ impl Ctx<'_> {
     }
 
     /// Creates a container from a scenario container's spec under another docker name (churn makes
-    /// many), recorded in the ledger (removed when `scope` ends) and carrying the run's and the
-    /// iteration's labels. Returns its id and its ledger entry.
+    /// many `copy`s), recorded in the ledger (removed when `scope` ends) and carrying the run's and
+    /// the iteration's labels. Returns its id and its ledger entry.
     pub async fn create_like(
         &self,
         name: &str,
         docker_name: &str,
         scope: ChangeScope,
+        copy: bool,
     ) -> anyhow::Result<(String, ChangeId)> {
         let spec = self
             .plan
@@ -345,6 +346,9 @@ impl Ctx<'_> {
         labels.insert(LABEL_CONTAINER.into(), name.into());
         labels.insert(LABEL_PID.into(), std::process::id().to_string());
         labels.insert(LABEL_HOST.into(), crate::hostname());
+        if copy {
+            labels.insert(crate::docker::LABEL_COPY.into(), "1".into());
+        }
         let cmd = match spec.command.as_ref() {
             None => None,
             Some(c) => Some(self.expand(c.to_args()).await?),
@@ -388,8 +392,12 @@ impl Ctx<'_> {
                         },
                     )
                     .await;
-                if let Ok(mut c) = self.created.lock() {
-                    c.insert(id.clone());
+                // Copies are removed by their own step; their cgroups are found by the daemon's
+                // containers listing while they exist.
+                if !copy {
+                    if let Ok(mut c) = self.created.lock() {
+                        c.insert(id.clone());
+                    }
                 }
                 Ok((id, change))
             }

@@ -29,6 +29,8 @@ pub const LABEL_CONTAINER: &str = "io.shakedown.container";
 pub const LABEL_PID: &str = "io.shakedown.pid";
 /// Label carrying the host name of the harness that created the object.
 pub const LABEL_HOST: &str = "io.shakedown.host";
+/// Label marking a copy of a scenario container (made by `churn`).
+pub const LABEL_COPY: &str = crate::record::COPY_ATTRIBUTE;
 /// Label carrying the iteration (`<run id>.<scenario index>.<iteration>`): the event stream of an
 /// iteration is filtered by it, so no other scenario's or iteration's events can reach it.
 pub const LABEL_ITERATION: &str = "io.shakedown.iteration";

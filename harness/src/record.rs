@@ -29,6 +29,9 @@ pub struct RunRecord {
     /// Host and daemon changes the run made and whether each was undone, in the order made.
     #[serde(default)]
     pub changes: Vec<ChangeRecord>,
+    /// The run's setup: what it was and how long it took in seconds (targets ready, fixture image).
+    #[serde(default)]
+    pub setup: Vec<(String, f64)>,
 }
 
 /// A change the run made to the host or the daemon, and its undoing.
@@ -363,6 +366,10 @@ impl Measure {
         }
     }
 }
+
+/// The label (and so the event attribute) that marks a copy of a scenario container (`churn`'s):
+/// its events are journaled, but belong to no step.
+pub const COPY_ATTRIBUTE: &str = "io.shakedown.copy";
 
 /// A Docker event about one of the iteration's containers.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -62,7 +62,7 @@ impl ActionKind for Churn {
                 .map(|i| async move {
                     let docker_name = format!("{}-churn{i}", c.docker_name(name));
                     let t0 = Instant::now();
-                    let (id, change) = c.create_like(name, &docker_name, scope).await?;
+                    let (id, change) = c.create_like(name, &docker_name, scope, true).await?;
                     let created = t0.elapsed();
                     let cycle = async {
                         let t1 = Instant::now();

@@ -42,35 +42,55 @@ fn step_mut(rec: &mut RunRecord, at: At) -> Option<&mut StepRecord> {
         .find(|s| s.index == at.step)
 }
 
+/// Follows one entry for [`outstanding`].
+fn track(open: &mut Vec<(u64, super::Change)>, e: &Entry) {
+    match &e.event {
+        Event::ChangeMade { change, handle, .. } => open.push((*change, handle.clone())),
+        Event::ChangeHandle { change, handle } => {
+            if let Some(o) = open.iter_mut().find(|o| o.0 == *change) {
+                o.1 = handle.clone();
+            }
+        }
+        Event::ChangeUndone {
+            change, ok: true, ..
+        } => open.retain(|o| o.0 != *change),
+        _ => {}
+    }
+}
+
 /// The changes a journal made and did not undo (or failed to undo), oldest first, each with its
 /// latest handle: what `shakedown clean` undoes for a dead run.
 pub fn outstanding(entries: &[Entry]) -> Vec<(u64, super::Change)> {
-    let mut open: Vec<(u64, super::Change)> = Vec::new();
+    let mut open = Vec::new();
     for e in entries {
-        match &e.event {
-            Event::ChangeMade { change, handle, .. } => open.push((*change, handle.clone())),
-            Event::ChangeHandle { change, handle } => {
-                if let Some(o) = open.iter_mut().find(|o| o.0 == *change) {
-                    o.1 = handle.clone();
-                }
-            }
-            Event::ChangeUndone {
-                change, ok: true, ..
-            } => open.retain(|o| o.0 != *change),
-            _ => {}
-        }
+        track(&mut open, e);
     }
     open
 }
 
-/// Folds a journal's entries into the plan and the run record.
-pub fn fold(journal: &Journaled) -> Result<Folded> {
-    let mut rec = RunRecord::default();
-    let mut plans: Vec<PlannedScenario> = Vec::new();
+/// [`outstanding`] of a journal file, read entry by entry.
+pub fn outstanding_path(path: &std::path::Path) -> Result<Vec<(u64, super::Change)>> {
+    let mut open = Vec::new();
+    super::read::for_each(path, |e| track(&mut open, &e))?;
+    Ok(open)
+}
+
+/// Folds entries one at a time, so a journal is never held in memory whole.
+#[derive(Default)]
+pub struct Folder {
+    rec: RunRecord,
+    plans: Vec<PlannedScenario>,
     // change id → (index in rec.changes, scope)
-    let mut changes: HashMap<u64, (usize, ChangeScope)> = HashMap::new();
-    for Entry { t, event, .. } in &journal.entries {
+    changes: HashMap<u64, (usize, ChangeScope)>,
+    finished: bool,
+}
+
+impl Folder {
+    /// Folds one entry in.
+    pub fn push(&mut self, entry: &Entry) {
+        let Entry { t, event, .. } = entry;
         let t = *t;
+        let (rec, plans, changes) = (&mut self.rec, &mut self.plans, &mut self.changes);
         match event {
             Event::RunStarted(s) => {
                 rec.run_id = s.run_id.clone();
@@ -78,7 +98,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 rec.target = s.target.clone();
             }
             Event::Plan { scenarios } => {
-                plans = scenarios
+                *plans = scenarios
                     .iter()
                     .map(|p| PlannedScenario {
                         file: p.file.clone(),
@@ -99,6 +119,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                     .collect();
             }
             Event::Fingerprint { fingerprint } => rec.fingerprint = fingerprint.clone(),
+            Event::Setup { name, seconds } => rec.setup.push((name.clone(), *seconds)),
             Event::ScenarioStarted { scenario } => {
                 if let Some(s) = rec.scenarios.get_mut(*scenario) {
                     s.started = t;
@@ -123,7 +144,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 container,
                 id,
             } => {
-                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                if let Some(it) = iteration_mut(rec, *scenario, *iteration) {
                     it.containers.insert(container.clone(), id.clone());
                 }
             }
@@ -135,7 +156,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 container_id,
                 ..
             } => {
-                if let Some(it) = iteration_mut(&mut rec, at.scenario, at.iteration) {
+                if let Some(it) = iteration_mut(rec, at.scenario, at.iteration) {
                     it.steps.push(StepRecord {
                         index: at.step,
                         label: label.clone(),
@@ -157,22 +178,22 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 }
             }
             Event::Measure { at, measure } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.measures.push(measure.clone());
                 }
             }
             Event::Fact { at, name, value } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.facts.insert(name.clone(), value.clone());
                 }
             }
             Event::Sample { at, sample } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.samples.push(sample.clone());
                 }
             }
             Event::Leaks { at, findings } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.leaks = Some(findings.clone());
                 }
             }
@@ -181,7 +202,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 outcome,
                 forensics,
             } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.outcome = outcome.clone();
                     s.finished = t;
                     s.observed_until = t;
@@ -193,13 +214,13 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 container_id,
                 observation,
             } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.observation = Some(observation.clone());
                     s.container_id.get_or_insert_with(|| container_id.clone());
                 }
             }
             Event::StepSettled { at } => {
-                if let Some(s) = step_mut(&mut rec, *at) {
+                if let Some(s) = step_mut(rec, *at) {
                     s.observed_until = t;
                 }
             }
@@ -208,7 +229,14 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 iteration,
                 record,
             } => {
-                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                // Copies (churn) are counted in the journal, not kept: their events belong to no step.
+                if record
+                    .attributes
+                    .contains_key(crate::record::COPY_ATTRIBUTE)
+                {
+                    return;
+                }
+                if let Some(it) = iteration_mut(rec, *scenario, *iteration) {
                     it.events.push(record.clone());
                 }
             }
@@ -217,7 +245,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 iteration,
                 line,
             } => {
-                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                if let Some(it) = iteration_mut(rec, *scenario, *iteration) {
                     it.kernel.push(line.clone());
                 }
             }
@@ -226,7 +254,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                 iteration,
                 gap,
             } => {
-                if let Some(it) = iteration_mut(&mut rec, *scenario, *iteration) {
+                if let Some(it) = iteration_mut(rec, *scenario, *iteration) {
                     it.gaps.push(gap.clone());
                 }
             }
@@ -249,7 +277,7 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
             }
             Event::ChangeUndone { change, ok, detail } => {
                 let Some((i, scope)) = changes.get(change).copied() else {
-                    continue;
+                    return;
                 };
                 let c = &mut rec.changes[i];
                 c.undone = Some(if *ok {
@@ -263,9 +291,9 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                     c.description
                 );
                 let Some((scenario, iteration)) = scope.iteration() else {
-                    continue;
+                    return;
                 };
-                if let Some(it) = iteration_mut(&mut rec, scenario, iteration) {
+                if let Some(it) = iteration_mut(rec, scenario, iteration) {
                     it.undone.push(line);
                 }
             }
@@ -281,24 +309,50 @@ pub fn fold(journal: &Journaled) -> Result<Folded> {
                     s.elapsed = t.saturating_sub(s.started);
                 }
             }
-            Event::RunFinished { interrupted } => rec.interrupted.clone_from(interrupted),
+            Event::RunFinished { interrupted } => {
+                rec.interrupted.clone_from(interrupted);
+                self.finished = true;
+            }
         }
     }
-    if plans.is_empty() {
-        return Err(Error::input(
-            "the journal has no plan: the run ended before it started any scenario",
-        ));
+
+    /// The plan and the record; `cut` says the journal's last line was cut.
+    pub fn finish(self, cut: bool) -> Result<Folded> {
+        let Folder {
+            mut rec,
+            plans,
+            finished,
+            ..
+        } = self;
+        if plans.is_empty() {
+            return Err(Error::input(
+                "the journal has no plan: the run ended before it started any scenario",
+            ));
+        }
+        if !finished && rec.interrupted.is_none() {
+            rec.interrupted = Some(if cut {
+                "the journal ends mid-line: the run was killed".into()
+            } else {
+                "the journal ends before the run finished: the run was killed or is still going"
+                    .into()
+            });
+        }
+        Ok(Folded { plans, record: rec })
     }
-    let finished = journal
-        .entries
-        .iter()
-        .any(|e| matches!(e.event, Event::RunFinished { .. }));
-    if !finished && rec.interrupted.is_none() {
-        rec.interrupted = Some(if journal.cut {
-            "the journal ends mid-line: the run was killed".into()
-        } else {
-            "the journal ends before the run finished: the run was killed or is still going".into()
-        });
+}
+
+/// Folds a journal's entries into the plan and the run record.
+pub fn fold(journal: &Journaled) -> Result<Folded> {
+    let mut f = Folder::default();
+    for e in &journal.entries {
+        f.push(e);
     }
-    Ok(Folded { plans, record: rec })
+    f.finish(journal.cut)
+}
+
+/// Reads and folds a journal file, entry by entry.
+pub fn fold_path(path: &std::path::Path) -> Result<Folded> {
+    let mut f = Folder::default();
+    let cut = super::read::for_each(path, |e| f.push(&e))?;
+    f.finish(cut)
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use change::{Change, ChangeScope, DaemonRef, NetnsRef, SystemDaemonSpec};
-pub use fold::{fold, outstanding, Folded};
-pub use read::{read, Journaled};
+pub use fold::{fold, fold_path, outstanding, outstanding_path, Folded};
+pub use read::{for_each, read, Journaled};
 pub use writer::{Journal, JournalError};
 
 use crate::record::{
@@ -109,6 +109,13 @@ pub enum Event {
     Plan {
         /// The scenarios.
         scenarios: Vec<PlannedEntry>,
+    },
+    /// A piece of the run's setup and how long it took (a target ready, the fixture image on it).
+    Setup {
+        /// What: `target ready`, `fixture image`.
+        name: String,
+        /// Its duration in seconds.
+        seconds: f64,
     },
     /// The engine and host.
     Fingerprint {

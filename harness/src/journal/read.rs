@@ -1,6 +1,8 @@
-//! Reading a journal back. A run killed mid-write leaves its last line cut: that line is dropped
-//! and said so; a bad line anywhere else is an error naming the file and line.
+//! Reading a journal back, line by line (a long run's journal is never held in memory whole). A run
+//! killed mid-write leaves its last line cut: that line is dropped and said so; a bad line anywhere
+//! else is an error naming the file and line.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use super::{Entry, Event, FORMAT};
@@ -15,49 +17,74 @@ pub struct Journaled {
     pub cut: bool,
 }
 
-/// Reads and parses a journal file.
+/// Reads and parses a journal file into memory.
 pub fn read(path: &Path) -> Result<Journaled> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut entries = Vec::with_capacity(lines.len());
-    let mut cut = false;
-    for (i, line) in lines.iter().enumerate() {
+    let mut entries = Vec::new();
+    let cut = for_each(path, |e| entries.push(e))?;
+    Ok(Journaled { entries, cut })
+}
+
+/// Calls `f` with each entry of a journal file, in order; returns whether the last line was cut.
+/// Checks that the file is a journal of a format this harness reads.
+pub fn for_each(path: &Path, mut f: impl FnMut(Entry)) -> Result<bool> {
+    let cannot = |e: std::io::Error| Error::input(format!("{}: cannot read: {e}", path.display()));
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    let mut line = String::new();
+    let mut number = 0usize;
+    let mut seen = 0usize;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(cannot)? == 0 {
+            return if seen == 0 {
+                Err(Error::input(format!(
+                    "{}:1: not a shakedown journal (it is empty)",
+                    path.display()
+                )))
+            } else {
+                Ok(false)
+            };
+        }
+        number += 1;
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => entries.push(e),
-            // Only the very last line may be cut short, and only when the file does not end
-            // with a newline (every complete line does).
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => cut = true,
-            Err(e) if entries.is_empty() => {
+        let entry = match serde_json::from_str::<Entry>(&line) {
+            Ok(e) => e,
+            // Only the very last line may be cut short: every complete line ends with a newline.
+            Err(_) if !line.ends_with('\n') && seen > 0 => return Ok(true),
+            Err(e) if seen == 0 => {
                 return Err(Error::input(format!(
-                "{}:{}: not a shakedown journal (its first line must be a run_started entry): {e}",
-                path.display(),
-                i + 1
-            )))
+                    "{}:{number}: not a shakedown journal (its first line must be a run_started entry): {e}",
+                    path.display()
+                )))
             }
             Err(e) => {
                 return Err(Error::input(format!(
-                    "{}:{}:{}: not a journal entry: {e}",
+                    "{}:{number}:{}: not a journal entry: {e}",
                     path.display(),
-                    i + 1,
                     e.column()
                 )))
             }
+        };
+        if seen == 0 {
+            match &entry.event {
+                Event::RunStarted(start) if start.format == FORMAT => {}
+                Event::RunStarted(start) => {
+                    return Err(Error::input(format!(
+                    "{}: journal format {} is not supported (this shakedown reads format {FORMAT})",
+                    path.display(),
+                    start.format
+                )))
+                }
+                _ => {
+                    return Err(Error::input(format!(
+                        "{}:1: not a shakedown journal (it must start with a run_started entry)",
+                        path.display()
+                    )))
+                }
+            }
         }
-    }
-    match entries.first().map(|e| &e.event) {
-        Some(Event::RunStarted(start)) if start.format == FORMAT => Ok(Journaled { entries, cut }),
-        Some(Event::RunStarted(start)) => Err(Error::input(format!(
-            "{}: journal format {} is not supported (this shakedown reads format {FORMAT})",
-            path.display(),
-            start.format
-        ))),
-        _ => Err(Error::input(format!(
-            "{}:1: not a shakedown journal (it must start with a run_started entry)",
-            path.display()
-        ))),
+        seen += 1;
+        f(entry);
     }
 }

@@ -1,12 +1,17 @@
-//! The terminal summary: one row per scenario with its verdict and key timings, then every failure
-//! with expected and observed values.
+//! The terminal summary, in the style of cargo-nextest: one line per scenario with its verdict, its
+//! time and its key measures (those an expectation bounds), then each failure with expected and
+//! observed values, the counts, and the slowest scenarios. `-v` lists every measure of every step.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::time::Duration;
 
 use super::Report;
 use crate::units::format_duration;
-use crate::verdict::{MeasureStats, Outcome};
+use crate::verdict::{MeasureStats, Outcome, ScenarioVerdict};
+
+/// How many of the slowest scenarios the summary names.
+const SLOWEST: usize = 3;
 
 fn secs(v: f64) -> String {
     format_duration(Duration::from_secs_f64(v.max(0.0)))
@@ -35,8 +40,23 @@ pub fn stat_text(s: &MeasureStats) -> String {
     }
 }
 
-/// Renders the summary table and failure details.
-pub fn render(report: &Report) -> String {
+/// The measures an expectation of the scenario bounds: `(step label, measure)`.
+fn key_measures(v: &ScenarioVerdict) -> BTreeSet<(String, String)> {
+    v.checks
+        .iter()
+        .filter_map(|c| {
+            let measure = if c.expectation == "duration" {
+                "duration"
+            } else {
+                c.expectation.strip_prefix("measures.")?
+            };
+            Some((c.step_label.clone(), measure.to_string()))
+        })
+        .collect()
+}
+
+/// Renders the summary; `verbose` lists every measure.
+pub fn render(report: &Report, verbose: bool) -> String {
     let mut out = String::new();
     let fp = &report.run.fingerprint;
     let _ = writeln!(
@@ -56,44 +76,48 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|v| v.name.len())
         .max()
-        .unwrap_or(8)
-        .max(8);
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:<7}  {:>8}  timings",
-        "scenario", "verdict", "time"
-    );
-    for v in &report.verdicts {
-        let elapsed = report
+        .unwrap_or(8);
+    let elapsed = |name: &str| {
+        report
             .run
             .scenarios
             .iter()
-            .find(|s| s.name == v.name)
-            .map(|s| format_duration(s.elapsed))
-            .unwrap_or_default();
+            .find(|s| s.name == name)
+            .map(|s| s.elapsed)
+            .unwrap_or_default()
+    };
+    for v in &report.verdicts {
+        let keys = key_measures(v);
+        let shown: Vec<String> = v
+            .stats
+            .iter()
+            .filter(|s| keys.contains(&(s.step.clone(), s.measure.clone())))
+            .map(|s| format!("{} {}: {}", s.step, s.measure, stat_text(s)))
+            .collect();
         let _ = writeln!(
             out,
-            "{:<width$}  {:<7}  {:>8}",
-            v.name,
+            "{:>8} [{:>8}] {:<width$}  {}",
             v.outcome.label(),
-            elapsed
+            format_duration(elapsed(&v.name)),
+            v.name,
+            shown.join(" · ")
         );
-        for s in v.stats.iter().filter(|s| s.unit == "s") {
-            let _ = writeln!(
-                out,
-                "{:<width$}  {:<7}  {:>8}  {} · {} = {}{}",
-                "",
-                "",
-                "",
-                s.step,
-                s.measure,
-                stat_text(s),
-                if s.source == "daemon" {
-                    " (daemon)"
-                } else {
-                    ""
-                }
-            );
+        if verbose {
+            for s in &v.stats {
+                let _ = writeln!(
+                    out,
+                    "{:>20}{} · {} = {}{}",
+                    "",
+                    s.step,
+                    s.measure,
+                    stat_text(s),
+                    if s.source == "daemon" {
+                        " (daemon)"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
     }
     for v in report
@@ -122,5 +146,145 @@ pub fn render(report: &Report) -> String {
             String::new()
         }
     );
+    if report.verdicts.len() > 1 {
+        let mut by_time: Vec<(&str, Duration)> = report
+            .verdicts
+            .iter()
+            .map(|v| (v.name.as_str(), elapsed(&v.name)))
+            .collect();
+        by_time.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+        let slowest: Vec<String> = by_time
+            .iter()
+            .take(SLOWEST)
+            .map(|(n, d)| format!("{n} {}", format_duration(*d)))
+            .collect();
+        let _ = writeln!(out, "slowest: {}", slowest.join(" · "));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RunRecord, ScenarioRecord};
+    use crate::verdict::Check;
+
+    fn verdict(
+        name: &str,
+        outcome: Outcome,
+        checks: Vec<Check>,
+        stats: Vec<MeasureStats>,
+    ) -> ScenarioVerdict {
+        ScenarioVerdict {
+            name: name.into(),
+            outcome,
+            checks,
+            errors: vec![],
+            stats,
+        }
+    }
+
+    fn stat(step: &str, measure: &str, v: f64) -> MeasureStats {
+        MeasureStats {
+            step: step.into(),
+            measure: measure.into(),
+            unit: "s".into(),
+            source: "monotonic".into(),
+            count: 1,
+            min: v,
+            p50: v,
+            p95: v,
+            max: v,
+            mean: v,
+        }
+    }
+
+    fn check(step: &str, expectation: &str, outcome: Outcome) -> Check {
+        Check {
+            iteration: 0,
+            step: 0,
+            step_label: step.into(),
+            expectation: expectation.into(),
+            expected: "at most 1s".into(),
+            observed: "5.12s".into(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn one_line_per_scenario_with_its_key_measures_then_failures_and_the_slowest() {
+        let run = RunRecord {
+            scenarios: vec![
+                ScenarioRecord {
+                    name: "fast".into(),
+                    elapsed: Duration::from_millis(900),
+                    ..Default::default()
+                },
+                ScenarioRecord {
+                    name: "slow".into(),
+                    elapsed: Duration::from_secs(42),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let report = Report::new(
+            run,
+            vec![
+                verdict(
+                    "fast",
+                    Outcome::Pass,
+                    vec![check("stop web", "duration", Outcome::Pass)],
+                    vec![
+                        stat("stop web", "duration", 0.09),
+                        stat("stop web", "daemon_duration", 0.03),
+                    ],
+                ),
+                verdict(
+                    "slow",
+                    Outcome::Fail,
+                    vec![check(
+                        "stop bash",
+                        "measures.daemon_duration",
+                        Outcome::Fail,
+                    )],
+                    vec![
+                        stat("stop bash", "duration", 5.2),
+                        stat("stop bash", "daemon_duration", 5.12),
+                    ],
+                ),
+            ],
+        );
+        let text = render(&report, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].contains("PASS")
+                && lines[1].contains("fast")
+                && lines[1].contains("stop web duration: 90ms"),
+            "{text}"
+        );
+        // Only measures an expectation bounds are on the line.
+        assert!(!lines[1].contains("daemon_duration"), "{text}");
+        assert!(
+            lines[2].contains("FAIL") && lines[2].contains("stop bash daemon_duration: 5.12s"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "step 'stop bash': measures.daemon_duration: expected at most 1s, observed 5.12s"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("1 passed, 1 failed"), "{text}");
+        assert!(
+            text.trim_end().ends_with("slowest: slow 42s · fast 900ms"),
+            "{text}"
+        );
+        // -v lists every measure.
+        let verbose = render(&report, true);
+        assert!(
+            verbose.contains("stop web · daemon_duration = 30ms"),
+            "{verbose}"
+        );
+    }
 }

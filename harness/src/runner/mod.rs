@@ -10,6 +10,7 @@
 //! container's state still allows are waited for.
 
 mod observe;
+pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

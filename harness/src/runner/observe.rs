@@ -13,12 +13,17 @@ use crate::journal::{Event, Journal};
 use crate::kernel::Report;
 use crate::record::{EventRecord, KernelLine, Source, SourceGap};
 
+/// How many recent copies' event keys are kept to drop duplicates (the daemon logs 256).
+const RECENT: usize = 1024;
+
 /// How often a lost event stream is subscribed again.
 const RESUBSCRIBE_EVERY: Duration = Duration::from_millis(200);
 
 /// What the pump and the runner share.
 struct Seen {
     keys: HashSet<(i64, String, String)>,
+    /// Recent keys of copies' events (bounded: a churn's events must not grow memory).
+    recent: std::collections::VecDeque<(i64, String, String)>,
     all: Vec<EventRecord>,
     last_unix: f64,
     /// The stream was lost at this time (run clock, Unix time), for this reason.
@@ -37,10 +42,20 @@ struct Sink {
 impl Sink {
     fn add(&self, ev: RawEvent) {
         let Ok(mut s) = self.seen.lock() else { return };
-        if !s
-            .keys
-            .insert((ev.time_nano, ev.id.clone(), ev.action.clone()))
-        {
+        let key = (ev.time_nano, ev.id.clone(), ev.action.clone());
+        let copy = ev.attributes.contains_key(crate::docker::LABEL_COPY);
+        if copy {
+            // Copies' events are journaled, not kept (a churn must not grow memory); duplicates
+            // from a catch-up are within the daemon's last 256 events, so a bounded window finds
+            // them.
+            if s.recent.contains(&key) {
+                return;
+            }
+            if s.recent.len() == RECENT {
+                s.recent.pop_front();
+            }
+            s.recent.push_back(key);
+        } else if !s.keys.insert(key) {
             return;
         }
         s.last_unix = s.last_unix.max(ev.time_nano as f64 / 1e9);
@@ -52,12 +67,14 @@ impl Sink {
             container: ev.container,
             attributes: ev.attributes,
         };
+        if !copy {
+            s.all.push(rec.clone());
+        }
         self.journal.emit(Event::DaemonEvent {
             scenario: self.scenario,
             iteration: self.iteration,
-            record: rec.clone(),
+            record: rec,
         });
-        s.all.push(rec);
     }
 
     fn gap(&self, from: Duration, until: Option<Duration>, reason: String) {
@@ -108,6 +125,7 @@ impl<'a> Events<'a> {
         let sink = Sink {
             seen: Arc::new(Mutex::new(Seen {
                 keys: HashSet::new(),
+                recent: Default::default(),
                 all: Vec::new(),
                 last_unix: since,
                 lost: None,

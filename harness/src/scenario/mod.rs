@@ -28,6 +28,31 @@ impl PlannedScenario {
         &self.scenario.name
     }
 
+    /// Why the scenario must run alone, if it must: it says so, or one of its checks reads the whole
+    /// host (leaks with `scope: host`, kernel-log lines not tied to one of its containers), where
+    /// scenarios running beside it would be seen.
+    pub fn exclusive(&self) -> Option<&'static str> {
+        if self.scenario.requires.exclusive {
+            return Some("it requires exclusive: true");
+        }
+        for step in &self.scenario.steps {
+            if let crate::action::Action::CheckLeaks(c) = &step.action {
+                if c.scope == crate::action::LeakScope::Host {
+                    return Some("it checks leaks on the whole host");
+                }
+            }
+            if step
+                .expect
+                .as_ref()
+                .and_then(|e| e.kernel_log.as_ref())
+                .is_some_and(|k| k.container.is_none())
+            {
+                return Some("it checks kernel-log lines of any container");
+            }
+        }
+        None
+    }
+
     /// A readable label for a step: its `name`, or `<action> <container>`.
     pub fn step_label(&self, index: usize) -> String {
         let step = &self.scenario.steps[index];

@@ -56,6 +56,10 @@ pub struct Requirements {
     /// harness did not start unless `--allow-disruptive` is given.
     #[serde(default)]
     pub disruptive: bool,
+    /// The scenario needs the host to itself: `run --jobs N` runs it alone (e.g. timing bounds tight
+    /// enough that CPU contention matters). Host-wide checks imply it.
+    #[serde(default)]
+    pub exclusive: bool,
 }
 
 /// A container the scenario uses.
