@@ -1,26 +1,18 @@
 //! Command-line interface: argument definitions (clap), dispatch, and the exit code of each command.
 
 use std::io::Write;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use futures_util::FutureExt;
-use tokio_util::sync::CancellationToken;
 
 use crate::clean;
-use crate::ctx::RunEnv;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED};
 use crate::forensics::{Forensics, ForensicsPolicy};
-use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
-use crate::ledger::Ledger;
+use crate::journal;
 use crate::report::{self, Report};
-use crate::runner::schedule::{self, Job, Shared};
-use crate::runner::{self};
 use crate::scenario::{self, Scenario};
-use crate::target::{self, Target, TargetKind, TargetOptions};
+use crate::session::{self, Session, Signals};
+use crate::target::{self, TargetKind, TargetOptions};
 use crate::verdict::{self, Outcome};
 
 /// Chaos and fault-injection harness for Docker hosts.
@@ -51,6 +43,10 @@ pub enum Command {
         /// Scenario files or directories (default: the built-in suite).
         paths: Vec<PathBuf>,
     },
+    /// Qualify an upgrade: the same scenarios on a baseline and a candidate, round after round
+    /// (interleaved), compared per scenario from the verdicts and every timing's distribution.
+    /// Exits 1 on a regression, a broken or an unknown scenario.
+    Qualify(QualifyArgs),
     /// Judge a saved journal again, offline (a killed run's too: its unfinished scenarios are
     /// `unknown`), and write its reports.
     Judge {
@@ -62,11 +58,21 @@ pub enum Command {
         /// Write a JUnit XML report here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Write a self-contained HTML page here: verdicts and each scenario's timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Undo what dead runs left: exactly the changes their journals record and they did not undo
     /// (containers, faults, injected leaks, a frozen or stopped daemon, managed daemons). Runs that
     /// are still alive are left alone.
     Clean,
+    /// Engines on demand: Debian's docker.io releases (with a containerd, runc and docker-init that
+    /// work with them), fetched with apt into a cache under the state directory.
+    Engines {
+        /// What to do.
+        #[command(subcommand)]
+        action: EnginesCommand,
+    },
     /// Print the scenario format as JSON Schema (draft-07), for yaml-language-server.
     Schema,
     /// Print shell completions.
@@ -74,6 +80,66 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `shakedown engines ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnginesCommand {
+    /// The docker.io versions Debian's suites offer, and those fetched.
+    List,
+    /// Fetch an engine into the cache (and check that it runs here).
+    Fetch {
+        /// docker.io version, e.g. 28.5.2.
+        #[arg(value_name = "VERSION")]
+        engine: String,
+    },
+    /// Remove a fetched engine.
+    Rm {
+        /// docker.io version.
+        #[arg(value_name = "VERSION")]
+        engine: String,
+    },
+}
+
+/// Arguments of `qualify`.
+#[derive(Debug, clap::Args)]
+pub struct QualifyArgs {
+    /// The baseline: engine=VERSION, engine-dir=DIR, system, or journal=FILE (repeatable), with
+    /// daemon.FLAG=VALUE settings (e.g. engine=20.10.24,daemon.init=true).
+    #[arg(long, value_name = "SIDE")]
+    pub baseline: String,
+    /// The candidate, written like the baseline.
+    #[arg(long, value_name = "SIDE")]
+    pub candidate: String,
+    /// Scenario files or directories (default: the built-in suite).
+    pub paths: Vec<PathBuf>,
+    /// Rounds per side (default 5).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Only scenarios whose name contains this, or with this tag.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Scenarios at once within a round, each on a daemon of its own (default 3).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub jobs: Option<u32>,
+    /// A YAML file of thresholds: `threshold: 25%`, `floor: 20ms`, `measures: {NAME: {threshold, floor}}`.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Where the rounds' journals go (default ./shakedown-qualify/<id>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML here (a testcase per scenario and side).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// When to write forensics bundles.
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub forensics: ForensicsPolicy,
 }
 
 /// Arguments of `run`.
@@ -87,6 +153,10 @@ pub struct RunArgs {
     /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
     #[arg(long, value_name = "DIR")]
     pub engine_dir: Option<PathBuf>,
+    /// Debian's docker.io VERSION (e.g. 28.5.2) for the managed target, fetched into the engine
+    /// cache first if needed (see `shakedown engines`).
+    #[arg(long, value_name = "VERSION")]
+    pub engine: Option<String>,
     /// Allow scenarios that disturb the daemon on a daemon the harness did not start.
     #[arg(long)]
     pub allow_disruptive: bool,
@@ -96,6 +166,10 @@ pub struct RunArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML page here: verdicts and each scenario's timeline (steps,
+    /// fault windows, probe samples, daemon events, kernel lines).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Only scenarios whose name contains this, or with this tag.
     #[arg(long)]
     pub filter: Option<String>,
@@ -167,14 +241,25 @@ fn init_logging(verbose: u8) {
 async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
     match cmd {
         Command::Run(args) => run(args, verbose).await,
+        Command::Qualify(args) => qualify(args).await,
         Command::Validate { paths } => validate(&paths),
         Command::List { paths } => list(&paths),
         Command::Judge {
             journal,
             json,
             junit,
-        } => judge(&journal, json.as_deref(), junit.as_deref(), verbose),
+            html,
+        } => judge(
+            &journal,
+            &Outputs {
+                json: json.as_deref(),
+                junit: junit.as_deref(),
+                html: html.as_deref(),
+            },
+            verbose,
+        ),
         Command::Clean => clean().await,
+        Command::Engines { action } => engines(action).await,
         Command::Schema => {
             // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
             let _ = writeln!(std::io::stdout(), "{}", schema());
@@ -250,62 +335,31 @@ fn list(paths: &[PathBuf]) -> Result<i32> {
             },
             p.file.display()
         );
-        if let Some(line) = s.description.lines().find(|l| !l.trim().is_empty()) {
-            println!("    {}", line.trim());
+        let summary = first_sentence(&s.description);
+        if !summary.is_empty() {
+            println!("    {summary}");
         }
     }
     Ok(EXIT_OK)
 }
 
-fn new_run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{:x}{:04x}",
-        now.as_secs(),
-        (now.subsec_nanos() ^ std::process::id()) & 0xffff
-    )
-}
-
-/// SIGINT and SIGTERM: the first cancels the run (which then undoes its changes and reports); a
-/// second abandons undoing (`shakedown clean` does it later, from the journal).
-struct Signals {
-    cancel: CancellationToken,
-    which: Arc<Mutex<Option<&'static str>>>,
-}
-
-impl Signals {
-    fn install() -> Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())
-            .map_err(|e| Error::env(format!("cannot handle SIGTERM: {e}")))?;
-        let mut int = signal(SignalKind::interrupt())
-            .map_err(|e| Error::env(format!("cannot handle SIGINT: {e}")))?;
-        let cancel = CancellationToken::new();
-        let which: Arc<Mutex<Option<&'static str>>> = Arc::default();
-        let (c, w) = (cancel.clone(), which.clone());
-        tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            };
-            if let Ok(mut w) = w.lock() {
-                *w = Some(name);
-            }
-            eprintln!("{name}: undoing this run's changes (send it again to abandon; `shakedown clean` would then undo them)");
-            c.cancel();
-            let again = tokio::select! {
-                _ = int.recv() => EXIT_INTERRUPTED,
-                _ = term.recv() => EXIT_TERMINATED,
-            };
-            std::process::exit(again);
-        });
-        Ok(Signals { cancel, which })
+/// The first sentence of a description, its lines joined (a wrapped YAML block is cut at the
+/// sentence's end, never mid-sentence), up to 200 characters at a word boundary.
+fn first_sentence(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = joined
+        .match_indices(". ")
+        .map(|(i, _)| i + 1)
+        .next()
+        .unwrap_or(joined.len());
+    let sentence = &joined[..end];
+    if sentence.chars().count() <= 200 {
+        return sentence.to_string();
     }
-
-    fn which(&self) -> Option<&'static str> {
-        self.which.lock().ok().and_then(|w| *w)
+    let head: String = sentence.chars().take(200).collect();
+    match head.rfind(' ') {
+        Some(i) => format!("{}…", &head[..i]),
+        None => format!("{head}…"),
     }
 }
 
@@ -319,77 +373,7 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         )));
     }
     let state = target::default_state_dir();
-    let run_id = new_run_id();
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id)));
-    let journal = Journal::create(&journal_path).map_err(|e| {
-        Error::env(format!(
-            "cannot write the journal {}: {e}",
-            journal_path.display()
-        ))
-    })?;
-    let lock = clean::claim_run(&state, &run_id, &journal_path).map_err(|e| {
-        Error::env(format!(
-            "cannot claim a run directory under {}: {e}",
-            clean::runs_dir(&state).display()
-        ))
-    })?;
-    journal.emit(Event::RunStarted(RunStart {
-        format: journal::FORMAT,
-        run_id: run_id.clone(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        pid: std::process::id(),
-        pid_start_time: crate::proc::stat(std::process::id())
-            .map(|s| s.start_time)
-            .unwrap_or_default(),
-        host: crate::hostname(),
-        started_unix: crate::unix_now(),
-        target: args.target.as_str().into(),
-        argv: std::env::args().collect(),
-    }));
-    journal.emit(Event::Plan {
-        scenarios: plans
-            .iter()
-            .map(|p| PlannedEntry {
-                file: p.file.clone(),
-                repeat: p.repeat,
-                scenario: p.scenario.clone(),
-            })
-            .collect(),
-    });
-    let progress = Arc::new(report::progress::Progress::new());
-    {
-        let p = progress.clone();
-        journal.subscribe(move |e| p.on(e));
-    }
-    let ledger = Ledger::new(journal.clone(), &run_id);
-    let signals = Signals::install()?;
-    for dir in clean::prune(&state, clean::KEEP_RUNS) {
-        tracing::debug!("removed the directory of an old run: {dir}");
-    }
-    let dead = clean::dead_runs_with_changes(&state);
-    if !dead.is_empty() {
-        eprintln!(
-            "note: {} earlier run(s) died with changes not undone ({}): `shakedown clean` undoes them",
-            dead.len(),
-            dead.join(", ")
-        );
-    }
-    let topts = TargetOptions {
-        kind: args.target,
-        engine_dir: args.engine_dir.clone(),
-        allow_disruptive: args.allow_disruptive,
-        state_dir: state.clone(),
-    };
-    let forensics = Forensics {
-        policy: args.forensics,
-        dir: args
-            .artifacts
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
-    };
+    let run_id = session::new_run_id();
     let jobs = match (args.jobs, args.target) {
         (Some(n), TargetKind::Managed) => n as usize,
         (None, TargetKind::Managed) => DEFAULT_JOBS.min(plans.len()),
@@ -400,93 +384,55 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         }
         _ => 1,
     };
-    // One target per job, opened side by side.
-    let opened = futures_util::future::join_all((0..jobs.min(plans.len()).max(1)).map(|_| async {
-        let t = std::time::Instant::now();
-        let target = Target::open(&topts, plans.first(), &ledger).await;
-        journal.emit(Event::Setup {
-            name: "target ready".into(),
-            seconds: t.elapsed().as_secs_f64(),
-        });
-        target
-    }))
-    .await;
-    let mut targets = Vec::new();
-    let mut failure = None;
-    for t in opened {
-        match t {
-            Ok(t) => targets.push(t),
-            Err(e) => failure = failure.or(Some(e)),
+    let engine_dir = match (&args.engine, &args.engine_dir) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input("give --engine or --engine-dir, not both"));
         }
-    }
-    let outcome = match failure {
-        Some(e) => Err(e),
-        None => {
-            let envs: Vec<Arc<RunEnv>> = targets
-                .iter()
-                .map(|t| {
-                    Arc::new(RunEnv {
-                        docker: t.client().clone(),
-                        daemon: t.daemon(),
-                    })
-                })
-                .collect();
-            let shared = Shared {
-                run_id: &run_id,
-                cancel: &signals.cancel,
-                forensics: &forensics,
-                journal: &journal,
-                ledger: &ledger,
-            };
-            let run = run_on(&mut targets, &plans, &envs, &shared);
-            // A panic outside the scenarios' own tasks still undoes everything below.
-            match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(r) => r,
-                Err(_) => Err(Error::env(
-                    "the harness panicked (see above); its changes were undone",
-                )),
-            }
-        }
+        (Some(v), None) => Some(
+            crate::engines::Engines::new(&state)
+                .ensure(v)
+                .await
+                .map_err(|e| Error::env(format!("engine {v}: {e:#}")))?,
+        ),
+        (None, dir) => dir.clone(),
     };
-    if let Some(env) = targets.first().map(|t| RunEnv {
-        docker: t.client().clone(),
-        daemon: t.daemon(),
-    }) {
-        for line in ledger
-            .undo_due(ChangeScope::Run, &env, |c| {
-                !matches!(c, Change::ManagedDaemon { .. })
-            })
-            .await
-        {
-            tracing::info!("undone: {line}");
-        }
-    }
-    for lines in futures_util::future::join_all(targets.into_iter().map(|t| t.close(&ledger))).await
-    {
-        for line in lines {
-            tracing::info!("{line}");
-        }
-    }
-    journal.emit(Event::RunFinished {
-        interrupted: signals.which().map(str::to_string),
-    });
-    journal.close();
-    if ledger.outstanding(|_| true).is_empty() {
-        clean::mark_settled(&lock.dir);
-    }
-    progress.clear();
-    outcome?;
-    if let Some(why) = journal.failure() {
-        return Err(Error::env(format!(
-            "the journal {} is incomplete: {why}",
-            journal_path.display()
-        )));
-    }
+    let session = Session {
+        target_label: match &args.engine {
+            Some(v) => format!("{} engine={v}", args.target.as_str()),
+            None => args.target.as_str().into(),
+        },
+        target: TargetOptions {
+            kind: args.target,
+            engine_dir,
+            allow_disruptive: args.allow_disruptive,
+            state_dir: state.clone(),
+            daemon_args: vec![],
+        },
+        jobs,
+        journal: args
+            .journal
+            .clone()
+            .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id))),
+        forensics: Forensics {
+            policy: args.forensics,
+            dir: args
+                .artifacts
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
+        },
+        run_id,
+        plans,
+    };
+    let signals = Signals::install()?;
+    session::execute(&session, &signals).await?;
     // Verdicts and reports come from the journal, as `shakedown judge` computes them.
     let code = judge(
-        &journal_path,
-        args.json.as_deref(),
-        args.junit.as_deref(),
+        &session.journal,
+        &Outputs {
+            json: args.json.as_deref(),
+            junit: args.junit.as_deref(),
+            html: args.html.as_deref(),
+        },
         verbose,
     )?;
     Ok(match signals.which() {
@@ -496,8 +442,15 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
     })
 }
 
+/// Report files to write.
+struct Outputs<'a> {
+    json: Option<&'a Path>,
+    junit: Option<&'a Path>,
+    html: Option<&'a Path>,
+}
+
 /// Reads a journal, judges it and writes its reports; the exit code says whether all passed.
-fn judge(path: &Path, json: Option<&Path>, junit: Option<&Path>, verbose: bool) -> Result<i32> {
+fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
     let folded = journal::fold_path(path)?;
     let verdicts: Vec<_> = folded
         .plans
@@ -508,11 +461,15 @@ fn judge(path: &Path, json: Option<&Path>, junit: Option<&Path>, verbose: bool) 
     let report = Report::new(folded.record, verdicts);
     print!("{}", report::terminal::render(&report, verbose));
     let _ = std::io::stdout().flush();
-    if let Some(path) = json {
+    if let Some(path) = out.json {
         report::json::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
     }
-    if let Some(path) = junit {
+    if let Some(path) = out.junit {
         report::junit::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
+    }
+    if let Some(path) = out.html {
+        std::fs::write(path, report::html::run_page(&report))
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(
         if report.verdicts.iter().all(|v| v.outcome == Outcome::Pass) {
@@ -523,58 +480,124 @@ fn judge(path: &Path, json: Option<&Path>, junit: Option<&Path>, verbose: bool) 
     )
 }
 
-/// Everything between opening and closing the targets, so that closing happens on every path.
-async fn run_on(
-    targets: &mut [Target],
-    plans: &[scenario::PlannedScenario],
-    envs: &[Arc<RunEnv>],
-    shared: &Shared<'_>,
-) -> Result<()> {
-    let first = targets
-        .first()
-        .ok_or_else(|| Error::env("no target was opened"))?;
-    first.refusals(plans).await?;
-    let needs_fixture = plans.iter().any(runner::uses_fixture);
-    // Every job's daemon gets the images it needs, side by side.
-    let prepared = futures_util::future::join_all(targets.iter().map(|t| async move {
-        let client = t.client().clone();
-        runner::preflight(&client, plans).await?;
-        if !needs_fixture {
-            return Ok(None);
+async fn qualify(args: QualifyArgs) -> Result<i32> {
+    use crate::qualify::{self, side::Side};
+    let (baseline, candidate) = (Side::parse(&args.baseline)?, Side::parse(&args.candidate)?);
+    let plans = if baseline.runs() || candidate.runs() {
+        let plans = scenario::plan(&or_builtin(&args.paths), Some(1), args.filter.as_deref())?;
+        if plans.is_empty() {
+            return Err(Error::input(format!(
+                "no scenario matches --filter {:?}",
+                args.filter.unwrap_or_default()
+            )));
         }
-        let started = std::time::Instant::now();
-        let tag = crate::fixture::ensure_image(client.raw(), Duration::from_secs(300))
-            .await
-            .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
-        shared.journal.emit(Event::Setup {
-            name: "fixture image".into(),
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        Ok(Some(tag))
-    }))
-    .await;
-    let mut fixtures = Vec::new();
-    for p in prepared {
-        fixtures.push(p?);
+        plans
+    } else {
+        vec![]
+    };
+    let thresholds = match &args.thresholds {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+            serde_saphyr::from_str::<qualify::Thresholds>(&text).map_err(|e| {
+                let (line, col) = e
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((0, 0));
+                Error::input(format!(
+                    "{}:{line}:{col}: {}",
+                    path.display(),
+                    e.to_string().lines().next().unwrap_or("")
+                ))
+            })?
+        }
+        None => qualify::Thresholds::default(),
+    };
+    let q = qualify::run::Qualification {
+        baseline,
+        candidate,
+        jobs: args
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or(DEFAULT_JOBS)
+            .min(plans.len().max(1)),
+        plans,
+        rounds: args.repeat.unwrap_or(qualify::run::DEFAULT_ROUNDS),
+        thresholds,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("shakedown-qualify").join(session::new_run_id())),
+        forensics: args.forensics,
+    };
+    let signals = Signals::install()?;
+    let report = qualify::run::qualify(&q, &signals).await?;
+    print!("{}", report::qualify::render(&report));
+    let _ = std::io::stdout().flush();
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))
+    };
+    if let Some(p) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::env(e.to_string()))?;
+        write(p, text + "\n")?;
     }
-    let fingerprint = first
-        .client()
-        .fingerprint()
-        .await
-        .map_err(|e| Error::env(format!("{e:#}")))?;
-    shared.journal.emit(Event::Fingerprint { fingerprint });
-    let jobs: Vec<Job<'_>> = targets
-        .iter_mut()
-        .zip(fixtures)
-        .zip(envs)
-        .map(|((target, fixture), env)| Job {
-            target,
-            fixture,
-            env: env.clone(),
-        })
-        .collect();
-    schedule::run_plan(jobs, plans, shared).await;
-    Ok(())
+    if let Some(p) = &args.junit {
+        write(
+            p,
+            report::qualify::junit(&report).map_err(|e| Error::env(format!("{e:#}")))?,
+        )?;
+    }
+    if let Some(p) = &args.html {
+        write(p, report::html::qualify_page(&report))?;
+    }
+    Ok(match signals.which() {
+        Some("SIGTERM") => EXIT_TERMINATED,
+        Some(_) => EXIT_INTERRUPTED,
+        None if report.fails() => EXIT_FAILED,
+        None => EXIT_OK,
+    })
+}
+
+async fn engines(action: EnginesCommand) -> Result<i32> {
+    let e = crate::engines::Engines::new(&target::default_state_dir());
+    let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
+    match action {
+        EnginesCommand::List => {
+            let fetched = e.fetched();
+            for a in e.available().await.map_err(env)? {
+                let mark = if fetched.iter().any(|f| f.version == a.version) {
+                    "fetched"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<10} {:<9} {:<32} {mark}",
+                    a.version, a.suite, a.package_version
+                );
+            }
+        }
+        EnginesCommand::Fetch { engine } => {
+            let f = e.fetch(&engine).await.map_err(env)?;
+            println!(
+                "fetched engine {} from {} into {}",
+                f.version,
+                f.suite,
+                f.root.display()
+            );
+            for (name, v, suite) in &f.packages {
+                println!("  {name} {v} ({suite})");
+            }
+            for n in &f.notes {
+                println!("  note: {n}");
+            }
+        }
+        EnginesCommand::Rm { engine } => {
+            e.remove(&engine).map_err(env)?;
+            println!("removed engine {engine}");
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 async fn clean() -> Result<i32> {
@@ -598,4 +621,22 @@ async fn clean() -> Result<i32> {
         return Ok(EXIT_FAILED);
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_sentence;
+
+    #[test]
+    fn list_shows_whole_first_sentences() {
+        assert_eq!(
+            first_sentence("The control run: a graceful restart\nstops the containers. More here."),
+            "The control run: a graceful restart stops the containers."
+        );
+        assert_eq!(first_sentence("No full stop"), "No full stop");
+        assert_eq!(first_sentence(""), "");
+        let long = "word ".repeat(60);
+        let s = first_sentence(&long);
+        assert!(s.ends_with("word…") && s.chars().count() <= 201, "{s}");
+    }
 }

@@ -118,6 +118,22 @@ pub struct IterationRecord {
     /// Host changes the iteration's actions made and the runner undid afterwards.
     #[serde(default)]
     pub undone: Vec<String>,
+    /// Faults injected during the iteration, from when they were made until they were undone.
+    #[serde(default)]
+    pub faults: Vec<FaultWindow>,
+}
+
+/// A fault's time on the target: from its journaled change until its undo.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FaultWindow {
+    /// The change, as the journal describes it.
+    pub description: String,
+    /// Monotonic offset when it was recorded (just before it was made).
+    #[serde(with = "secs")]
+    pub from: Duration,
+    /// Monotonic offset when it was undone (none: never, in this journal).
+    #[serde(default, with = "opt_secs")]
+    pub until: Option<Duration>,
 }
 
 /// A source of observations whose gaps make checks `unknown`.

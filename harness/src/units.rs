@@ -78,10 +78,13 @@ pub fn format_duration(d: Duration) -> String {
         format!("{}us", trim_float(secs * 1e6))
     } else if secs < 1.0 {
         format!("{}ms", trim_float(secs * 1e3))
-    } else if secs < 120.0 {
+    } else if secs < 999.5 {
+        // Seconds up to 999 keep three significant digits (300.21 s is `300s`, never `5m`).
         format!("{}s", trim_float(secs))
-    } else {
+    } else if secs < 59_970.0 {
         format!("{}m", trim_float(secs / 60.0))
+    } else {
+        format!("{}h", trim_float(secs / 3600.0))
     }
 }
 
@@ -244,6 +247,71 @@ impl JsonSchema for ByteSize {
     }
 }
 
+/// A share written as a percentage: `25%` (a bare number is a percentage too).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
+pub struct Percent(pub f64);
+
+impl Percent {
+    /// The share as a fraction (`25%` → 0.25).
+    pub fn fraction(self) -> f64 {
+        self.0 / 100.0
+    }
+}
+
+impl FromStr for Percent {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let n = t.strip_suffix('%').unwrap_or(t).trim();
+        match n.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Percent(v)),
+            _ => Err(format!("invalid percentage {s:?}: expected e.g. 25%")),
+        }
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", trim_float(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match NumOrStr::deserialize(d)? {
+            NumOrStr::Int(n) => Ok(Percent(n as f64)),
+            NumOrStr::Float(f) if f >= 0.0 && f.is_finite() => Ok(Percent(f)),
+            NumOrStr::Float(f) => Err(serde::de::Error::custom(format!(
+                "invalid percentage {f}: must not be negative"
+            ))),
+            NumOrStr::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl JsonSchema for Percent {
+    fn schema_name() -> Cow<'static, str> {
+        "Percent".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "description": "A percentage, e.g. \"25%\"; a bare number is a percentage.",
+            "anyOf": [
+                {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*%$"},
+                {"type": "number", "minimum": 0}
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +379,10 @@ mod tests {
         }
         assert_eq!(format_duration(Duration::from_millis(4980)), "4.98s");
         assert_eq!(format_duration(Duration::from_millis(215)), "215ms");
+        assert_eq!(format_duration(Duration::from_secs_f64(300.21)), "300s");
+        assert_eq!(format_duration(Duration::from_secs_f64(125.4)), "125s");
+        assert_eq!(format_duration(Duration::from_secs(1234)), "20.6m");
+        assert_eq!(format_duration(Duration::from_secs(7200)), "120m");
+        assert_eq!(format_duration(Duration::from_secs(90_000)), "25h");
     }
 }

@@ -241,11 +241,7 @@ pub fn stats(rec: &ScenarioRecord) -> Vec<MeasureStats> {
         .collect()
 }
 
-/// Nearest-rank percentile of sorted, non-empty values.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+pub use crate::stats::percentile;
 
 #[cfg(test)]
 mod tests {

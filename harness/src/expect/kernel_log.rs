@@ -72,14 +72,13 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
         .present
         .iter()
         .filter_map(|k| seen(*k))
-        .map(|l| l.text.chars().take(160).collect())
+        .map(|l| shown(&l.text))
         .collect();
-    observed.extend(forbidden.iter().map(|l| {
-        format!(
-            "forbidden: {}",
-            l.text.chars().take(160).collect::<String>()
-        )
-    }));
+    observed.extend(
+        forbidden
+            .iter()
+            .map(|l| format!("forbidden: {}", shown(&l.text))),
+    );
     if !missing.is_empty() {
         observed.push(format!(
             "missing: {}",
@@ -99,6 +98,37 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
         observed.join(" | "),
         missing.is_empty() && forbidden.is_empty(),
     )
+}
+
+/// A kernel line as a failure shows it: container ids (64 hex digits) shortened to 12, as docker
+/// prints them, and a line still longer than 240 characters cut after a comma or space, never
+/// inside an id.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 64 {
+            out.push_str(&run[..12]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    if out.chars().count() <= 240 {
+        return out;
+    }
+    let head: String = out.chars().take(240).collect();
+    let cut = head.rfind([',', ' ']).map(|i| i + 1).unwrap_or(head.len());
+    format!("{}…", &head[..cut])
 }
 
 #[cfg(test)]
@@ -158,5 +188,17 @@ mod tests {
         let r = check(&absent, &s, &it);
         assert_eq!(r.outcome, Outcome::Unknown);
         assert!(r.observed.contains("watcher stopped"), "{}", r.observed);
+    }
+
+    #[test]
+    fn failure_text_keeps_ids_whole() {
+        let id = "a".repeat(64);
+        let line = format!("oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/docker/{id},task_memcg=/docker/{id},task=hog,pid=42");
+        let s = shown(&line);
+        assert_eq!(s, format!("oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/docker/{0},task_memcg=/docker/{0},task=hog,pid=42", "a".repeat(12)));
+        let long = format!("x, {}", "word ".repeat(80));
+        let s = shown(&long);
+        assert!(s.ends_with('…') && s.chars().count() <= 241, "{s}");
+        assert!(s.trim_end_matches('…').ends_with(' '), "{s}");
     }
 }

@@ -133,6 +133,18 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Whether the change is a fault injected into the target (a frozen or stopped daemon, a
+    /// paused or stopped container, a network fault, an injected leak), as opposed to what a
+    /// scenario needs to run (a daemon, its containers). Reports draw faults as fault windows.
+    pub fn is_fault(&self) -> bool {
+        !matches!(
+            self,
+            Change::ManagedDaemon { .. } | Change::Container { .. }
+        )
+    }
+}
+
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let short = |id: &str| id.chars().take(12).collect::<String>();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::{At, ChangeScope, Entry, Event, Journaled};
 use crate::error::{Error, Result};
 use crate::record::{
-    ChangeRecord, IterationRecord, RunRecord, ScenarioRecord, StepOutcome, StepRecord,
+    ChangeRecord, FaultWindow, IterationRecord, RunRecord, ScenarioRecord, StepOutcome, StepRecord,
 };
 use crate::scenario::PlannedScenario;
 
@@ -82,6 +82,8 @@ pub struct Folder {
     plans: Vec<PlannedScenario>,
     // change id → (index in rec.changes, scope)
     changes: HashMap<u64, (usize, ChangeScope)>,
+    // fault change id → (scenario, iteration, index in its `faults`)
+    faults: HashMap<u64, (usize, u32, usize)>,
     finished: bool,
 }
 
@@ -90,7 +92,12 @@ impl Folder {
     pub fn push(&mut self, entry: &Entry) {
         let Entry { t, event, .. } = entry;
         let t = *t;
-        let (rec, plans, changes) = (&mut self.rec, &mut self.plans, &mut self.changes);
+        let (rec, plans, changes, faults) = (
+            &mut self.rec,
+            &mut self.plans,
+            &mut self.changes,
+            &mut self.faults,
+        );
         match event {
             Event::RunStarted(s) => {
                 rec.run_id = s.run_id.clone();
@@ -269,6 +276,17 @@ impl Folder {
                     description: handle.to_string(),
                     undone: None,
                 });
+                if let (true, Some((scenario, iteration))) = (handle.is_fault(), scope.iteration())
+                {
+                    if let Some(it) = iteration_mut(rec, scenario, iteration) {
+                        faults.insert(*change, (scenario, iteration, it.faults.len()));
+                        it.faults.push(FaultWindow {
+                            description: handle.to_string(),
+                            from: t,
+                            until: None,
+                        });
+                    }
+                }
             }
             Event::ChangeHandle { change, handle } => {
                 if let Some((i, _)) = changes.get(change) {
@@ -276,6 +294,13 @@ impl Folder {
                 }
             }
             Event::ChangeUndone { change, ok, detail } => {
+                if let Some((scenario, iteration, i)) = faults.get(change).copied() {
+                    if let Some(w) =
+                        iteration_mut(rec, scenario, iteration).and_then(|it| it.faults.get_mut(i))
+                    {
+                        w.until = Some(t);
+                    }
+                }
                 let Some((i, scope)) = changes.get(change).copied() else {
                     return;
                 };

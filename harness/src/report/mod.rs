@@ -1,8 +1,10 @@
 //! Reports: consumers of the run record and the verdicts. None of them touches Docker.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod progress;
+pub mod qualify;
 pub mod terminal;
 
 use serde::{Deserialize, Serialize};

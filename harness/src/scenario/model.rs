@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use crate::action::Action;
 use crate::expect::Expect;
-use crate::units::{ByteSize, HumanDuration};
+use crate::units::{ByteSize, HumanDuration, Percent};
 
 /// One scenario file: containers, the daemon it needs, and ordered steps with expectations.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -39,6 +39,10 @@ pub struct Scenario {
     /// Run the steps this many times (fresh containers each time) and report min/p50/p95/max per measure.
     #[serde(default)]
     pub repeat: Option<u32>,
+    /// How much a timing may change between the sides of `shakedown qualify` before it counts
+    /// (overrides the `--thresholds` file for this scenario).
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
 }
 
 /// What a scenario requires of the engine it runs on.
@@ -186,5 +190,65 @@ impl ContainerRef {
     /// The referenced name.
     pub fn name(&self) -> &str {
         &self.container.value
+    }
+}
+
+/// How much a timing may change before it counts: a relative threshold and an absolute floor
+/// (changes smaller than the floor never count), overall and per measure.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Relative change that counts (default 25%).
+    #[serde(default)]
+    pub threshold: Option<Percent>,
+    /// Absolute change below which nothing counts (default 20ms).
+    #[serde(default)]
+    pub floor: Option<HumanDuration>,
+    /// Per measure name (`duration`, `api_back`, ...).
+    #[serde(default)]
+    pub measures: BTreeMap<String, MeasureThreshold>,
+}
+
+/// A measure's own threshold and floor.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureThreshold {
+    /// Relative change that counts.
+    #[serde(default)]
+    pub threshold: Option<Percent>,
+    /// Absolute change below which nothing counts.
+    #[serde(default)]
+    pub floor: Option<HumanDuration>,
+}
+
+/// Default relative threshold.
+pub const DEFAULT_THRESHOLD: f64 = 0.25;
+/// Default absolute floor, seconds.
+pub const DEFAULT_FLOOR: f64 = 0.020;
+
+impl Thresholds {
+    /// Threshold (fraction) and floor (seconds) of a measure: the scenario's own setting first,
+    /// then this (the configuration file's), then the defaults.
+    pub fn of(&self, scenario: Option<&Thresholds>, measure: &str) -> (f64, f64) {
+        let layers = [scenario, Some(self)];
+        let pick =
+            |f: &dyn Fn(&Thresholds) -> Option<f64>| layers.iter().flatten().find_map(|t| f(t));
+        let threshold = pick(&|t| {
+            t.measures
+                .get(measure)
+                .and_then(|m| m.threshold)
+                .or(t.threshold)
+                .map(Percent::fraction)
+        })
+        .unwrap_or(DEFAULT_THRESHOLD);
+        let floor = pick(&|t| {
+            t.measures
+                .get(measure)
+                .and_then(|m| m.floor)
+                .or(t.floor)
+                .map(|d| d.get().as_secs_f64())
+        })
+        .unwrap_or(DEFAULT_FLOOR);
+        (threshold, floor)
     }
 }

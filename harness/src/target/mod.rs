@@ -54,6 +54,8 @@ pub struct TargetOptions {
     pub allow_disruptive: bool,
     /// The harness's state directory (managed daemons live under `managed/`).
     pub state_dir: PathBuf,
+    /// Further dockerd arguments for the managed daemon (a side of `qualify`, say).
+    pub daemon_args: Vec<String>,
 }
 
 /// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
@@ -70,13 +72,15 @@ pub struct Target {
     managed: Option<DaemonHandle>,
     allow_disruptive: bool,
     managed_change: Option<ChangeId>,
+    daemon_args: Vec<String>,
 }
 
-fn daemon_options(plan: &PlannedScenario) -> DaemonOptions {
+fn daemon_options(plan: &PlannedScenario, daemon_args: &[String]) -> DaemonOptions {
     let mut extra_args = vec![];
     if plan.scenario.requires.userland_proxy == Some(false) {
         extra_args.push("--userland-proxy=false".to_string());
     }
+    extra_args.extend(daemon_args.iter().cloned());
     DaemonOptions {
         live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
         extra_args,
@@ -136,6 +140,7 @@ impl Target {
                     managed,
                     allow_disruptive: opts.allow_disruptive,
                     managed_change: None,
+                    daemon_args: opts.daemon_args.clone(),
                 })
             }
             TargetKind::Managed => {
@@ -153,7 +158,12 @@ impl Target {
                 {
                     tracing::info!("recovered from an earlier run: {line}");
                 }
-                let options = first.map(daemon_options).unwrap_or_default();
+                let options = first
+                    .map(|p| daemon_options(p, &opts.daemon_args))
+                    .unwrap_or_else(|| DaemonOptions {
+                        extra_args: opts.daemon_args.clone(),
+                        ..Default::default()
+                    });
                 // Write-ahead: the daemon's directory is made inside `start`; its owner file lets
                 // a sweep find it should the harness die before the ledger knows its name.
                 let change = ledger
@@ -202,6 +212,7 @@ impl Target {
                     )))),
                     allow_disruptive: true,
                     managed_change: Some(change),
+                    daemon_args: opts.daemon_args.clone(),
                 })
             }
         }
@@ -280,7 +291,7 @@ impl Target {
         if !matches!(*daemon, daemon::Daemon::Managed(_)) {
             return Ok(());
         }
-        let want = daemon_options(plan);
+        let want = daemon_options(plan, &self.daemon_args);
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
             daemon.start_again(&want, READY_DEADLINE).await?;

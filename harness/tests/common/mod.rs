@@ -408,3 +408,73 @@ pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .find(|v| v["name"] == name)
         .unwrap_or_else(|| panic!("no verdict for {name}: {report}"))
 }
+
+/// `chromium --headless` with a deadline: its output (the DOM after scripts ran, with
+/// `--dump-dom`). Debian's `chromium` must be installed (ci/install-deps.sh does it).
+pub fn chromium(args: &[&str], page: &Path) -> Output {
+    let out = Command::new("timeout")
+        .args(["-k", "5", "90", "chromium"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .output()
+        .expect("chromium must be installed (ci/install-deps.sh)");
+    assert_eq!(out.status.code(), Some(0), "chromium: {}", text(&out));
+    out
+}
+
+/// The value of attribute `name` of the page's `<body>` in a DOM dump.
+pub fn body_attr(dom: &str, name: &str) -> Option<String> {
+    let body = &dom[dom.find("<body")?..];
+    let body = &body[..body.find('>')?];
+    let at = body.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(body[at..].split('"').next()?.to_string())
+}
+
+/// Opens a page in headless Chromium and asserts that every plot rendered (the page's own
+/// script counts plots laid out with marks); returns the DOM and the number of plots.
+pub fn assert_plots_rendered(page: &Path) -> (String, usize) {
+    let out = chromium(&["--virtual-time-budget=5000", "--dump-dom"], page);
+    let dom = String::from_utf8_lossy(&out.stdout).to_string();
+    let plots = body_attr(&dom, "data-plots").expect("the page's script did not run");
+    let rendered = body_attr(&dom, "data-plots-rendered").unwrap();
+    let n: usize = plots.parse().unwrap();
+    assert!(n > 0, "no plots on the page");
+    assert_eq!(rendered, plots, "plots rendered / plots");
+    (dom, n)
+}
+
+/// A screenshot of a page in headless Chromium, decoded: (width, height, RGBA pixels).
+pub fn screenshot(page: &Path, out: &Path, height: u32) -> (u32, u32, Vec<u8>) {
+    let shot = format!("--screenshot={}", out.display());
+    let size = format!("--window-size=1200,{height}");
+    chromium(&["--virtual-time-budget=5000", &shot, &size], page);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let rgba: Vec<u8> = match info.color_type {
+        png::ColorType::Rgba => buf,
+        png::ColorType::Rgb => buf
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        other => panic!("unexpected PNG color type {other:?}"),
+    };
+    (info.width, info.height, rgba)
+}
+
+/// Pixels of a screenshot close to a colour (each channel within `tol`).
+pub fn pixels_near(rgba: &[u8], color: [u8; 3], tol: u8) -> usize {
+    rgba.chunks(4)
+        .filter(|p| (0..3).all(|i| p[i].abs_diff(color[i]) <= tol))
+        .count()
+}

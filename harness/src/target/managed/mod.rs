@@ -702,7 +702,10 @@ async fn blocking<T: Send + 'static>(
 /// Whether `path` is `dir` or lies inside it, by path components: `/x/D2` is not under `/x/D`,
 /// and a path with `..` in it is under nothing.
 fn at_or_under(path: &Path, dir: &Path) -> bool {
-    path.is_absolute()
+    // An empty or root `dir` (a record not read yet) would contain everything: it contains nothing.
+    dir.is_absolute()
+        && dir.components().count() > 1
+        && path.is_absolute()
         && !path
             .components()
             .any(|c| c == std::path::Component::ParentDir)
@@ -725,6 +728,9 @@ mod tests {
         assert!(!at_or_under(Path::new("/x"), d));
         assert!(!at_or_under(Path::new("/x/D/../E"), d));
         assert!(!at_or_under(Path::new("x/D/data"), d));
+        assert!(!at_or_under(Path::new("/x/D"), Path::new("")));
+        assert!(!at_or_under(Path::new("/x/D"), Path::new("/")));
+        assert!(!at_or_under(Path::new("/x/D"), Path::new("x")));
     }
 
     #[test]

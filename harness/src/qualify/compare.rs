@@ -1,0 +1,503 @@
+//! The comparison of two sides, a pure function of their folded journals: per scenario, the
+//! verdicts of every round on each side, and for every timing both sides measured, the ratio of
+//! medians with its bootstrap interval against a threshold and an absolute floor.
+//!
+//! Per scenario: `same`, `fixed` (fails on the baseline, passes on the candidate), `better` (a
+//! timing faster beyond doubt), `regression` (a timing slower beyond doubt), `broken` (passes on
+//! the baseline, fails on the candidate) or `unknown` (a side could not decide).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{Fingerprint, RunRecord, ScenarioRecord};
+use crate::scenario::PlannedScenario;
+use crate::scenario::Thresholds;
+use crate::verdict::{self, Outcome};
+
+/// Bootstrap resamples for each interval.
+const RESAMPLES: usize = 2000;
+/// The confidence level of the intervals.
+const LEVEL: f64 = 0.95;
+/// Values each side needs for a timing to be compared.
+const MIN_VALUES: usize = 3;
+
+/// The comparison's verdict on a scenario.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// No change beyond doubt.
+    Same,
+    /// Failed on the baseline, passes on the candidate.
+    Fixed,
+    /// A timing is faster beyond doubt.
+    Better,
+    /// A timing is slower beyond doubt.
+    Regression,
+    /// Passed on the baseline, fails on the candidate.
+    Broken,
+    /// A side could not decide (interrupted, a check that could not be decided).
+    Unknown,
+}
+
+impl Kind {
+    /// Name as printed.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Same => "same",
+            Kind::Fixed => "fixed",
+            Kind::Better => "better",
+            Kind::Regression => "regression",
+            Kind::Broken => "broken",
+            Kind::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this fails a qualification (exit code 1).
+    pub fn fails(self) -> bool {
+        matches!(self, Kind::Regression | Kind::Broken | Kind::Unknown)
+    }
+}
+
+/// A timing's change.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Within noise, the threshold or the floor.
+    Same,
+    /// Faster beyond doubt.
+    Better,
+    /// Slower beyond doubt.
+    Worse,
+}
+
+/// One timing on both sides.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MeasureComparison {
+    /// Step label.
+    pub step: String,
+    /// Measure name.
+    pub measure: String,
+    /// `monotonic` or `daemon`.
+    pub source: String,
+    /// The baseline's values, seconds.
+    pub baseline: Vec<f64>,
+    /// The candidate's values, seconds.
+    pub candidate: Vec<f64>,
+    /// Baseline median.
+    pub baseline_median: f64,
+    /// Candidate median.
+    pub candidate_median: f64,
+    /// Candidate median / baseline median.
+    pub ratio: f64,
+    /// The ratio's 95% bootstrap interval.
+    pub interval: (f64, f64),
+    /// The relative threshold applied.
+    pub threshold: f64,
+    /// The absolute floor applied, seconds.
+    pub floor: f64,
+    /// The change.
+    pub change: Change,
+}
+
+/// One side's results for a scenario.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SideResult {
+    /// Pass, fail or unknown over all rounds (fail if any round failed).
+    pub outcome: Outcome,
+    /// Rounds that passed.
+    pub passed: usize,
+    /// Rounds run.
+    pub rounds: usize,
+    /// The first failures, as the terminal report prints them.
+    pub failures: Vec<String>,
+    /// Forensics bundles written.
+    pub forensics: Vec<PathBuf>,
+}
+
+/// One scenario on both sides.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioComparison {
+    /// Scenario name.
+    pub name: String,
+    /// The comparison's verdict.
+    pub kind: Kind,
+    /// The baseline's results.
+    pub baseline: SideResult,
+    /// The candidate's results.
+    pub candidate: SideResult,
+    /// Every timing both sides measured.
+    pub measures: Vec<MeasureComparison>,
+}
+
+/// A side as the report shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SideSummary {
+    /// As written.
+    pub spec: String,
+    /// Its engine and host.
+    pub fingerprint: Fingerprint,
+    /// Runs compared.
+    pub rounds: usize,
+    /// The journals they came from.
+    pub journals: Vec<PathBuf>,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QualifyReport {
+    /// The harness version.
+    pub shakedown_version: String,
+    /// The baseline.
+    pub baseline: SideSummary,
+    /// The candidate.
+    pub candidate: SideSummary,
+    /// Per scenario, in plan order.
+    pub scenarios: Vec<ScenarioComparison>,
+    /// Scenarios per verdict.
+    pub summary: BTreeMap<String, usize>,
+}
+
+impl QualifyReport {
+    /// Whether the qualification fails (a regression, a broken or an unknown scenario).
+    pub fn fails(&self) -> bool {
+        self.scenarios.iter().any(|s| s.kind.fails())
+    }
+}
+
+/// One side's runs: the plan, and one record per journal.
+pub struct SideRuns {
+    /// As written.
+    pub spec: String,
+    /// The plan (of its first journal).
+    pub plans: Vec<PlannedScenario>,
+    /// One record per journal.
+    pub records: Vec<RunRecord>,
+    /// The journals.
+    pub journals: Vec<PathBuf>,
+}
+
+/// All rounds of one scenario as one record (iterations one after another).
+fn merged(records: &[&ScenarioRecord]) -> ScenarioRecord {
+    let mut out = ScenarioRecord {
+        name: records.first().map(|r| r.name.clone()).unwrap_or_default(),
+        ..Default::default()
+    };
+    for r in records {
+        out.interrupted |= r.interrupted;
+        if out.error.is_none() {
+            out.error.clone_from(&r.error);
+        }
+        out.elapsed += r.elapsed;
+        for it in &r.iterations {
+            let mut it = it.clone();
+            it.index = out.iterations.len() as u32;
+            out.iterations.push(it);
+        }
+    }
+    out
+}
+
+fn side_result(plan: &PlannedScenario, records: &[&ScenarioRecord]) -> SideResult {
+    let per_round: Vec<Outcome> = records
+        .iter()
+        .map(|r| verdict::judge(plan, r).outcome)
+        .collect();
+    let all = verdict::judge(plan, &merged(records));
+    let outcome = if records.is_empty() || per_round.contains(&Outcome::Unknown) {
+        Outcome::Unknown
+    } else if per_round.contains(&Outcome::Fail) {
+        Outcome::Fail
+    } else {
+        Outcome::Pass
+    };
+    SideResult {
+        outcome,
+        passed: per_round.iter().filter(|o| **o == Outcome::Pass).count(),
+        rounds: records.len(),
+        failures: all.failures().into_iter().take(5).collect(),
+        forensics: records
+            .iter()
+            .flat_map(|r| r.iterations.iter())
+            .flat_map(|it| it.steps.iter())
+            .filter_map(|s| s.forensics.clone())
+            .collect(),
+    }
+}
+
+/// Timed values by (step label, measure) with their source.
+fn timings(r: &ScenarioRecord) -> BTreeMap<(String, String), (String, Vec<f64>)> {
+    let mut out: BTreeMap<(String, String), (String, Vec<f64>)> = BTreeMap::new();
+    for it in &r.iterations {
+        for s in &it.steps {
+            for m in s.measures.iter().filter(|m| m.unit == "s") {
+                out.entry((s.label.clone(), m.name.clone()))
+                    .or_insert_with(|| (m.source.clone(), vec![]))
+                    .1
+                    .push(m.value);
+            }
+        }
+    }
+    out
+}
+
+fn compare_measure(
+    step: &str,
+    measure: &str,
+    source: &str,
+    base: &[f64],
+    cand: &[f64],
+    (threshold, floor): (f64, f64),
+) -> Option<MeasureComparison> {
+    if base.len() < MIN_VALUES || cand.len() < MIN_VALUES {
+        return None;
+    }
+    let (ratio, lo, hi) = crate::stats::ratio_of_medians(base, cand, LEVEL, RESAMPLES)?;
+    let (mb, mc) = (crate::stats::median(base)?, crate::stats::median(cand)?);
+    let big = (mc - mb).abs() > floor;
+    let change = if big && lo > 1.0 + threshold {
+        Change::Worse
+    } else if big && hi < 1.0 / (1.0 + threshold) {
+        Change::Better
+    } else {
+        Change::Same
+    };
+    Some(MeasureComparison {
+        step: step.into(),
+        measure: measure.into(),
+        source: source.into(),
+        baseline: base.to_vec(),
+        candidate: cand.to_vec(),
+        baseline_median: mb,
+        candidate_median: mc,
+        ratio,
+        interval: (lo, hi),
+        threshold,
+        floor,
+        change,
+    })
+}
+
+/// Compares the candidate with the baseline, scenario by scenario (the baseline's plan order).
+pub fn compare(base: &SideRuns, cand: &SideRuns, thresholds: &Thresholds) -> QualifyReport {
+    let records_of = |side: &'_ SideRuns, name: &str| -> Vec<ScenarioRecord> {
+        side.records
+            .iter()
+            .filter_map(|r| r.scenarios.iter().find(|s| s.name == name).cloned())
+            .collect()
+    };
+    let mut scenarios = Vec::new();
+    for plan in &base.plans {
+        let name = plan.name();
+        let (b, c) = (records_of(base, name), records_of(cand, name));
+        let (b, c): (Vec<&ScenarioRecord>, Vec<&ScenarioRecord>) =
+            (b.iter().collect(), c.iter().collect());
+        let cand_plan = cand.plans.iter().find(|p| p.name() == name).unwrap_or(plan);
+        let (rb, rc) = (side_result(plan, &b), side_result(cand_plan, &c));
+        let (tb, tc) = (timings(&merged(&b)), timings(&merged(&c)));
+        let measures: Vec<MeasureComparison> = tb
+            .iter()
+            .filter_map(|((step, measure), (source, vb))| {
+                let (_, vc) = tc.get(&(step.clone(), measure.clone()))?;
+                compare_measure(
+                    step,
+                    measure,
+                    source,
+                    vb,
+                    vc,
+                    thresholds.of(plan.scenario.thresholds.as_ref(), measure),
+                )
+            })
+            .collect();
+        let kind = match (rb.outcome, rc.outcome) {
+            (Outcome::Unknown, _) | (_, Outcome::Unknown) => Kind::Unknown,
+            (Outcome::Pass, Outcome::Fail) => Kind::Broken,
+            (Outcome::Fail, Outcome::Pass) => Kind::Fixed,
+            (Outcome::Fail, Outcome::Fail) => Kind::Same,
+            (Outcome::Pass, Outcome::Pass) => {
+                if measures.iter().any(|m| m.change == Change::Worse) {
+                    Kind::Regression
+                } else if measures.iter().any(|m| m.change == Change::Better) {
+                    Kind::Better
+                } else {
+                    Kind::Same
+                }
+            }
+        };
+        scenarios.push(ScenarioComparison {
+            name: name.to_string(),
+            kind,
+            baseline: rb,
+            candidate: rc,
+            measures,
+        });
+    }
+    let mut summary = BTreeMap::new();
+    for s in &scenarios {
+        *summary.entry(s.kind.label().to_string()).or_insert(0) += 1;
+    }
+    let side = |s: &SideRuns| SideSummary {
+        spec: s.spec.clone(),
+        fingerprint: s
+            .records
+            .first()
+            .map(|r| r.fingerprint.clone())
+            .unwrap_or_default(),
+        rounds: s.records.len(),
+        journals: s.journals.clone(),
+    };
+    QualifyReport {
+        shakedown_version: env!("CARGO_PKG_VERSION").into(),
+        baseline: side(base),
+        candidate: side(cand),
+        scenarios,
+        summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{IterationRecord, Measure, Observation, StepOutcome, StepRecord};
+    use std::time::Duration;
+
+    fn plan() -> PlannedScenario {
+        let yaml = "name: s\ncontainers:\n  c: {}\nsteps:\n  - action: {stop: {container: c}}\n    expect: {exit_code: 143}\n";
+        PlannedScenario {
+            file: "s.yaml".into(),
+            scenario: crate::scenario::load_str(yaml, std::path::Path::new("s.yaml")).unwrap(),
+            repeat: 1,
+        }
+    }
+
+    fn record(exit: i64, stop: f64) -> RunRecord {
+        let step = StepRecord {
+            index: 0,
+            label: "stop c".into(),
+            action: "stop".into(),
+            started: Duration::ZERO,
+            finished: Duration::from_secs_f64(stop),
+            observed_until: Duration::from_secs_f64(stop),
+            outcome: StepOutcome::Ok,
+            container: Some("c".into()),
+            container_id: Some("id".into()),
+            observation: Some(Observation {
+                state: "exited".into(),
+                exit_code: Some(exit),
+                ..Default::default()
+            }),
+            measures: vec![Measure::monotonic(
+                "duration",
+                Duration::from_secs_f64(stop),
+            )],
+            facts: Default::default(),
+            forensics: None,
+            samples: vec![],
+            leaks: None,
+        };
+        RunRecord {
+            scenarios: vec![ScenarioRecord {
+                name: "s".into(),
+                iterations: vec![IterationRecord {
+                    steps: vec![step],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn side(runs: &[(i64, f64)]) -> SideRuns {
+        SideRuns {
+            spec: "x".into(),
+            plans: vec![plan()],
+            records: runs.iter().map(|(e, s)| record(*e, *s)).collect(),
+            journals: vec![],
+        }
+    }
+
+    fn kind(b: &[(i64, f64)], c: &[(i64, f64)]) -> Kind {
+        compare(&side(b), &side(c), &Thresholds::default()).scenarios[0].kind
+    }
+
+    #[test]
+    fn verdicts_and_timings_decide_the_kind() {
+        let base = [
+            (143, 1.00),
+            (143, 1.04),
+            (143, 0.97),
+            (143, 1.02),
+            (143, 0.99),
+        ];
+        let noise = [
+            (143, 1.03),
+            (143, 0.96),
+            (143, 1.05),
+            (143, 1.00),
+            (143, 0.98),
+        ];
+        let slow = [
+            (143, 2.00),
+            (143, 2.06),
+            (143, 1.95),
+            (143, 2.02),
+            (143, 2.01),
+        ];
+        let fast = [
+            (143, 0.40),
+            (143, 0.41),
+            (143, 0.39),
+            (143, 0.42),
+            (143, 0.40),
+        ];
+        assert_eq!(kind(&base, &noise), Kind::Same);
+        assert_eq!(kind(&base, &slow), Kind::Regression);
+        assert_eq!(kind(&base, &fast), Kind::Better);
+        let mut failing = noise;
+        failing[2].0 = 137;
+        assert_eq!(kind(&base, &failing), Kind::Broken);
+        assert_eq!(kind(&failing, &base), Kind::Fixed);
+        assert_eq!(kind(&failing, &failing), Kind::Same);
+        // A change smaller than the floor never counts, however consistent.
+        let tiny_b = [(143, 0.010), (143, 0.010), (143, 0.011)];
+        let tiny_c = [(143, 0.020), (143, 0.021), (143, 0.020)];
+        assert_eq!(kind(&tiny_b, &tiny_c), Kind::Same);
+        // Too few values to tell: same, whatever the medians.
+        assert_eq!(kind(&base[..2], &slow[..2]), Kind::Same);
+        let r = compare(&side(&base), &side(&slow), &Thresholds::default());
+        assert!(r.fails());
+        let m = &r.scenarios[0].measures[0];
+        assert!(m.interval.0 > 1.25 && m.ratio > 1.9, "{m:?}");
+    }
+
+    #[test]
+    fn thresholds_layer_scenario_over_file_over_defaults() {
+        use crate::scenario::{MeasureThreshold, DEFAULT_FLOOR, DEFAULT_THRESHOLD};
+        use crate::units::Percent;
+        let file = Thresholds {
+            threshold: Some(Percent(40.0)),
+            measures: [(
+                "api_back".to_string(),
+                MeasureThreshold {
+                    threshold: Some(Percent(100.0)),
+                    floor: Some("50ms".parse().unwrap()),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        assert_eq!(file.of(None, "duration"), (0.4, DEFAULT_FLOOR));
+        assert_eq!(file.of(None, "api_back"), (1.0, 0.05));
+        let scenario = Thresholds {
+            threshold: Some(Percent(10.0)),
+            ..Default::default()
+        };
+        assert_eq!(file.of(Some(&scenario), "duration").0, 0.1);
+        assert_eq!(
+            Thresholds::default().of(None, "x"),
+            (DEFAULT_THRESHOLD, DEFAULT_FLOOR)
+        );
+    }
+}

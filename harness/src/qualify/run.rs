@@ -1,0 +1,142 @@
+//! Running a qualification: every round runs the scenarios once on each side that runs (journal
+//! sides are read), in ABBA order — baseline then candidate, then candidate then baseline — so
+//! that drift on the machine (load, caches, thermal) hits both sides alike. Both sides share this
+//! host, so they never run at the same time. Each run is an ordinary session with its journal; the
+//! comparison reads only the journals.
+
+use std::path::{Path, PathBuf};
+
+use super::side::{Side, SideKind};
+use super::{compare, QualifyReport, SideRuns, Thresholds};
+use crate::error::{Error, Result};
+use crate::forensics::{Forensics, ForensicsPolicy};
+use crate::scenario::PlannedScenario;
+use crate::session::{self, Session, Signals};
+use crate::target::{TargetKind, TargetOptions};
+
+/// Rounds per side when `--repeat` is not given (see the README's "Qualify an upgrade": with 5,
+/// the same engine against itself is `same` across the built-in suite in repeated tries).
+pub const DEFAULT_ROUNDS: u32 = 5;
+
+/// What `shakedown qualify` was asked.
+pub struct Qualification {
+    /// The baseline.
+    pub baseline: Side,
+    /// The candidate.
+    pub candidate: Side,
+    /// The scenarios (for sides that run).
+    pub plans: Vec<PlannedScenario>,
+    /// Rounds per running side.
+    pub rounds: u32,
+    /// Scenarios at once within a run.
+    pub jobs: usize,
+    /// Thresholds from the configuration file (scenarios may override them).
+    pub thresholds: Thresholds,
+    /// Where the runs' journals go.
+    pub out: PathBuf,
+    /// Forensics policy.
+    pub forensics: ForensicsPolicy,
+}
+
+/// Reads saved journals as a side.
+fn read_side(spec: &str, journals: &[PathBuf]) -> Result<SideRuns> {
+    let mut plans = Vec::new();
+    let mut records = Vec::new();
+    for j in journals {
+        let f = crate::journal::fold_path(j)?;
+        if plans.is_empty() {
+            plans = f.plans;
+        }
+        records.push(f.record);
+    }
+    Ok(SideRuns {
+        spec: spec.into(),
+        plans,
+        records,
+        journals: journals.to_vec(),
+    })
+}
+
+/// The target a running side uses.
+async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
+    let engine_dir = match &side.kind {
+        SideKind::Engine(v) => Some(
+            crate::engines::Engines::new(state)
+                .ensure(v)
+                .await
+                .map_err(|e| Error::env(format!("side {}: engine {v}: {e:#}", side.spec)))?,
+        ),
+        SideKind::EngineDir(d) => Some(d.clone()),
+        SideKind::System | SideKind::Journals(_) => None,
+    };
+    Ok(TargetOptions {
+        kind: TargetKind::Managed,
+        engine_dir,
+        allow_disruptive: false,
+        state_dir: state.to_path_buf(),
+        daemon_args: side.daemon_args.clone(),
+    })
+}
+
+/// Runs the rounds and compares; returns the report and the signal that cut it short, if any.
+pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyReport> {
+    let state = crate::target::default_state_dir();
+    let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
+    // Everything that can fail before anything runs: engines fetched and runnable, journals read.
+    let mut targets = Vec::new();
+    let mut runs = Vec::new();
+    for (_, side) in sides {
+        match &side.kind {
+            SideKind::Journals(js) => {
+                targets.push(None);
+                runs.push(read_side(&side.spec, js)?);
+            }
+            _ => {
+                targets.push(Some(target_of(side, &state).await?));
+                runs.push(SideRuns {
+                    spec: side.spec.clone(),
+                    plans: q.plans.clone(),
+                    records: vec![],
+                    journals: vec![],
+                });
+            }
+        }
+    }
+    std::fs::create_dir_all(&q.out)
+        .map_err(|e| Error::env(format!("cannot create {}: {e}", q.out.display())))?;
+    for round in 0..q.rounds {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let Some(topts) = &targets[i] else { continue };
+            if signals.cancel.is_cancelled() {
+                break;
+            }
+            let (which, side) = sides[i];
+            let run_id = session::new_run_id();
+            let journal = q.out.join(format!("{which}-round{}.jsonl", round + 1));
+            eprintln!(
+                "qualify: round {}/{} on the {which} ({})",
+                round + 1,
+                q.rounds,
+                side.spec
+            );
+            let s = Session {
+                plans: q.plans.clone(),
+                target: topts.clone(),
+                target_label: format!("managed {}", side.spec),
+                jobs: q.jobs,
+                forensics: Forensics {
+                    policy: q.forensics,
+                    dir: q.out.join("artifacts").join(&run_id),
+                },
+                run_id,
+                journal: journal.clone(),
+            };
+            session::execute(&s, signals).await?;
+            let folded = crate::journal::fold_path(&journal)?;
+            runs[i].records.push(folded.record);
+            runs[i].journals.push(journal);
+        }
+    }
+    Ok(compare(&runs[0], &runs[1], &q.thresholds))
+}

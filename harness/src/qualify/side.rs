@@ -1,0 +1,132 @@
+//! A side of a qualification, as written on the command line: `engine=VERSION`, `engine-dir=DIR`,
+//! `system` (the engine on PATH) or `journal=FILE` (saved runs, repeatable), each optionally with
+//! dockerd settings `daemon.FLAG=VALUE` (`engine=20.10.24,daemon.shutdown-timeout=30`).
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// What a side runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SideKind {
+    /// Debian's docker.io of this version, from the engine cache.
+    Engine(String),
+    /// The engine binaries in a directory.
+    EngineDir(PathBuf),
+    /// The engine on PATH.
+    System,
+    /// Saved journals: nothing runs, their runs are compared.
+    Journals(Vec<PathBuf>),
+}
+
+/// One side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Side {
+    /// As written.
+    pub spec: String,
+    /// What it runs on.
+    pub kind: SideKind,
+    /// dockerd arguments (`--FLAG=VALUE`) for the managed daemon.
+    pub daemon_args: Vec<String>,
+}
+
+impl Side {
+    /// Parses a side; errors name the side and what is wrong.
+    pub fn parse(spec: &str) -> Result<Side> {
+        let bad = |why: String| Error::input(format!("side {spec:?}: {why}"));
+        if spec.starts_with("vm:") || spec.starts_with("ssh://") || spec.starts_with("vagrant:") {
+            return Err(bad(
+                "remote and VM targets are not available in this build: compare engines \
+                 (engine=VERSION), engine directories (engine-dir=DIR) or saved journals \
+                 (journal=FILE)"
+                    .into(),
+            ));
+        }
+        let mut kind = None;
+        let mut journals = Vec::new();
+        let mut daemon_args = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let set = |kind: &mut Option<SideKind>, k: SideKind| -> Result<()> {
+                if kind.replace(k).is_some() {
+                    return Err(bad(
+                        "give one engine (engine=, engine-dir= or system)".into()
+                    ));
+                }
+                Ok(())
+            };
+            match part.split_once('=') {
+                Some(("engine", v)) if !v.is_empty() => set(&mut kind, SideKind::Engine(v.into()))?,
+                Some(("engine-dir", v)) if !v.is_empty() => {
+                    set(&mut kind, SideKind::EngineDir(v.into()))?
+                }
+                Some(("journal", v)) if !v.is_empty() => journals.push(PathBuf::from(v)),
+                Some((k, v)) if k.starts_with("daemon.") && k.len() > 7 => {
+                    daemon_args.push(format!("--{}={v}", &k[7..]))
+                }
+                None if part == "system" => set(&mut kind, SideKind::System)?,
+                _ => {
+                    return Err(bad(format!(
+                        "{part:?} is not engine=VERSION, engine-dir=DIR, system, journal=FILE or \
+                         daemon.FLAG=VALUE"
+                    )))
+                }
+            }
+        }
+        let kind = match (kind, journals.is_empty()) {
+            (Some(_), false) => {
+                return Err(bad(
+                    "a side runs an engine or reads journals, not both".into()
+                ))
+            }
+            (None, false) if !daemon_args.is_empty() => {
+                return Err(bad("daemon settings do not apply to saved journals".into()))
+            }
+            (None, false) => SideKind::Journals(journals),
+            (Some(k), true) => k,
+            (None, true) => {
+                return Err(bad(
+                    "name an engine (engine=VERSION or system) or journals".into()
+                ))
+            }
+        };
+        Ok(Side {
+            spec: spec.to_string(),
+            kind,
+            daemon_args,
+        })
+    }
+
+    /// Whether the side runs scenarios (rather than reading journals).
+    pub fn runs(&self) -> bool {
+        !matches!(self.kind, SideKind::Journals(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sides() {
+        let s = Side::parse("engine=28.5.2,daemon.shutdown-timeout=30").unwrap();
+        assert_eq!(s.kind, SideKind::Engine("28.5.2".into()));
+        assert_eq!(s.daemon_args, vec!["--shutdown-timeout=30"]);
+        assert_eq!(Side::parse("system").unwrap().kind, SideKind::System);
+        assert_eq!(
+            Side::parse("journal=a.jsonl,journal=b.jsonl").unwrap().kind,
+            SideKind::Journals(vec!["a.jsonl".into(), "b.jsonl".into()])
+        );
+        for bad in [
+            "",
+            "engine=",
+            "engine=1,system",
+            "journal=a,engine=1",
+            "journal=a,daemon.x=1",
+            "vm:b12",
+            "colour=red",
+        ] {
+            let e = Side::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("side"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Reports of a qualification: the terminal diff table, JUnit (a testcase per scenario and side),
+//! and JSON (the report itself). The HTML page is in [`super::html`].
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+
+use crate::qualify::compare::{Change, Kind, MeasureComparison, QualifyReport, SideResult};
+use crate::record::Fingerprint;
+use crate::units::format_duration;
+use crate::verdict::Outcome;
+
+/// Changed timings named per scenario in the table.
+const WHY_SHOWN: usize = 3;
+
+fn secs(v: f64) -> String {
+    format_duration(Duration::from_secs_f64(v.max(0.0)))
+}
+
+fn fingerprint(f: &Fingerprint) -> String {
+    format!(
+        "engine {} (API {}), containerd {}, runc {}, kernel {}, cgroup v{}",
+        f.engine_version,
+        f.api_version,
+        f.containerd_version,
+        f.runc_version,
+        f.kernel_version,
+        f.cgroup_version
+    )
+}
+
+fn side_cell(s: &SideResult) -> String {
+    format!("{} {}/{}", s.outcome.label(), s.passed, s.rounds)
+}
+
+/// The diff table: the sides, then one line per scenario with both sides' verdicts (rounds
+/// passed) and the comparison, with what decided it on the lines below; then the counts.
+pub fn render(r: &QualifyReport) -> String {
+    let mut out = String::new();
+    for (name, s) in [("baseline", &r.baseline), ("candidate", &r.candidate)] {
+        let _ = writeln!(
+            out,
+            "{name:<9}  {}  —  {} ({} runs)",
+            s.spec,
+            fingerprint(&s.fingerprint),
+            s.rounds
+        );
+    }
+    let width = r
+        .scenarios
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  {:<12}  {:<12}  comparison",
+        "scenario", "baseline", "candidate"
+    );
+    for s in &r.scenarios {
+        let why: Vec<String> = match s.kind {
+            Kind::Regression | Kind::Better => {
+                // What decided it first (slower timings of a regression), the largest changes
+                // first; the rest are counted (the JSON and HTML reports have them all).
+                let mut changed: Vec<_> = s
+                    .measures
+                    .iter()
+                    .filter(|m| m.change != Change::Same)
+                    .collect();
+                changed.sort_by(|a, b| {
+                    let worse = |m: &MeasureComparison| m.change != Change::Worse;
+                    let size = |m: &MeasureComparison| -m.ratio.max(1.0 / m.ratio);
+                    (worse(a), size(a))
+                        .partial_cmp(&(worse(b), size(b)))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                let more = changed.len().saturating_sub(WHY_SHOWN);
+                let mut why: Vec<String> = changed
+                    .into_iter()
+                    .take(WHY_SHOWN)
+                    .map(|m| {
+                        format!(
+                            "{} {}: {} → {} (×{:.2}, 95% ×{:.2}–×{:.2})",
+                            m.step,
+                            m.measure,
+                            secs(m.baseline_median),
+                            secs(m.candidate_median),
+                            m.ratio,
+                            m.interval.0,
+                            m.interval.1
+                        )
+                    })
+                    .collect();
+                if more > 0 {
+                    why.push(format!("+{more} more"));
+                }
+                why
+            }
+            Kind::Broken | Kind::Unknown => s.candidate.failures.iter().take(2).cloned().collect(),
+            Kind::Fixed => s
+                .baseline
+                .failures
+                .iter()
+                .take(1)
+                .map(|f| format!("was: {f}"))
+                .collect(),
+            Kind::Same => vec![],
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<12}  {:<12}  {}",
+            s.name,
+            side_cell(&s.baseline),
+            side_cell(&s.candidate),
+            s.kind.label(),
+        );
+        for w in why {
+            let _ = writeln!(out, "    {w}");
+        }
+    }
+    let counts: Vec<String> = r.summary.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(
+        out,
+        "\n{} — {}",
+        counts.join(", "),
+        if r.fails() {
+            "the candidate does not qualify"
+        } else {
+            "the candidate qualifies"
+        }
+    );
+    out
+}
+
+fn case(name: &str, side: &str, result: &SideResult, failed_by: Option<&str>) -> TestCase {
+    let status = match (result.outcome, failed_by) {
+        (Outcome::Pass, None) => TestCaseStatus::success(),
+        (outcome, why) => {
+            let mut s = TestCaseStatus::non_success(if outcome == Outcome::Unknown {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            });
+            let msg = why
+                .map(str::to_string)
+                .or_else(|| result.failures.first().cloned())
+                .unwrap_or_else(|| outcome.label().to_string());
+            s.set_message(msg);
+            s.set_description(result.failures.join("\n"));
+            s
+        }
+    };
+    let mut c = TestCase::new(format!("{name} [{side}]"), status);
+    c.set_classname(format!("qualify.{side}"));
+    c
+}
+
+/// JUnit: one testcase per scenario and side; the candidate's testcase also fails on a regression.
+pub fn junit(r: &QualifyReport) -> anyhow::Result<String> {
+    let mut suite = TestSuite::new("shakedown qualify");
+    for s in &r.scenarios {
+        suite.add_test_case(case(&s.name, "baseline", &s.baseline, None));
+        let why = (s.kind == Kind::Regression).then(|| {
+            let m: Vec<String> = s
+                .measures
+                .iter()
+                .filter(|m| m.change == Change::Worse)
+                .map(|m| format!("{} {}: ×{:.2}", m.step, m.measure, m.ratio))
+                .collect();
+            format!("regression: {}", m.join(", "))
+        });
+        suite.add_test_case(case(&s.name, "candidate", &s.candidate, why.as_deref()));
+    }
+    let mut report = JReport::new("shakedown");
+    report.add_test_suite(suite);
+    Ok(report.to_string()?)
+}

@@ -1,0 +1,302 @@
+//! One run session: the journal and the run's lock, the ledger, one target per job, the scheduled
+//! scenarios, and undoing everything at the end — whatever ends it. `run` is one session;
+//! `qualify` runs several (each side, round after round) and compares their journals.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::clean;
+use crate::ctx::RunEnv;
+use crate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_TERMINATED};
+use crate::forensics::Forensics;
+use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
+use crate::ledger::Ledger;
+use crate::report;
+use crate::runner;
+use crate::runner::schedule::{self, Job, Shared};
+use crate::scenario::PlannedScenario;
+use crate::target::{Target, TargetOptions};
+
+/// A new run id: start time and a pid-dependent suffix, hex.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:x}{:04x}",
+        now.as_secs(),
+        (now.subsec_nanos() ^ std::process::id()) & 0xffff
+    )
+}
+
+/// SIGINT and SIGTERM: the first cancels the run (which then undoes its changes and reports); a
+/// second abandons undoing (`shakedown clean` does it later, from the journal).
+pub struct Signals {
+    /// Cancelled by the first signal.
+    pub cancel: CancellationToken,
+    which: Arc<Mutex<Option<&'static str>>>,
+}
+
+impl Signals {
+    /// Installs the handlers (once per process).
+    pub fn install() -> Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Error::env(format!("cannot handle SIGTERM: {e}")))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Error::env(format!("cannot handle SIGINT: {e}")))?;
+        let cancel = CancellationToken::new();
+        let which: Arc<Mutex<Option<&'static str>>> = Arc::default();
+        let (c, w) = (cancel.clone(), which.clone());
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            if let Ok(mut w) = w.lock() {
+                *w = Some(name);
+            }
+            eprintln!("{name}: undoing this run's changes (send it again to abandon; `shakedown clean` would then undo them)");
+            c.cancel();
+            let again = tokio::select! {
+                _ = int.recv() => EXIT_INTERRUPTED,
+                _ = term.recv() => EXIT_TERMINATED,
+            };
+            std::process::exit(again);
+        });
+        Ok(Signals { cancel, which })
+    }
+
+    /// The signal that cancelled the run, if one did.
+    pub fn which(&self) -> Option<&'static str> {
+        self.which.lock().ok().and_then(|w| *w)
+    }
+}
+
+/// What one session runs, where, and where its journal goes.
+pub struct Session {
+    /// The scenarios.
+    pub plans: Vec<PlannedScenario>,
+    /// The target (its kind, engine, daemon arguments, state directory).
+    pub target: TargetOptions,
+    /// How the target is named in the journal (`managed`, `managed engine=28.5.2`).
+    pub target_label: String,
+    /// Scenarios at once.
+    pub jobs: usize,
+    /// The run id.
+    pub run_id: String,
+    /// Where the journal goes.
+    pub journal: PathBuf,
+    /// Forensics settings.
+    pub forensics: Forensics,
+}
+
+/// Runs a session to its end and returns when its journal is complete. Errors before the first
+/// scenario (bad input, a target that does not open) are returned after undoing.
+pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
+    let Session {
+        plans,
+        target: topts,
+        target_label,
+        jobs,
+        run_id,
+        journal: journal_path,
+        forensics,
+    } = session;
+    let state = &topts.state_dir;
+    let journal = Journal::create(journal_path).map_err(|e| {
+        Error::env(format!(
+            "cannot write the journal {}: {e}",
+            journal_path.display()
+        ))
+    })?;
+    let lock = clean::claim_run(state, run_id, journal_path).map_err(|e| {
+        Error::env(format!(
+            "cannot claim a run directory under {}: {e}",
+            clean::runs_dir(state).display()
+        ))
+    })?;
+    journal.emit(Event::RunStarted(RunStart {
+        format: journal::FORMAT,
+        run_id: run_id.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+        pid_start_time: crate::proc::stat(std::process::id())
+            .map(|s| s.start_time)
+            .unwrap_or_default(),
+        host: crate::hostname(),
+        started_unix: crate::unix_now(),
+        target: target_label.clone(),
+        argv: std::env::args().collect(),
+    }));
+    journal.emit(Event::Plan {
+        scenarios: plans
+            .iter()
+            .map(|p| PlannedEntry {
+                file: p.file.clone(),
+                repeat: p.repeat,
+                scenario: p.scenario.clone(),
+            })
+            .collect(),
+    });
+    let progress = Arc::new(report::progress::Progress::new());
+    {
+        let p = progress.clone();
+        journal.subscribe(move |e| p.on(e));
+    }
+    let ledger = Ledger::new(journal.clone(), run_id);
+    for dir in clean::prune(state, clean::KEEP_RUNS) {
+        tracing::debug!("removed the directory of an old run: {dir}");
+    }
+    let dead = clean::dead_runs_with_changes(state);
+    if !dead.is_empty() {
+        eprintln!(
+            "note: {} earlier run(s) died with changes not undone ({}): `shakedown clean` undoes them",
+            dead.len(),
+            dead.join(", ")
+        );
+    }
+    // One target per job, opened side by side.
+    let opened =
+        futures_util::future::join_all((0..(*jobs).min(plans.len()).max(1)).map(|_| async {
+            let t = std::time::Instant::now();
+            let target = Target::open(topts, plans.first(), &ledger).await;
+            journal.emit(Event::Setup {
+                name: "target ready".into(),
+                seconds: t.elapsed().as_secs_f64(),
+            });
+            target
+        }))
+        .await;
+    let mut targets = Vec::new();
+    let mut failure = None;
+    for t in opened {
+        match t {
+            Ok(t) => targets.push(t),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    let outcome = match failure {
+        Some(e) => Err(e),
+        None => {
+            let envs: Vec<Arc<RunEnv>> = targets
+                .iter()
+                .map(|t| {
+                    Arc::new(RunEnv {
+                        docker: t.client().clone(),
+                        daemon: t.daemon(),
+                    })
+                })
+                .collect();
+            let shared = Shared {
+                run_id,
+                cancel: &signals.cancel,
+                forensics,
+                journal: &journal,
+                ledger: &ledger,
+            };
+            let run = run_on(&mut targets, plans, &envs, &shared);
+            // A panic outside the scenarios' own tasks still undoes everything below.
+            match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(r) => r,
+                Err(_) => Err(Error::env(
+                    "the harness panicked (see above); its changes were undone",
+                )),
+            }
+        }
+    };
+    if let Some(env) = targets.first().map(|t| RunEnv {
+        docker: t.client().clone(),
+        daemon: t.daemon(),
+    }) {
+        for line in ledger
+            .undo_due(ChangeScope::Run, &env, |c| {
+                !matches!(c, Change::ManagedDaemon { .. })
+            })
+            .await
+        {
+            tracing::info!("undone: {line}");
+        }
+    }
+    for lines in futures_util::future::join_all(targets.into_iter().map(|t| t.close(&ledger))).await
+    {
+        for line in lines {
+            tracing::info!("{line}");
+        }
+    }
+    journal.emit(Event::RunFinished {
+        interrupted: signals.which().map(str::to_string),
+    });
+    journal.close();
+    if ledger.outstanding(|_| true).is_empty() {
+        clean::mark_settled(&lock.dir);
+    }
+    progress.clear();
+    outcome?;
+    if let Some(why) = journal.failure() {
+        return Err(Error::env(format!(
+            "the journal {} is incomplete: {why}",
+            journal_path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Everything between opening and closing the targets, so that closing happens on every path.
+async fn run_on(
+    targets: &mut [Target],
+    plans: &[PlannedScenario],
+    envs: &[Arc<RunEnv>],
+    shared: &Shared<'_>,
+) -> Result<()> {
+    let first = targets
+        .first()
+        .ok_or_else(|| Error::env("no target was opened"))?;
+    first.refusals(plans).await?;
+    let needs_fixture = plans.iter().any(runner::uses_fixture);
+    // Every job's daemon gets the images it needs, side by side.
+    let prepared = futures_util::future::join_all(targets.iter().map(|t| async move {
+        let client = t.client().clone();
+        runner::preflight(&client, plans).await?;
+        if !needs_fixture {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let tag = crate::fixture::ensure_image(client.raw(), Duration::from_secs(300))
+            .await
+            .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
+        shared.journal.emit(Event::Setup {
+            name: "fixture image".into(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        Ok(Some(tag))
+    }))
+    .await;
+    let mut fixtures = Vec::new();
+    for p in prepared {
+        fixtures.push(p?);
+    }
+    let fingerprint = first
+        .client()
+        .fingerprint()
+        .await
+        .map_err(|e| Error::env(format!("{e:#}")))?;
+    shared.journal.emit(Event::Fingerprint { fingerprint });
+    let jobs: Vec<Job<'_>> = targets
+        .iter_mut()
+        .zip(fixtures)
+        .zip(envs)
+        .map(|((target, fixture), env)| Job {
+            target,
+            fixture,
+            env: env.clone(),
+        })
+        .collect();
+    schedule::run_plan(jobs, plans, shared).await;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Statistics for comparing two sides' timings without calling noise a change: medians, nearest-rank
+//! percentiles, and a bootstrap confidence interval of the ratio of medians (candidate /
+//! baseline). The bootstrap is seeded, so the same values always give the same interval.
+
+/// Nearest-rank percentile of sorted, non-empty values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The median of values (the mean of the middle two for an even count); `None` when empty.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// A small deterministic generator (xorshift64*) for the bootstrap.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    }
+}
+
+/// The ratio of medians `median(candidate) / median(baseline)` and its bootstrap confidence
+/// interval at `level` (e.g. 0.95): both samples are resampled with replacement `resamples`
+/// times. `None` when a side has no values or the baseline's median is 0.
+pub fn ratio_of_medians(
+    baseline: &[f64],
+    candidate: &[f64],
+    level: f64,
+    resamples: usize,
+) -> Option<(f64, f64, f64)> {
+    let (mb, mc) = (median(baseline)?, median(candidate)?);
+    if mb <= 0.0 {
+        return None;
+    }
+    let mut rng =
+        Rng(0x9e37_79b9_7f4a_7c15 ^ (baseline.len() as u64) << 20 ^ candidate.len() as u64);
+    let mut ratios = Vec::with_capacity(resamples);
+    let mut a = vec![0.0; baseline.len()];
+    let mut b = vec![0.0; candidate.len()];
+    for _ in 0..resamples {
+        for x in a.iter_mut() {
+            *x = baseline[rng.below(baseline.len())];
+        }
+        for x in b.iter_mut() {
+            *x = candidate[rng.below(candidate.len())];
+        }
+        let (ma, mbb) = (median(&a)?, median(&b)?);
+        if ma > 0.0 {
+            ratios.push(mbb / ma);
+        }
+    }
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let tail = (1.0 - level) / 2.0 * 100.0;
+    Some((
+        mc / mb,
+        percentile(&ratios, tail.max(0.0)),
+        percentile(&ratios, 100.0 - tail),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_percentiles() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 10.0);
+        assert_eq!(percentile(&v, 95.0), 19.0);
+    }
+
+    #[test]
+    fn noise_straddles_one_and_a_real_change_does_not() {
+        let base = [1.00, 1.05, 0.97, 1.02, 0.99];
+        let same = [1.01, 0.98, 1.04, 1.00, 0.96];
+        let (r, lo, hi) = ratio_of_medians(&base, &same, 0.95, 2000).unwrap();
+        assert!(lo <= 1.0 && hi >= 1.0, "{r} [{lo}, {hi}]");
+        let slower = [2.01, 1.98, 2.10, 2.03, 1.97];
+        let (r, lo, hi) = ratio_of_medians(&base, &slower, 0.95, 2000).unwrap();
+        assert!(lo > 1.5 && r > 1.9, "{r} [{lo}, {hi}]");
+        // Deterministic: the same values give the same interval.
+        assert_eq!(
+            ratio_of_medians(&base, &slower, 0.95, 2000),
+            ratio_of_medians(&base, &slower, 0.95, 2000)
+        );
+        assert_eq!(ratio_of_medians(&[], &slower, 0.95, 100), None);
+    }
+}

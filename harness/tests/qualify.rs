@@ -1,0 +1,275 @@
+//! `shakedown qualify` end to end on real managed daemons: the same engine against itself is
+//! `same`; a candidate whose daemon configuration makes every stop wait out the grace period is a
+//! `regression` (exit 1), found again offline from the saved journals; the HTML page opens in
+//! headless Chromium with its plots rendered; bad sides are refused before anything runs.
+//!
+//! The oracle for "slower" is Docker's own behaviour, not the comparison: with the daemon's
+//! `--init`, tini forwards SIGTERM and the stop ends at once with 143; without it, bash as PID 1
+//! ignores SIGTERM and the stop waits the grace period, then SIGKILL: 137.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{assert_plots_rendered, json, pixels_near, scenario, screenshot, shakedown, text};
+
+/// bash as PID 1 (the fixture's) with a 2 s grace period, stopped three times per run.
+const GRACE: &str = r#"name: stop-grace
+containers:
+  app:
+    command: [bash, -c, "sleep 1000; echo done"]
+    stop_timeout: 2s
+steps:
+  - action: {start: {container: app}}
+  - name: stop app
+    action: {stop: {container: app}}
+  - action: {start: {container: app}}
+  - name: stop app again
+    action: {stop: {container: app}}
+"#;
+
+/// Quick steps only: start and stop under tini, an exec.
+const QUICK: &str = r#"name: quick
+containers:
+  web:
+    command: [sleep, "1000"]
+    init: true
+steps:
+  - action: {start: {container: web}}
+  - name: exec true
+    action: {exec: {container: web, command: ["true"]}}
+  - name: stop web
+    action: {stop: {container: web}}
+    expect: {exit_code: 143}
+"#;
+
+fn qualify(
+    state: &Path,
+    out: &Path,
+    sides: [&str; 2],
+    files: &[PathBuf],
+    extra: &[&str],
+) -> Output {
+    shakedown(state)
+        .arg("qualify")
+        .args(["--baseline", sides[0], "--candidate", sides[1]])
+        .args(files)
+        .arg("--out")
+        .arg(out.join("runs"))
+        .arg("--json")
+        .arg(out.join("q.json"))
+        .arg("--junit")
+        .arg(out.join("q.xml"))
+        .arg("--html")
+        .arg(out.join("q.html"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn kind<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report}"))["kind"]
+        .as_str()
+        .unwrap()
+}
+
+fn journals(dir: &Path, side: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{side}-round"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_same_engine_against_itself_is_same() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        scenario(dir.path(), "quick", QUICK),
+        scenario(dir.path(), "grace", GRACE),
+    ];
+    // The default number of rounds.
+    let out = qualify(state.path(), dir.path(), ["system", "system"], &files, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&dir.path().join("q.json"));
+    assert_eq!(kind(&r, "quick"), "same", "{r:#}");
+    assert_eq!(kind(&r, "stop-grace"), "same", "{r:#}");
+    for s in r["scenarios"].as_array().unwrap() {
+        assert_eq!(s["baseline"]["rounds"], 5);
+        assert_eq!(s["candidate"]["rounds"], 5);
+        assert!(!s["measures"].as_array().unwrap().is_empty(), "{s:#}");
+    }
+    assert_eq!(journals(dir.path(), "baseline").len(), 5);
+    assert_eq!(journals(dir.path(), "candidate").len(), 5);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("the candidate qualifies"), "{stdout}");
+    let junit = std::fs::read_to_string(dir.path().join("q.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 4, "{junit}");
+    assert!(!junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn a_candidate_that_waits_out_the_grace_period_is_a_regression() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = [scenario(dir.path(), "grace", GRACE)];
+    let out = qualify(
+        state.path(),
+        dir.path(),
+        ["system,daemon.init=true", "system"],
+        &files,
+        &["--repeat", "3"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&dir.path().join("q.json"));
+    assert_eq!(kind(&r, "stop-grace"), "regression", "{r:#}");
+
+    // Docker says why: the baseline's stops ended by SIGTERM through tini, the candidate's by
+    // SIGKILL after the grace period.
+    let exits = |side: &str| -> Vec<String> {
+        journals(dir.path(), side)
+            .iter()
+            .flat_map(|j| {
+                let t = std::fs::read_to_string(j).unwrap();
+                t.lines()
+                    .filter(|l| l.contains("\"event\":\"observation\""))
+                    .filter_map(|l| l.split("\"exit_code\":").nth(1))
+                    .map(|s| s.split([',', '}']).next().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (b, c) = (exits("baseline"), exits("candidate"));
+    assert_eq!(journals(dir.path(), "baseline").len(), 3);
+    assert!(
+        b.contains(&"143".to_string()) && !b.contains(&"137".to_string()),
+        "{b:?}"
+    );
+    assert!(
+        c.contains(&"137".to_string()) && !c.contains(&"143".to_string()),
+        "{c:?}"
+    );
+
+    let s = &r["scenarios"][0];
+    let stop = s["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["step"] == "stop app" && m["measure"] == "duration")
+        .unwrap_or_else(|| panic!("no stop duration: {s:#}"));
+    assert_eq!(stop["change"], "worse", "{stop:#}");
+    assert!(
+        stop["candidate_median"].as_f64().unwrap() >= 1.9,
+        "{stop:#}"
+    );
+    assert!(stop["interval"][0].as_f64().unwrap() > 1.25, "{stop:#}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("regression") && stdout.contains("does not qualify"),
+        "{stdout}"
+    );
+    let junit = std::fs::read_to_string(dir.path().join("q.xml")).unwrap();
+    assert_eq!(junit.matches("<failure").count(), 1, "{junit}");
+
+    // The page: verdicts and both sides' distributions, every plot rendered in a real browser.
+    let page = dir.path().join("q.html");
+    let (dom, plots) = assert_plots_rendered(&page);
+    let measured = s["measures"].as_array().unwrap().len();
+    assert_eq!(plots, measured, "a plot per timing");
+    assert!(dom.contains("regression") && dom.contains("stop app"));
+    assert!(
+        dom.contains("class=\"badge pass\">pass<"),
+        "both sides' verdicts shown"
+    );
+    let (w, h, rgba) = screenshot(&page, &dir.path().join("q.png"), 2400);
+    assert_eq!((w, h), (1200, 2400));
+    // The median bars are drawn in each side's colour (the legend's swatches are translucent).
+    assert!(
+        pixels_near(&rgba, [0x1f, 0x77, 0xb4], 8) >= 40,
+        "no baseline marks"
+    );
+    assert!(
+        pixels_near(&rgba, [0xff, 0x7f, 0x0e], 8) >= 40,
+        "no candidate marks"
+    );
+
+    // The same comparison offline, from the saved journals alone.
+    let side = |name: &str| {
+        journals(dir.path(), name)
+            .iter()
+            .map(|j| format!("journal={}", j.display()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let again = dir.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let (bs, cs) = (side("baseline"), side("candidate"));
+    let out2 = qualify(state.path(), &again, [&bs, &cs], &[], &[]);
+    assert_eq!(out2.status.code(), Some(1), "{}", text(&out2));
+    let r2 = json(&again.join("q.json"));
+    assert_eq!(r2["scenarios"], r["scenarios"]);
+}
+
+#[test]
+fn bad_sides_are_refused_before_anything_runs() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = [scenario(dir.path(), "quick", QUICK)];
+    for (sides, says) in [
+        (["vm:b12", "system"], "not available"),
+        (["engine=28.5.2,system", "system"], "give one engine"),
+        (["system", "bogus"], "\"bogus\" is not"),
+        (
+            ["system", "journal=/nonexistent.jsonl,daemon.init=true"],
+            "do not apply",
+        ),
+        (
+            ["journal=/nonexistent.jsonl", "system"],
+            "/nonexistent.jsonl",
+        ),
+    ] {
+        let out = qualify(state.path(), dir.path(), sides, &files, &[]);
+        assert_eq!(out.status.code(), Some(2), "{sides:?}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{sides:?}: {}",
+            text(&out)
+        );
+        assert!(
+            !state.path().join("runs").exists(),
+            "{sides:?} ran something"
+        );
+        assert!(!dir.path().join("runs").exists(), "{sides:?} ran something");
+    }
+    let bad = dir.path().join("thresholds.yaml");
+    std::fs::write(&bad, "threshold: 25%\nfloor: [oops\n").unwrap();
+    let out = qualify(
+        state.path(),
+        dir.path(),
+        ["system", "system"],
+        &files,
+        &["--thresholds", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("thresholds.yaml:2:"),
+        "{}",
+        text(&out)
+    );
+    assert!(!state.path().join("runs").exists());
+}
