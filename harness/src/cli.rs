@@ -140,6 +140,9 @@ pub struct QualifyArgs {
     /// When to write forensics bundles.
     #[arg(long, value_enum, default_value = "on-failure")]
     pub forensics: ForensicsPolicy,
+    /// Load the images of this `docker save` archive into every side's daemons (repeatable).
+    #[arg(long, value_name = "FILE.tar")]
+    pub load: Vec<PathBuf>,
 }
 
 /// Arguments of `run`.
@@ -183,6 +186,10 @@ pub struct RunArgs {
     /// Where forensics bundles go (default: ./shakedown-artifacts/<run id>).
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Load the images of this `docker save` archive into the managed daemons (repeatable); a
+    /// scenario's containers may then use them.
+    #[arg(long, value_name = "FILE.tar")]
+    pub load: Vec<PathBuf>,
     /// Where the journal goes (default: <state>/runs/<run id>/journal.jsonl); it is always written.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
@@ -396,6 +403,14 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         ),
         (None, dir) => dir.clone(),
     };
+    if !args.load.is_empty() && args.target != TargetKind::Managed {
+        return Err(Error::input(
+            "--load loads images into the daemons the harness starts (the managed target); load \
+             them into your daemon yourself: docker load -i FILE",
+        ));
+    }
+    let images =
+        crate::images::resolve(&plans, &args.load, args.target == TargetKind::Managed).await?;
     let session = Session {
         target_label: match &args.engine {
             Some(v) => format!("{} engine={v}", args.target.as_str()),
@@ -422,6 +437,7 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         },
         run_id,
         plans,
+        images,
     };
     let signals = Signals::install()?;
     session::execute(&session, &signals).await?;
@@ -513,7 +529,9 @@ async fn qualify(args: QualifyArgs) -> Result<i32> {
         }
         None => qualify::Thresholds::default(),
     };
+    let images = crate::images::resolve(&plans, &args.load, true).await?;
     let q = qualify::run::Qualification {
+        images,
         baseline,
         candidate,
         jobs: args

@@ -265,8 +265,12 @@ impl DockerClient {
         .await
     }
 
-    /// The last `tail` lines of a container's stdout and stderr.
-    pub async fn logs(&self, id: &str, tail: usize) -> anyhow::Result<String> {
+    /// The last `tail` lines of a container's output, as the daemon's chunks.
+    async fn log_chunks(
+        &self,
+        id: &str,
+        tail: usize,
+    ) -> anyhow::Result<Vec<bollard::container::LogOutput>> {
         let opts = bollard::query_parameters::LogsOptions {
             stdout: true,
             stderr: true,
@@ -274,14 +278,39 @@ impl DockerClient {
             ..Default::default()
         };
         let collect = async {
-            let mut out = String::new();
+            let mut out = Vec::new();
             let mut s = Box::pin(self.inner.logs(id, Some(opts)));
             while let Some(chunk) = s.next().await {
-                out.push_str(&chunk?.to_string());
+                out.push(chunk?);
             }
             Ok::<_, bollard::errors::Error>(out)
         };
         within(&format!("logs of container {id}"), CALL_DEADLINE, collect).await
+    }
+
+    /// The last `tail` lines of a container's stdout and stderr.
+    pub async fn logs(&self, id: &str, tail: usize) -> anyhow::Result<String> {
+        Ok(self
+            .log_chunks(id, tail)
+            .await?
+            .iter()
+            .map(|c| c.to_string())
+            .collect())
+    }
+
+    /// The last `tail` lines of a container's output, stdout and stderr apart (the daemon's
+    /// interleaving of the two is not the order the process wrote them in).
+    pub async fn logs_by_stream(&self, id: &str, tail: usize) -> anyhow::Result<(String, String)> {
+        let (mut out, mut err) = (String::new(), String::new());
+        for chunk in self.log_chunks(id, tail).await? {
+            match chunk {
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.push_str(&String::from_utf8_lossy(&message))
+                }
+                other => out.push_str(&other.to_string()),
+            }
+        }
+        Ok((out, err))
     }
 
     /// Sends a signal (`SIGKILL`, `SIGUSR1`, ...).

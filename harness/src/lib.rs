@@ -18,6 +18,7 @@ pub mod expect;
 pub mod fixture;
 pub mod forensics;
 pub mod host;
+pub mod images;
 pub mod journal;
 pub mod kernel;
 pub mod leaks;

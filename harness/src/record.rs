@@ -121,7 +121,35 @@ pub struct IterationRecord {
     /// Faults injected during the iteration, from when they were made until they were undone.
     #[serde(default)]
     pub faults: Vec<FaultWindow>,
+    /// Each container's last output and final state, read at the end of the iteration.
+    #[serde(default)]
+    pub outputs: Vec<ContainerOutput>,
 }
+
+/// What a container printed last and how it ended, read before it was removed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ContainerOutput {
+    /// The scenario's name for the container.
+    pub container: String,
+    /// Its docker id.
+    pub id: String,
+    /// The last lines of its stdout (at most [`OUTPUT_TAIL_BYTES`]).
+    pub stdout: String,
+    /// The last lines of its stderr (at most [`OUTPUT_TAIL_BYTES`]).
+    pub stderr: String,
+    /// Earlier output was left out.
+    #[serde(default)]
+    pub truncated: bool,
+    /// Its final state (`docker inspect`), when it could be read.
+    pub observation: Option<Observation>,
+    /// Why the output or the state could not be read (the container was gone, the daemon did not
+    /// answer).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// How much of each of a container's output streams is kept.
+pub const OUTPUT_TAIL_BYTES: usize = 8192;
 
 /// A fault's time on the target: from its journaled change until its undo.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -94,6 +94,8 @@ pub struct Session {
     pub journal: PathBuf,
     /// Forensics settings.
     pub forensics: Forensics,
+    /// Images to load into each managed daemon (resolved by [`crate::images::resolve`]).
+    pub images: Vec<crate::images::Wanted>,
 }
 
 /// Runs a session to its end and returns when its journal is complete. Errors before the first
@@ -107,6 +109,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         run_id,
         journal: journal_path,
         forensics,
+        images,
     } = session;
     let state = &topts.state_dir;
     let journal = Journal::create(journal_path).map_err(|e| {
@@ -200,7 +203,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
                 journal: &journal,
                 ledger: &ledger,
             };
-            let run = run_on(&mut targets, plans, &envs, &shared);
+            let run = run_on(&mut targets, plans, images, &envs, &shared);
             // A panic outside the scenarios' own tasks still undoes everything below.
             match AssertUnwindSafe(run).catch_unwind().await {
                 Ok(r) => r,
@@ -251,6 +254,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
 async fn run_on(
     targets: &mut [Target],
     plans: &[PlannedScenario],
+    images: &[crate::images::Wanted],
     envs: &[Arc<RunEnv>],
     shared: &Shared<'_>,
 ) -> Result<()> {
@@ -262,19 +266,36 @@ async fn run_on(
     // Every job's daemon gets the images it needs, side by side.
     let prepared = futures_util::future::join_all(targets.iter().map(|t| async move {
         let client = t.client().clone();
-        runner::preflight(&client, plans).await?;
-        if !needs_fixture {
-            return Ok(None);
+        let tag = if needs_fixture {
+            let started = std::time::Instant::now();
+            let tag = crate::fixture::ensure_image(client.raw(), Duration::from_secs(300))
+                .await
+                .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
+            shared.journal.emit(Event::Setup {
+                name: "fixture image".into(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+            Some(tag)
+        } else {
+            None
+        };
+        // Archives and copies first: a build may start FROM one of them.
+        let mut ordered: Vec<&crate::images::Wanted> = images.iter().collect();
+        ordered.sort_by_key(|w| matches!(w.source, crate::images::Source::Build(_)));
+        for w in ordered {
+            let started = std::time::Instant::now();
+            let loaded = crate::images::ensure(&client, w)
+                .await
+                .map_err(|e| Error::env(format!("image {}: {e:#}", w.reference)))?;
+            if loaded {
+                shared.journal.emit(Event::Setup {
+                    name: format!("image {}", w.reference),
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+            }
         }
-        let started = std::time::Instant::now();
-        let tag = crate::fixture::ensure_image(client.raw(), Duration::from_secs(300))
-            .await
-            .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
-        shared.journal.emit(Event::Setup {
-            name: "fixture image".into(),
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        Ok(Some(tag))
+        runner::preflight(&client, plans).await?;
+        Ok(tag)
     }))
     .await;
     let mut fixtures = Vec::new();

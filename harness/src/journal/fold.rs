@@ -322,6 +322,15 @@ impl Folder {
                     it.undone.push(line);
                 }
             }
+            Event::ContainerOutput {
+                scenario,
+                iteration,
+                output,
+            } => {
+                if let Some(it) = iteration_mut(rec, *scenario, *iteration) {
+                    it.outputs.push(output.clone());
+                }
+            }
             Event::IterationFinished { .. } => {}
             Event::ScenarioFinished {
                 scenario,

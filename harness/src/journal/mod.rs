@@ -24,8 +24,8 @@ pub use read::{for_each, read, Journaled};
 pub use writer::{Journal, JournalError};
 
 use crate::record::{
-    secs, EventRecord, Fingerprint, KernelLine, LeakFinding, Measure, Observation, Sample,
-    SourceGap, StepOutcome,
+    secs, ContainerOutput, EventRecord, Fingerprint, KernelLine, LeakFinding, Measure, Observation,
+    Sample, SourceGap, StepOutcome,
 };
 use crate::scenario::Scenario;
 
@@ -224,6 +224,16 @@ pub enum Event {
         iteration: u32,
         /// The event (its `t` is when the harness received it).
         record: EventRecord,
+    },
+    /// A container's last output and final state, read at the end of its iteration (before it is
+    /// removed): the evidence of what it did.
+    ContainerOutput {
+        /// Scenario index.
+        scenario: usize,
+        /// Iteration.
+        iteration: u32,
+        /// What was read.
+        output: ContainerOutput,
     },
     /// A kernel log line.
     KernelLine {

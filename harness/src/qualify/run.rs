@@ -36,6 +36,8 @@ pub struct Qualification {
     pub out: PathBuf,
     /// Forensics policy.
     pub forensics: ForensicsPolicy,
+    /// Images to load into every side's daemons.
+    pub images: Vec<crate::images::Wanted>,
 }
 
 /// Reads saved journals as a side.
@@ -131,6 +133,7 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
                 },
                 run_id,
                 journal: journal.clone(),
+                images: q.images.clone(),
             };
             session::execute(&s, signals).await?;
             let folded = crate::journal::fold_path(&journal)?;

@@ -9,7 +9,11 @@ use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, T
 use super::Report;
 use crate::verdict::Outcome;
 
-/// Renders the report as JUnit XML.
+/// Lines of each container's output in a failed testcase's text.
+const JUNIT_OUTPUT_LINES: usize = 40;
+
+/// The JUnit XML of a report: a testcase per scenario; a failed one carries its failures and
+/// what its containers printed last.
 pub fn render(report: &Report) -> anyhow::Result<String> {
     let mut suite = TestSuite::new("shakedown");
     let mut total = Duration::ZERO;
@@ -41,7 +45,11 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
                 } else {
                     "unknown"
                 });
-                s.set_description(failures.join("\n"));
+                let mut text = failures;
+                if let Some(r) = rec {
+                    text.extend(super::evidence(r, JUNIT_OUTPUT_LINES));
+                }
+                s.set_description(text.join("\n"));
                 s
             }
         };

@@ -9,7 +9,7 @@ pub mod terminal;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::RunRecord;
+use crate::record::{RunRecord, ScenarioRecord};
 use crate::verdict::{Outcome, ScenarioVerdict};
 
 /// Everything a report needs: the record and the verdicts, saved together as the JSON report.
@@ -54,4 +54,59 @@ impl Report {
             run,
         }
     }
+}
+
+/// What the containers of a scenario's last iteration printed last and how they ended, as lines
+/// for a failure's text: a header per container, then up to `lines` of its output, indented.
+pub fn evidence(rec: &ScenarioRecord, lines: usize) -> Vec<String> {
+    let Some(it) = rec
+        .iterations
+        .iter()
+        .rev()
+        .find(|it| !it.outputs.is_empty())
+    else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for o in &it.outputs {
+        let state = match &o.observation {
+            Some(ob) => {
+                let mut s = ob.state.clone();
+                if let Some(code) = ob.exit_code.filter(|_| ob.state != "running") {
+                    s.push_str(&format!(", exit code {code}"));
+                }
+                if ob.oom_killed == Some(true) {
+                    s.push_str(", OOM-killed");
+                }
+                s
+            }
+            None => "state unknown".into(),
+        };
+        let iteration = if rec.iterations.len() > 1 {
+            format!(", iteration {}", it.index + 1)
+        } else {
+            String::new()
+        };
+        out.push(format!("output of {} ({state}{iteration}):", o.container));
+        if let Some(e) = &o.error {
+            out.push(format!("    (could not read: {e})"));
+        }
+        if o.stdout.is_empty() && o.stderr.is_empty() && o.error.is_none() {
+            out.push("  (no output)".into());
+        }
+        // stderr first: that is where the reason usually is.
+        for (name, text) in [("stderr", &o.stderr), ("stdout", &o.stdout)] {
+            let all: Vec<&str> = text.lines().collect();
+            if all.is_empty() {
+                continue;
+            }
+            out.push(format!("  {name}:"));
+            let from = all.len().saturating_sub(lines);
+            if from > 0 || o.truncated {
+                out.push("    …".into());
+            }
+            out.extend(all[from..].iter().map(|l| format!("    {l}")));
+        }
+    }
+    out
 }

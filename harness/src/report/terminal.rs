@@ -13,6 +13,9 @@ use crate::verdict::{MeasureStats, Outcome, ScenarioVerdict};
 /// How many of the slowest scenarios the summary names.
 const SLOWEST: usize = 3;
 
+/// Lines of each container's output shown under a failed scenario.
+const TERMINAL_OUTPUT_LINES: usize = 10;
+
 fn secs(v: f64) -> String {
     format_duration(Duration::from_secs_f64(v.max(0.0)))
 }
@@ -132,6 +135,11 @@ pub fn render(report: &Report, verbose: bool) -> String {
         }
         for f in failures {
             let _ = writeln!(out, "  {f}");
+        }
+        if let Some(rec) = report.run.scenarios.iter().find(|s| s.name == v.name) {
+            for line in super::evidence(rec, TERMINAL_OUTPUT_LINES) {
+                let _ = writeln!(out, "  {line}");
+            }
         }
     }
     let s = &report.summary;

@@ -75,7 +75,8 @@ pub async fn preflight(docker: &DockerClient, plans: &[PlannedScenario]) -> Resu
                 Ok(true) => {}
                 Ok(false) => problems.push(format!(
                     "{}: container {name:?} uses image {image:?}, which the daemon at {} does not have \
-                     (no registry is used: load it first, or use `image: fixture`)",
+                     (no registry is used: `docker load -i FILE` into that daemon, or run on the \
+                     managed target with the scenario's `images:` or `run --load FILE.tar`)",
                     p.file.display(),
                     docker.host()
                 )),
@@ -415,6 +416,60 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
     }
     if ctx.forensics.policy == ForensicsPolicy::Always {
         ctx.collect_forensics("end", "forensics: always").await;
+    }
+    evidence(&ctx).await;
+}
+
+/// Journals each container's last output and final state before the iteration's undo removes
+/// it; each read is bounded, so a daemon that stopped answering costs seconds, not the run.
+async fn evidence(ctx: &Ctx<'_>) {
+    const READ_DEADLINE: Duration = Duration::from_secs(5);
+    const LINES: usize = 200;
+    // The last bytes of one stream, cut at a character boundary; whether anything was left out.
+    let tail = |text: String| -> (String, bool) {
+        let keep = crate::record::OUTPUT_TAIL_BYTES;
+        if text.len() > keep {
+            let mut cut = text.len() - keep;
+            while !text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            (text[cut..].to_string(), true)
+        } else {
+            let full = text.lines().count() >= LINES;
+            (text, full)
+        }
+    };
+    let mut containers: Vec<(&String, &String)> = ctx.containers.iter().collect();
+    containers.sort();
+    for (name, id) in containers {
+        let mut out = crate::record::ContainerOutput {
+            container: name.clone(),
+            id: id.clone(),
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        match tokio::time::timeout(READ_DEADLINE, ctx.docker.logs_by_stream(id, LINES)).await {
+            Ok(Ok((stdout, stderr))) => {
+                let (a, cut_a) = tail(stdout);
+                let (b, cut_b) = tail(stderr);
+                (out.stdout, out.stderr, out.truncated) = (a, b, cut_a || cut_b);
+            }
+            Ok(Err(e)) => errors.push(format!("output: {e:#}")),
+            Err(_) => errors.push(format!("output: no answer within {READ_DEADLINE:?}")),
+        }
+        match tokio::time::timeout(READ_DEADLINE, ctx.docker.observe(id)).await {
+            Ok(Ok(o)) => out.observation = Some(o),
+            Ok(Err(e)) => errors.push(format!("state: {e:#}")),
+            Err(_) => errors.push(format!("state: no answer within {READ_DEADLINE:?}")),
+        }
+        if !errors.is_empty() {
+            out.error = Some(errors.join("; "));
+        }
+        ctx.journal.emit(Event::ContainerOutput {
+            scenario: ctx.at.scenario,
+            iteration: ctx.at.iteration,
+            output: out,
+        });
     }
 }
 

@@ -4,6 +4,7 @@
 //! source locations through those, and loses them through internally tagged or flattened ones.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,10 @@ pub struct Scenario {
     /// What the scenario needs from the daemon and whether it disturbs it.
     #[serde(default)]
     pub requires: Requirements,
+    /// Where the images the containers use come from, by image reference (no registry is used):
+    /// loaded into the daemon a managed target starts, once per daemon.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageSource>,
     /// Containers by name; a step refers to them by that name. Created by their first `start`.
     #[serde(default)]
     pub containers: BTreeMap<String, ContainerSpec>,
@@ -43,6 +48,21 @@ pub struct Scenario {
     /// (overrides the `--thresholds` file for this scenario).
     #[serde(default)]
     pub thresholds: Option<Thresholds>,
+}
+
+/// Where an image comes from.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ImageSource {
+    /// A `docker save` archive, its path relative to the scenario file; it must contain the
+    /// reference.
+    Tar(PathBuf),
+    /// Copied from the daemon at `DOCKER_HOST` (or /var/run/docker.sock): the image's reference
+    /// there.
+    Host(String),
+    /// A directory with a Dockerfile (relative to the scenario file), built on the target daemon
+    /// with the images it has (the fixture image, images loaded before).
+    Build(PathBuf),
 }
 
 /// What a scenario requires of the engine it runs on.
