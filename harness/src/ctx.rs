@@ -59,6 +59,8 @@ pub struct Ctx<'a> {
     pub bundle: Option<PathBuf>,
     /// Each container's latest observation in this iteration (after the step that observed it).
     pub observed: HashMap<String, Observation>,
+    /// Containers a `pause` step paused, with the change that unpauses them.
+    pub paused: HashMap<String, ChangeId>,
     /// A container's state just before an action disturbed it (e.g. `kill_process`), which later
     /// steps compare with: a restart may complete before the disturbing step's own observation.
     pub baseline: HashMap<String, Observation>,

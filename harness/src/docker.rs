@@ -245,6 +245,25 @@ impl DockerClient {
         .await
     }
 
+    /// `docker restart` with an optional grace period in whole seconds, bounded by `deadline`.
+    pub async fn restart(
+        &self,
+        id: &str,
+        grace: Option<Duration>,
+        deadline: Duration,
+    ) -> anyhow::Result<()> {
+        let opts = bollard::query_parameters::RestartContainerOptions {
+            t: grace.map(|g| g.as_secs().min(i32::MAX as u64) as i32),
+            signal: None,
+        };
+        within(
+            &format!("restart container {id}"),
+            deadline,
+            self.inner.restart_container(id, Some(opts)),
+        )
+        .await
+    }
+
     /// Freezes a container's processes (`docker pause`).
     pub async fn pause(&self, id: &str) -> anyhow::Result<()> {
         within(

@@ -249,6 +249,9 @@ pub enum StepOutcome {
         kind: ErrorKind,
         /// What failed.
         message: String,
+        /// The Docker API's HTTP status, when the daemon refused the call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http_status: Option<u16>,
     },
     /// The run was interrupted (SIGINT, SIGTERM) during the step.
     Interrupted,

@@ -148,7 +148,15 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
                 .as_ref()
                 .map(|p| format!(" (forensics: {})", p.display()))
                 .unwrap_or_default();
+            let expects_error = plan
+                .scenario
+                .steps
+                .get(step.index)
+                .and_then(|s| s.expect.as_ref())
+                .is_some_and(|e| e.error.is_some());
             match &step.outcome {
+                // An action that had to fail: its `error` check judges it.
+                StepOutcome::Error { .. } if expects_error => {}
                 StepOutcome::Error { message, .. } => errors.push(format!(
                     "step '{}'{iter_note} failed: {message}{bundle}",
                     step.label

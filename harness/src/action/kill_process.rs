@@ -34,7 +34,7 @@ impl ActionKind for KillProcess {
     }
 
     fn problems(&self) -> Vec<String> {
-        crate::signal::problem(Self::NAME, &self.signal)
+        crate::signal::problem_or_zero(Self::NAME, &self.signal)
     }
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
@@ -49,7 +49,7 @@ impl ActionKind for KillProcess {
         let signo = self
             .signal
             .as_deref()
-            .and_then(crate::signal::parse)
+            .and_then(crate::signal::parse_or_zero)
             .unwrap_or(9);
         if let Some(o) = ctx.observed.get(&name).cloned() {
             ctx.baseline.insert(name.clone(), o);

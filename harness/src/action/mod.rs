@@ -4,6 +4,7 @@
 mod check_leaks;
 mod churn;
 mod containerd_kill;
+mod create;
 mod daemon_freeze;
 mod daemon_kill;
 mod daemon_reload;
@@ -18,10 +19,12 @@ mod leak_veth;
 mod log;
 mod net_shape;
 mod partition;
+mod pause;
 mod pin_netns;
 mod probe;
 mod probe_api;
 mod remove;
+mod restart;
 mod shim_kill;
 mod sleep;
 mod start;
@@ -43,6 +46,7 @@ use crate::scenario::Scenario;
 pub use check_leaks::{CheckLeaks, LeakScope};
 pub use churn::Churn;
 pub use containerd_kill::ContainerdKill;
+pub use create::Create;
 pub use daemon_freeze::DaemonFreeze;
 pub use daemon_kill::DaemonKill;
 pub use daemon_reload::DaemonReload;
@@ -57,10 +61,12 @@ pub use leak_veth::LeakVeth;
 pub use log::Log;
 pub use net_shape::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
 pub use partition::Partition;
+pub use pause::{Pause, Unpause};
 pub use pin_netns::{PinNetns, PINNED_DIR};
 pub use probe::ProbeOnce;
 pub use probe_api::ProbeApi;
 pub use remove::Remove;
+pub use restart::Restart;
 pub use shim_kill::ShimKill;
 pub use sleep::Sleep;
 pub use start::Start;
@@ -74,6 +80,14 @@ pub use wait_for::WaitFor;
 pub enum Action {
     /// Create (on first use) and start a container.
     Start(Start),
+    /// Create a container without starting it.
+    Create(Create),
+    /// `docker restart`: stop, then start again.
+    Restart(Restart),
+    /// Freeze a container's processes (`docker pause`); unpaused at the latest when its iteration ends.
+    Pause(Pause),
+    /// Thaw a paused container (`docker unpause`).
+    Unpause(Unpause),
     /// `docker stop`: the stop signal, then SIGKILL after the grace period.
     Stop(Stop),
     /// Send a signal to the container's PID 1 through the daemon (`docker kill -s`).
@@ -166,6 +180,10 @@ macro_rules! dispatch {
     ($self:expr, $a:ident => $e:expr) => {
         match $self {
             Action::Start($a) => $e,
+            Action::Create($a) => $e,
+            Action::Restart($a) => $e,
+            Action::Pause($a) => $e,
+            Action::Unpause($a) => $e,
             Action::Stop($a) => $e,
             Action::Kill($a) => $e,
             Action::Wait($a) => $e,

@@ -28,15 +28,35 @@ pub struct Stop {
 
 impl Stop {
     fn grace(&self, scenario: &Scenario) -> Duration {
-        self.timeout
-            .or_else(|| {
-                scenario
-                    .containers
-                    .get(&self.container.value)
-                    .and_then(|c| c.stop_timeout)
-            })
-            .map(HumanDuration::get)
-            .unwrap_or(Duration::from_secs(10))
+        grace(self.timeout, &self.container.value, scenario)
+    }
+}
+
+/// The grace period a stop gives: the step's `timeout`, else the container's `stop_timeout`, else
+/// the engine's 10 s.
+pub(super) fn grace(
+    timeout: Option<HumanDuration>,
+    container: &str,
+    scenario: &Scenario,
+) -> Duration {
+    timeout
+        .or_else(|| {
+            scenario
+                .containers
+                .get(container)
+                .and_then(|c| c.stop_timeout)
+        })
+        .map(HumanDuration::get)
+        .unwrap_or(Duration::from_secs(10))
+}
+
+/// A grace period the Docker API cannot take (it takes whole seconds).
+pub(super) fn whole_seconds(action: &str, timeout: Option<HumanDuration>) -> Vec<String> {
+    match timeout {
+        Some(t) if t.get().subsec_nanos() != 0 => vec![format!(
+            "{action}: timeout {t} must be whole seconds (the Docker API takes seconds)"
+        )],
+        _ => vec![],
     }
 }
 
@@ -48,12 +68,7 @@ impl ActionKind for Stop {
     }
 
     fn problems(&self) -> Vec<String> {
-        match self.timeout {
-            Some(t) if t.get().subsec_nanos() != 0 => vec![format!(
-                "stop: timeout {t} must be whole seconds (the Docker API takes seconds)"
-            )],
-            _ => vec![],
-        }
+        whole_seconds(Self::NAME, self.timeout)
     }
 
     fn default_deadline(&self, scenario: &Scenario) -> Duration {

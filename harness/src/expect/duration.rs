@@ -189,6 +189,7 @@ mod tests {
         s.outcome = StepOutcome::Error {
             kind: Default::default(),
             message: "boom".into(),
+            http_status: None,
         };
         assert_eq!(check(&b(None, Some("9s")), &s).outcome, Outcome::Unknown);
     }

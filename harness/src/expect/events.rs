@@ -1,5 +1,9 @@
 //! `events`: Docker events that must arrive for the step's container while the step runs
-//! (e.g. `[kill, die, oom]`). Their timestamps are the daemon's own, which cross-check our clock.
+//! (e.g. `[kill, die, oom]`), and events that must not (`{absent: [restart]}`). Their timestamps
+//! are the daemon's own, which cross-check our clock.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::CheckResult;
 use crate::record::{EventRecord, IterationRecord, Source, StepOutcome, StepRecord};
@@ -31,10 +35,51 @@ const KNOWN: &[&str] = &[
     "update",
 ];
 
+/// `events:` as written: a list that must be seen, or both sets.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum EventsExpect {
+    /// Events that must be seen.
+    Present(Vec<String>),
+    /// Events that must be seen and events that must not be.
+    Sets(EventSets),
+}
+
+/// `{present: [...], absent: [...]}`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventSets {
+    /// Events that must be seen.
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// Events that must not be seen during the step.
+    #[serde(default)]
+    pub absent: Vec<String>,
+}
+
+impl EventsExpect {
+    /// Events that must be seen.
+    pub fn present(&self) -> &[String] {
+        match self {
+            EventsExpect::Present(v) => v,
+            EventsExpect::Sets(s) => &s.present,
+        }
+    }
+
+    /// Events that must not be seen.
+    pub fn absent(&self) -> &[String] {
+        match self {
+            EventsExpect::Present(_) => &[],
+            EventsExpect::Sets(s) => &s.absent,
+        }
+    }
+}
+
 /// Unknown event names, for validation.
-pub fn problems(expected: &[String]) -> Vec<String> {
-    expected
+pub fn problems(e: &EventsExpect) -> Vec<String> {
+    e.present()
         .iter()
+        .chain(e.absent())
         .filter(|e| !KNOWN.contains(&e.as_str()))
         .map(|e| {
             format!(
@@ -45,49 +90,61 @@ pub fn problems(expected: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Checks that every expected event was seen for the step's container (by docker id). A missing
-/// event while the event stream had a gap during the step is `unknown`: it may have happened unseen.
+/// Checks that every expected event was seen for the step's container (by docker id), and no
+/// absent one. A missing event while the event stream had a gap during the step is `unknown`: it
+/// may have happened unseen; so is an absent event not seen during a gap.
 pub fn check(
-    expected: &[String],
+    e: &EventsExpect,
     step: &StepRecord,
     events: &[&EventRecord],
     it: &IterationRecord,
 ) -> CheckResult {
     let name = "events";
-    let want = expected.join(", ");
+    let (present, absent) = (e.present(), e.absent());
+    let mut want = present.join(", ");
+    if !absent.is_empty() {
+        if !want.is_empty() {
+            want.push_str("; ");
+        }
+        want.push_str(&format!("none of {}", absent.join(", ")));
+    }
     if step.outcome != StepOutcome::Ok {
         return CheckResult::unknown(name, want, "not observed: the step did not complete");
     }
     let seen: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    let missing: Vec<&str> = expected
+    let missing: Vec<&str> = present
         .iter()
         .map(String::as_str)
         .filter(|e| !seen.contains(e))
         .collect();
-    let observed = if seen.is_empty() {
+    let forbidden: Vec<&str> = absent
+        .iter()
+        .map(String::as_str)
+        .filter(|e| seen.contains(e))
+        .collect();
+    let mut observed = if seen.is_empty() {
         "no events".to_string()
     } else {
         seen.join(", ")
     };
-    if missing.is_empty() {
-        CheckResult::new(name, want, observed, true)
-    } else if let Some(gap) = it.gap(Source::Events, step.started, step.observed_until) {
-        CheckResult::unknown(
+    if !missing.is_empty() {
+        observed.push_str(&format!(" (missing: {})", missing.join(", ")));
+    }
+    if !forbidden.is_empty() {
+        observed.push_str(&format!(" (forbidden: {})", forbidden.join(", ")));
+        return CheckResult::new(name, want, observed, false);
+    }
+    let undecided = !missing.is_empty() || !absent.is_empty();
+    match it.gap(Source::Events, step.started, step.observed_until) {
+        Some(gap) if undecided => CheckResult::unknown(
             name,
             want,
             &format!(
-                "{observed} (missing: {}), but the events may be incomplete: {}",
-                missing.join(", "),
+                "{observed}, but the events may be incomplete: {}",
                 gap.reason
             ),
-        )
-    } else {
-        CheckResult::new(
-            name,
-            want,
-            format!("{observed} (missing: {})", missing.join(", ")),
-            false,
-        )
+        ),
+        _ => CheckResult::new(name, want, observed, missing.is_empty()),
     }
 }
 
@@ -114,7 +171,7 @@ mod tests {
         let s = step(exited(137, true), 1.0);
         let it = IterationRecord::default();
         let (oom, die) = (ev("oom", WEB_ID, 2.0), ev("die", WEB_ID, 2.0));
-        let want = vec!["oom".to_string(), "die".to_string()];
+        let want = EventsExpect::Present(vec!["oom".to_string(), "die".to_string()]);
         assert_eq!(check(&want, &s, &[&oom, &die], &it).outcome, Outcome::Pass);
         let r = check(&want, &s, &[&die], &it);
         assert_eq!(r.outcome, Outcome::Fail);
@@ -141,9 +198,11 @@ mod tests {
         let seen: Vec<&str> = it.step_events(&s).map(|e| e.action.as_str()).collect();
         assert_eq!(seen, vec!["kill"]);
         let events: Vec<&EventRecord> = it.step_events(&s).collect();
-        let want: Vec<String> = ["kill", "die", "stop", "destroy"]
-            .map(String::from)
-            .to_vec();
+        let want = EventsExpect::Present(
+            ["kill", "die", "stop", "destroy"]
+                .map(String::from)
+                .to_vec(),
+        );
         let r = check(&want, &s, &events, &it);
         assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
         assert!(
@@ -168,7 +227,7 @@ mod tests {
             reason: "the event stream was lost".into(),
         });
         let die = ev("die", WEB_ID, 2.0);
-        let want = vec!["oom".to_string(), "die".to_string()];
+        let want = EventsExpect::Present(vec!["oom".to_string(), "die".to_string()]);
         let r = check(&want, &s, &[&die], &it);
         assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
         // Everything present: the gap does not matter.
@@ -182,6 +241,43 @@ mod tests {
 
     #[test]
     fn unknown_names_are_problems() {
-        assert_eq!(problems(&["oom".into(), "boom".into()]).len(), 1);
+        assert_eq!(
+            problems(&EventsExpect::Present(vec!["oom".into(), "boom".into()])).len(),
+            1
+        );
+        let sets = EventsExpect::Sets(EventSets {
+            present: vec!["die".into()],
+            absent: vec!["restrat".into()],
+        });
+        assert_eq!(problems(&sets).len(), 1);
+    }
+
+    #[test]
+    fn absent_events_fail_when_seen_and_are_unknown_during_a_gap() {
+        let s = step(exited(0, false), 1.0);
+        let (die, restart) = (ev("die", WEB_ID, 0.5), ev("restart", WEB_ID, 0.6));
+        let mut it = IterationRecord::default();
+        let want = EventsExpect::Sets(EventSets {
+            present: vec!["die".into()],
+            absent: vec!["restart".into()],
+        });
+        assert_eq!(check(&want, &s, &[&die], &it).outcome, Outcome::Pass);
+        let r = check(&want, &s, &[&die, &restart], &it);
+        assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+        assert!(r.observed.contains("forbidden: restart"), "{r:?}");
+        assert_eq!(r.expected, "die; none of restart");
+        it.gaps.push(crate::record::SourceGap {
+            source: Source::Events,
+            from: Duration::from_millis(100),
+            until: None,
+            reason: "the event stream broke".into(),
+        });
+        // Not seen, but it may have happened unseen.
+        assert_eq!(check(&want, &s, &[&die], &it).outcome, Outcome::Unknown);
+        // Seen is seen, gap or not.
+        assert_eq!(
+            check(&want, &s, &[&die, &restart], &it).outcome,
+            Outcome::Fail
+        );
     }
 }

@@ -5,13 +5,15 @@
 
 mod compare;
 mod duration;
-mod events;
+mod error;
+pub mod events;
 mod exit_code;
 mod facts;
 mod kernel_log;
 mod leaks;
 mod measures;
 mod oom_killed;
+mod restart_count;
 mod state;
 
 use std::collections::BTreeMap;
@@ -34,6 +36,10 @@ use crate::verdict::Outcome;
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The action must fail: `{}` for any failure, or with `contains` (text of the error) and
+    /// `status` (the Docker API's HTTP status). The steps after it still run.
+    #[serde(default)]
+    pub error: Option<error::ErrorExpect>,
     /// The container's exit code (`State.ExitCode`), e.g. 137 after SIGKILL, 143 after SIGTERM, or
     /// a list of acceptable codes; after an `exec` step, the command's exit code.
     #[serde(default)]
@@ -41,15 +47,20 @@ pub struct Expect {
     /// Whether the kernel's OOM killer killed the container (`State.OOMKilled`).
     #[serde(default)]
     pub oom_killed: Option<bool>,
+    /// How many times the daemon restarted the container under its restart policy
+    /// (`RestartCount`), exactly.
+    #[serde(default)]
+    pub restart_count: Option<i64>,
     /// The container's state after the step.
     #[serde(default)]
     pub state: Option<State>,
     /// Bounds on the action's duration (monotonic clock), e.g. `{min: 4.5s, max: 8s}`.
     #[serde(default)]
     pub duration: Option<Bounds>,
-    /// Docker events that must be seen for the container during the step, e.g. `[kill, die, oom]`.
+    /// Docker events of the container during the step: a list that must be seen, e.g.
+    /// `[kill, die, oom]`, or `{present: [...], absent: [...]}` (events that must not be seen).
     #[serde(default)]
-    pub events: Option<Vec<String>>,
+    pub events: Option<events::EventsExpect>,
     /// Bounds on any other measure of the step by name, e.g. `time_to_oom: {max: 30s}`; counts
     /// (`shims`, `mounts`, `netns`) take plain numbers (`{max: 0}`).
     #[serde(default)]
@@ -124,6 +135,21 @@ impl Expect {
         if let Some(ev) = &self.events {
             p.extend(events::problems(ev));
         }
+        if self.error.is_some()
+            && (self.needs_container()
+                || self.duration.is_some()
+                || !self.measures.is_empty()
+                || self.api.is_some()
+                || self.kernel_log.is_some()
+                || self.leaks.is_some()
+                || self.probe.is_some())
+        {
+            p.push(
+                "expect: `error` cannot be combined with other expectations: an action that fails \
+                 observes nothing (check the state in a later step)"
+                    .into(),
+            );
+        }
         p
     }
 
@@ -131,6 +157,7 @@ impl Expect {
     pub fn needs_container(&self) -> bool {
         self.exit_code.is_some()
             || self.oom_killed.is_some()
+            || self.restart_count.is_some()
             || self.state.is_some()
             || self.events.is_some()
             || self.unchanged.is_some()
@@ -148,11 +175,17 @@ impl Expect {
         iteration: &crate::record::IterationRecord,
     ) -> Vec<CheckResult> {
         let mut out = Vec::new();
+        if let Some(e) = &self.error {
+            out.push(error::check(e, step));
+        }
         if let Some(v) = &self.exit_code {
             out.push(exit_code::check(v, step));
         }
         if let Some(v) = self.oom_killed {
             out.push(oom_killed::check(v, step));
+        }
+        if let Some(v) = self.restart_count {
+            out.push(restart_count::check(v, step));
         }
         if let Some(v) = self.state {
             out.push(state::check(v, step));

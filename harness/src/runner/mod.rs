@@ -182,6 +182,7 @@ async fn run_iteration(
             forensics,
             bundle: None,
             observed: HashMap::new(),
+            paused: HashMap::new(),
             baseline: HashMap::new(),
             leak_baselines: BTreeMap::new(),
             samples: Vec::new(),
@@ -205,6 +206,17 @@ async fn run_iteration(
         }
         Err(_) => Some("the scenario task was cancelled".into()),
     }
+}
+
+/// The HTTP status of the Docker API's refusal among an error's causes, if the daemon refused.
+fn api_status(e: &anyhow::Error) -> Option<u16> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<bollard::errors::Error>() {
+            Some(bollard::errors::Error::DockerResponseServerError { status_code, .. }) => {
+                Some(*status_code)
+            }
+            _ => None,
+        })
 }
 
 /// What kind of failure an action's error is, from its typed causes.
@@ -318,10 +330,15 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             Some(Ok(Err(e))) => StepOutcome::Error {
                 kind: error_kind(&e),
                 message: format!("{e:#}"),
+                http_status: api_status(&e),
             },
             Some(Ok(Ok(()))) => StepOutcome::Ok,
         };
-        failed = outcome != StepOutcome::Ok;
+        // An action that must fail (`expect: {error: ...}`) and did is judged by that check; the
+        // steps after it run.
+        let failure_expected = step.expect.as_ref().is_some_and(|e| e.error.is_some())
+            && matches!(outcome, StepOutcome::Error { .. });
+        failed = outcome != StepOutcome::Ok && !failure_expected;
         journal.emit_at(
             finished,
             Event::Measure {
@@ -380,7 +397,7 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
                 .expect
                 .as_ref()
                 .and_then(|e| e.events.as_ref())
-                .map(|v| v.iter().map(String::as_str).collect())
+                .map(|v| v.present().iter().map(String::as_str).collect())
                 .unwrap_or_default();
             let auto_remove = container
                 .as_deref()

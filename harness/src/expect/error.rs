@@ -1,0 +1,95 @@
+//! `error`: the action must fail — e.g. a call the daemon must refuse — optionally with a text in
+//! its error and the Docker API's HTTP status.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CheckResult;
+use crate::record::{StepOutcome, StepRecord};
+
+/// `error: {contains, status}` (both optional: `{}` accepts any failure).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorExpect {
+    /// Text the error must contain.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The Docker API's HTTP status, e.g. 404 or 409.
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+/// Checks that the step's action failed as expected.
+pub fn check(e: &ErrorExpect, step: &StepRecord) -> CheckResult {
+    let name = "error";
+    let mut want = vec!["the action fails".to_string()];
+    if let Some(t) = &e.contains {
+        want.push(format!("with {t:?}"));
+    }
+    if let Some(s) = e.status {
+        want.push(format!("status {s}"));
+    }
+    let want = want.join(", ");
+    match &step.outcome {
+        StepOutcome::Error {
+            message,
+            http_status: status,
+            ..
+        } => {
+            let text_ok = e
+                .contains
+                .as_ref()
+                .is_none_or(|t| message.contains(t.as_str()));
+            let status_ok = e.status.is_none_or(|s| *status == Some(s));
+            let observed = match status {
+                Some(s) => format!("failed with status {s}: {message}"),
+                None => format!("failed: {message}"),
+            };
+            CheckResult::new(name, want, observed, text_ok && status_ok)
+        }
+        StepOutcome::Ok => CheckResult::new(name, want, "the action succeeded".to_string(), false),
+        StepOutcome::DeadlineExceeded { deadline } => CheckResult::new(
+            name,
+            want,
+            format!(
+                "no answer: exceeded its deadline of {}",
+                crate::units::format_duration(*deadline)
+            ),
+            false,
+        ),
+        StepOutcome::Skipped | StepOutcome::Interrupted => {
+            CheckResult::unknown(name, want, "not run to its end")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::testutil::*;
+    use crate::verdict::Outcome;
+
+    #[test]
+    fn text_and_status_must_match() {
+        let mut s = step(exited(0, false), 1.0);
+        let e = ErrorExpect {
+            contains: Some("is not running".into()),
+            status: Some(409),
+        };
+        assert_eq!(check(&e, &s).outcome, Outcome::Fail, "succeeded");
+        s.outcome = StepOutcome::Error {
+            kind: Default::default(),
+            message: "docker: exec: container 1 is not running".into(),
+            http_status: Some(409),
+        };
+        assert_eq!(check(&e, &s).outcome, Outcome::Pass);
+        let wrong = ErrorExpect {
+            status: Some(404),
+            ..e.clone()
+        };
+        assert_eq!(check(&wrong, &s).outcome, Outcome::Fail);
+        assert_eq!(check(&ErrorExpect::default(), &s).outcome, Outcome::Pass);
+        s.outcome = StepOutcome::Skipped;
+        assert_eq!(check(&e, &s).outcome, Outcome::Unknown);
+    }
+}
