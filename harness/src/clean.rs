@@ -92,9 +92,8 @@ pub struct Cleaned {
     pub failed: usize,
 }
 
-/// Replays the ledgers of every dead run under `state`; live runs are left alone.
-pub async fn clean(state: &Path) -> Cleaned {
-    let mut out = Cleaned::default();
+/// The run directories under `state`, oldest first (run ids sort by start time).
+fn run_dirs(state: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir(state))
         .into_iter()
         .flatten()
@@ -103,6 +102,13 @@ pub async fn clean(state: &Path) -> Cleaned {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    dirs
+}
+
+/// Replays the ledgers of every dead run under `state`; live runs are left alone.
+pub async fn clean(state: &Path) -> Cleaned {
+    let mut out = Cleaned::default();
+    let dirs = run_dirs(state);
     let env = CleanEnv::default();
     for dir in dirs {
         let run_id = dir
@@ -201,14 +207,7 @@ pub const KEEP_RUNS: usize = 50;
 /// Removes the directories of dead runs that have nothing outstanding, beyond the newest `keep`
 /// (run ids sort by start time). A live run, or a dead one with changes not undone, is kept.
 pub fn prune(state: &Path, keep: usize) -> Vec<String> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir(state))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = run_dirs(state);
     let excess = dirs.len().saturating_sub(keep);
     let mut removed = Vec::new();
     for dir in dirs.into_iter().take(excess) {

@@ -70,6 +70,21 @@ pub struct Fingerprint {
     pub live_restore: bool,
 }
 
+impl Fingerprint {
+    /// One line: engine and API, containerd, runc, kernel, cgroup version.
+    pub fn summary(&self) -> String {
+        format!(
+            "engine {} (API {}), containerd {}, runc {}, kernel {}, cgroup v{}",
+            self.engine_version,
+            self.api_version,
+            self.containerd_version,
+            self.runc_version,
+            self.kernel_version,
+            self.cgroup_version
+        )
+    }
+}
+
 /// One scenario's run: its iterations (one per `repeat`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ScenarioRecord {

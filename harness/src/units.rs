@@ -88,6 +88,11 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// [`format_duration`] of seconds as a float (negative values show as `0s`).
+pub fn format_secs(v: f64) -> String {
+    format_duration(Duration::from_secs_f64(v.max(0.0)))
+}
+
 fn trim_float(v: f64) -> String {
     let s = if v >= 100.0 {
         format!("{v:.0}")

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::CheckResult;
 use crate::record::{StepOutcome, StepRecord};
-use crate::units::{format_duration, HumanDuration};
+use crate::units::HumanDuration;
 
 /// Inclusive bounds on a time: `{min: 4.5s, max: 8s}`; either may be left out.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -118,7 +118,7 @@ pub(super) fn check_measure(
     let timed = first.unit == "s";
     let show = |v: f64| {
         if timed {
-            format_duration(std::time::Duration::from_secs_f64(v.max(0.0)))
+            crate::units::format_secs(v)
         } else {
             format!("{v}")
         }

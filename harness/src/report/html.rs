@@ -11,11 +11,10 @@
 
 use std::fmt::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::qualify::compare::{Change, MeasureComparison, QualifyReport, SideResult};
 use crate::record::{Fingerprint, IterationRecord, StepOutcome};
-use crate::units::format_duration;
+use crate::units::{format_duration, format_secs};
 use crate::verdict::Outcome;
 
 use super::Report;
@@ -77,10 +76,6 @@ fn file_link(p: &Path) -> String {
     )
 }
 
-fn secs(v: f64) -> String {
-    format_duration(Duration::from_secs_f64(v.max(0.0)))
-}
-
 /// An anchor id for a scenario name.
 fn anchor(name: &str) -> String {
     let s: String = name
@@ -107,7 +102,7 @@ fn badge(label: &str) -> String {
 
 fn fingerprint_rows(out: &mut String, sides: &[(&str, &Fingerprint)]) {
     type Field = (&'static str, fn(&Fingerprint) -> String);
-    let fields: [Field; 10] = [
+    let fields: [Field; 9] = [
         ("engine", |f| f.engine_version.clone()),
         ("API", |f| f.api_version.clone()),
         ("containerd", |f| f.containerd_version.clone()),
@@ -119,9 +114,8 @@ fn fingerprint_rows(out: &mut String, sides: &[(&str, &Fingerprint)]) {
         }),
         ("storage", |f| f.storage_driver.clone()),
         ("live-restore", |f| f.live_restore.to_string()),
-        ("", |_| String::new()),
     ];
-    for (name, get) in fields.iter().filter(|(n, _)| !n.is_empty()) {
+    for (name, get) in &fields {
         let _ = write!(out, "<tr><th>{name}</th>");
         for (_, f) in sides {
             let _ = write!(out, "<td>{}</td>", esc(&get(f)));
@@ -187,7 +181,7 @@ fn distribution_plot(m: &MeasureComparison) -> String {
                 "<circle class=\"mark\" cx=\"{:.1}\" cy=\"{jy:.1}\" r=\"4\" fill=\"{color}\" \
                  fill-opacity=\"0.7\"><title>{name}: {}</title></circle>",
                 x(*v),
-                secs(*v)
+                format_secs(*v)
             );
         }
         let _ = write!(
@@ -197,7 +191,7 @@ fn distribution_plot(m: &MeasureComparison) -> String {
             x(median),
             y - 11.0,
             y + 11.0,
-            secs(median)
+            format_secs(median)
         );
     }
     let axis_y = 78.0;
@@ -214,7 +208,7 @@ fn distribution_plot(m: &MeasureComparison) -> String {
             x(t),
             axis_y + 4.0,
             axis_y + 15.0,
-            secs(t)
+            format_secs(t)
         );
     }
     s.push_str("</svg>");
@@ -355,13 +349,13 @@ pub fn qualify_page(r: &QualifyReport) -> String {
                 esc(&m.step),
                 esc(&m.measure),
                 esc(&m.source),
-                secs(m.baseline_median),
-                secs(m.candidate_median),
+                format_secs(m.baseline_median),
+                format_secs(m.candidate_median),
                 m.ratio,
                 m.interval.0,
                 m.interval.1,
                 m.threshold * 100.0,
-                secs(m.floor),
+                format_secs(m.floor),
                 badge(change)
             );
         }
@@ -453,7 +447,7 @@ fn timeline(it: &IterationRecord) -> String {
             lane_y(1) - 8.0,
             (x(until) - x(from)).max(2.0),
             esc(&f.description),
-            secs(until - from),
+            format_secs(until - from),
             if f.until.is_none() {
                 ", never undone"
             } else {
@@ -481,7 +475,7 @@ fn timeline(it: &IterationRecord) -> String {
             (x(z) - x(a)).max(2.0),
             esc(&st.label),
             esc(&st.action),
-            secs(z - a)
+            format_secs(z - a)
         );
         for p in &st.samples {
             let color = if p.unreadable {
@@ -492,7 +486,7 @@ fn timeline(it: &IterationRecord) -> String {
                 "#c62828"
             };
             let what = match (&p.latency, &p.error) {
-                (Some(l), _) => format!("ok in {}", secs(*l)),
+                (Some(l), _) => format!("ok in {}", format_secs(*l)),
                 (None, Some(e)) => e.clone(),
                 (None, None) => String::new(),
             };
@@ -502,7 +496,7 @@ fn timeline(it: &IterationRecord) -> String {
                  <title>{} {}: {}</title></circle>",
                 x(p.t.as_secs_f64()),
                 lane_y(2),
-                secs(p.t.as_secs_f64() - t0),
+                format_secs(p.t.as_secs_f64() - t0),
                 esc(&p.phase),
                 esc(&what)
             );
@@ -516,7 +510,7 @@ fn timeline(it: &IterationRecord) -> String {
             x(e.t.as_secs_f64()),
             lane_y(3) - 8.0,
             lane_y(3) + 8.0,
-            secs(e.t.as_secs_f64() - t0),
+            format_secs(e.t.as_secs_f64() - t0),
             esc(&e.action),
             esc(e.container.as_deref().unwrap_or(""))
         );
@@ -529,7 +523,7 @@ fn timeline(it: &IterationRecord) -> String {
             x(k.t.as_secs_f64()),
             lane_y(4) - 8.0,
             lane_y(4) + 8.0,
-            secs(k.t.as_secs_f64() - t0),
+            format_secs(k.t.as_secs_f64() - t0),
             esc(&k.text)
         );
     }
@@ -542,7 +536,7 @@ fn timeline(it: &IterationRecord) -> String {
             x(t0 + t),
             axis_y + 4.0,
             axis_y + 16.0,
-            secs(t)
+            format_secs(t)
         );
     }
     s.push_str("</svg>");

@@ -2,33 +2,15 @@
 //! and JSON (the report itself). The HTML page is in [`super::html`].
 
 use std::fmt::Write;
-use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 
 use crate::qualify::compare::{Change, Kind, MeasureComparison, QualifyReport, SideResult};
-use crate::record::Fingerprint;
-use crate::units::format_duration;
+use crate::units::format_secs;
 use crate::verdict::Outcome;
 
 /// Changed timings named per scenario in the table.
 const WHY_SHOWN: usize = 3;
-
-fn secs(v: f64) -> String {
-    format_duration(Duration::from_secs_f64(v.max(0.0)))
-}
-
-fn fingerprint(f: &Fingerprint) -> String {
-    format!(
-        "engine {} (API {}), containerd {}, runc {}, kernel {}, cgroup v{}",
-        f.engine_version,
-        f.api_version,
-        f.containerd_version,
-        f.runc_version,
-        f.kernel_version,
-        f.cgroup_version
-    )
-}
 
 fn side_cell(s: &SideResult) -> String {
     format!("{} {}/{}", s.outcome.label(), s.passed, s.rounds)
@@ -43,7 +25,7 @@ pub fn render(r: &QualifyReport) -> String {
             out,
             "{name:<9}  {}  —  {} ({} runs)",
             s.spec,
-            fingerprint(&s.fingerprint),
+            s.fingerprint.summary(),
             s.rounds
         );
     }
@@ -85,8 +67,8 @@ pub fn render(r: &QualifyReport) -> String {
                             "{} {}: {} → {} (×{:.2}, 95% ×{:.2}–×{:.2})",
                             m.step,
                             m.measure,
-                            secs(m.baseline_median),
-                            secs(m.candidate_median),
+                            format_secs(m.baseline_median),
+                            format_secs(m.candidate_median),
                             m.ratio,
                             m.interval.0,
                             m.interval.1

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::Report;
-use crate::units::format_duration;
+use crate::units::{format_duration, format_secs};
 use crate::verdict::{MeasureStats, Outcome, ScenarioVerdict};
 
 /// How many of the slowest scenarios the summary names.
@@ -16,15 +16,11 @@ const SLOWEST: usize = 3;
 /// Lines of each container's output shown under a failed scenario.
 const TERMINAL_OUTPUT_LINES: usize = 10;
 
-fn secs(v: f64) -> String {
-    format_duration(Duration::from_secs_f64(v.max(0.0)))
-}
-
 /// A measure's value, or its statistics when there are several.
 pub fn stat_text(s: &MeasureStats) -> String {
     let f = |v: f64| {
         if s.unit == "s" {
-            secs(v)
+            format_secs(v)
         } else {
             format!("{v} {}", s.unit)
         }
@@ -64,13 +60,8 @@ pub fn render(report: &Report, verbose: bool) -> String {
     let fp = &report.run.fingerprint;
     let _ = writeln!(
         out,
-        "engine {} (API {}), containerd {}, runc {}, kernel {}, cgroup v{}, {} — target {}",
-        fp.engine_version,
-        fp.api_version,
-        fp.containerd_version,
-        fp.runc_version,
-        fp.kernel_version,
-        fp.cgroup_version,
+        "{}, {} — target {}",
+        fp.summary(),
         fp.storage_driver,
         report.run.target
     );
