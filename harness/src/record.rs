@@ -230,12 +230,43 @@ pub struct KernelLine {
     pub t: Duration,
     /// The kernel's timestamp, microseconds since boot.
     pub usec: u64,
+    /// When the kernel logged it, on the run's clock: its own timestamp shifted by the smallest
+    /// read lag seen in the iteration (`min(t - usec)`), so never later than `t`. Computed when
+    /// the journal is folded; absent in the journal itself.
+    #[serde(default, with = "opt_secs", skip_serializing_if = "Option::is_none")]
+    pub at: Option<Duration>,
     /// Syslog priority.
     pub priority: u32,
     /// The message.
     pub text: String,
     /// What it is about, when a classifier recognised it.
     pub class: Option<crate::kernel::KernelClass>,
+}
+
+impl KernelLine {
+    /// When the kernel logged the line on the run's clock, or when it was read if that is unknown.
+    pub fn time(&self) -> Duration {
+        self.at.unwrap_or(self.t)
+    }
+}
+
+/// Puts kernel lines on the run's clock by their own timestamps. The kernel's clock (microseconds
+/// since boot) and the run's clock differ by an offset that drifts slowly; every line was logged
+/// before it was read, so `t - usec` bounds the offset from above for each line, and the smallest
+/// bound of the iteration is the closest (the watcher reads a line as soon as the kernel logs
+/// it). Lines are then never placed later than they were read.
+pub fn place_kernel_lines(lines: &mut [KernelLine]) {
+    let Some(offset) = lines
+        .iter()
+        .map(|l| l.t.as_micros() as i128 - l.usec as i128)
+        .min()
+    else {
+        return;
+    };
+    for l in lines {
+        let at = (l.usec as i128 + offset).max(0) as u64;
+        l.at = Some(Duration::from_micros(at));
+    }
 }
 
 /// What kind of failure ended a step, decided where it happened (never from message text).
@@ -511,5 +542,42 @@ impl IterationRecord {
         let id = step.container_id.as_deref().unwrap_or_default();
         events_of(&self.events, id, step.started, step.observed_until)
             .filter(move |_| step.container_id.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(read_ms: u64, kernel_ms: u64) -> KernelLine {
+        KernelLine {
+            t: Duration::from_millis(read_ms),
+            usec: kernel_ms * 1000,
+            at: None,
+            priority: 3,
+            text: String::new(),
+            class: None,
+        }
+    }
+
+    #[test]
+    fn kernel_lines_are_placed_by_their_own_timestamps() {
+        // The run's clock is 1000 s behind the kernel's; lines were read 7, 1 and 40 ms late.
+        let mut lines = vec![
+            line(2_007, 1_002_000),
+            line(3_001, 1_003_000),
+            line(9_040, 1_009_000),
+        ];
+        place_kernel_lines(&mut lines);
+        let at: Vec<_> = lines.iter().map(|l| l.time().as_millis()).collect();
+        // The smallest lag (1 ms) is the offset's bound: each line lands 1 ms after its kernel
+        // time, never later than it was read.
+        assert_eq!(at, [2_001, 3_001, 9_001]);
+        assert!(lines.iter().all(|l| l.time() <= l.t));
+        // Without lines nothing happens; one line is placed where it was read.
+        place_kernel_lines(&mut []);
+        let mut one = vec![line(5_000, 1_004_990)];
+        place_kernel_lines(&mut one);
+        assert_eq!(one[0].time(), Duration::from_millis(5_000));
     }
 }

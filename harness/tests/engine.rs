@@ -321,6 +321,20 @@ fn the_kernel_watcher_sees_the_real_oom_line() {
         .find(|l| l["class"] == "oom_kill" && l["text"].as_str().unwrap().contains(id))
         .unwrap_or_else(|| panic!("no oom_kill line for {id} in {}", it["kernel"]));
     assert!(line["usec"].as_u64().unwrap() > 0);
+    // Placed by the kernel's own timestamp: after the iteration started, not after the harness
+    // read it, and not after Docker's own `oom` event for the container reached the harness.
+    let at = line["at"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no at in {line}"));
+    let started = it["started"].as_f64().unwrap();
+    assert!(started <= at && at <= line["t"].as_f64().unwrap(), "{line}");
+    let oom = it["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "oom" && e["id"] == id)
+        .unwrap_or_else(|| panic!("no oom event in {}", it["events"]));
+    assert!(at <= oom["t"].as_f64().unwrap(), "{line} after {oom}");
 }
 
 #[test]

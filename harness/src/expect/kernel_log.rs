@@ -61,7 +61,7 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
     let lines: Vec<_> = it
         .kernel
         .iter()
-        .filter(|l| l.t <= step.observed_until)
+        .filter(|l| l.time() <= step.observed_until)
         .filter(|l| id.is_none_or(|id| l.text.contains(id.as_str())))
         .filter(|l| l.class.is_some())
         .collect();
@@ -143,6 +143,7 @@ mod tests {
         KernelLine {
             t: Duration::from_secs(2),
             usec: 1,
+            at: None,
             priority: 3,
             text: text.into(),
             class: crate::kernel::classify(text),

@@ -371,6 +371,13 @@ impl Folder {
                     .into()
             });
         }
+        for it in rec
+            .scenarios
+            .iter_mut()
+            .flat_map(|s| s.iterations.iter_mut())
+        {
+            crate::record::place_kernel_lines(&mut it.kernel);
+        }
         Ok(Folded { plans, record: rec })
     }
 }

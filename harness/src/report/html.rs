@@ -399,7 +399,7 @@ fn timeline(it: &IterationRecord) -> String {
         end = end.max(f.until.unwrap_or(f.from).as_secs_f64());
     }
     for k in &it.kernel {
-        end = end.max(k.t.as_secs_f64());
+        end = end.max(k.time().as_secs_f64());
     }
     let span = ((end - t0) * 1.05).max(0.05);
     let (w, left, right) = (1000.0, 70.0, 20.0);
@@ -520,10 +520,10 @@ fn timeline(it: &IterationRecord) -> String {
             s,
             "<line class=\"mark\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#b71c1c\" \
              stroke-width=\"2\"><title>{3} {4}</title></line>",
-            x(k.t.as_secs_f64()),
+            x(k.time().as_secs_f64()),
             lane_y(4) - 8.0,
             lane_y(4) + 8.0,
-            format_secs(k.t.as_secs_f64() - t0),
+            format_secs(k.time().as_secs_f64() - t0),
             esc(&k.text)
         );
     }

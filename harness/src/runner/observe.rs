@@ -309,6 +309,7 @@ impl KernelWatch {
                         line: KernelLine {
                             t: journal.now(),
                             usec: rec.usec,
+                            at: None,
                             priority: rec.priority,
                             class: crate::kernel::classify(&rec.text),
                             text: rec.text,
