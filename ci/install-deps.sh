@@ -18,9 +18,6 @@ dpkg -s bash-static >/dev/null 2>&1 || pkgs+=(bash-static)
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 # Network faults use iptables in containers' namespaces; the tests read the host with iptables-save.
 command -v iptables-save >/dev/null 2>&1 || pkgs+=(iptables)
-# The HTML reports are tested in a real browser: headless Chromium opens them and takes screenshots.
-command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
-dpkg -s fonts-dejavu-core >/dev/null 2>&1 || pkgs+=(fonts-dejavu-core)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing: ${pkgs[*]}"

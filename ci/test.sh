@@ -3,7 +3,7 @@
 # runs every test, including the integration tests on real, harness-managed Docker daemons (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ci/install-deps.sh
+ci/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace

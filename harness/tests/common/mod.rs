@@ -2,6 +2,8 @@
 //! directory, write scenario files, read the JSON report.
 #![allow(dead_code)]
 
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -410,7 +412,7 @@ pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json:
 }
 
 /// `chromium --headless` with a deadline: its output (the DOM after scripts ran, with
-/// `--dump-dom`). Debian's `chromium` must be installed (ci/install-deps.sh does it).
+/// `--dump-dom`). Debian's `chromium` must be installed (ci/install-test-deps.sh does it).
 pub fn chromium(args: &[&str], page: &Path) -> Output {
     let out = Command::new("timeout")
         .args(["-k", "5", "90", "chromium"])
@@ -425,7 +427,7 @@ pub fn chromium(args: &[&str], page: &Path) -> Output {
         .args(args)
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
         .output()
-        .expect("chromium must be installed (ci/install-deps.sh)");
+        .expect("chromium must be installed (ci/install-test-deps.sh)");
     assert_eq!(out.status.code(), Some(0), "chromium: {}", text(&out));
     out
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond what a Docker host needs (ci/install-deps.sh): headless
+# Chromium for the HTML reports, OpenSSH (a real sshd on loopback), ansible-core (the playbook in
+# ci/ansible), vagrant (`vagrant validate` of vagrant/Vagrantfile) and debootstrap (the example
+# image built from Debian's packages). Idempotent; needs root (uses sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ci/install-deps.sh
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+pkgs=()
+command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || pkgs+=(fonts-dejavu-core)
+[ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || pkgs+=(openssh-client)
+command -v ansible-playbook >/dev/null 2>&1 || pkgs+=(ansible-core)
+command -v vagrant >/dev/null 2>&1 || pkgs+=(vagrant)
+command -v debootstrap >/dev/null 2>&1 || pkgs+=(debootstrap)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "installing (tests): ${pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
