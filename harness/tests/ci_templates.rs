@@ -132,12 +132,15 @@ fn the_playbook_runs_every_host_and_collects_reports() {
 }
 
 fn vagrant_validate(env: &[(&str, &str)]) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
     let mut c = Command::new("vagrant");
     c.arg("validate")
         // No provider (VirtualBox, libvirt) is installed here: their sections are not checked.
         .arg("--ignore-provider")
         .current_dir(common::repo().join("vagrant"))
-        .env("VAGRANT_HOME", tempfile::tempdir().unwrap().keep())
+        .env("VAGRANT_HOME", home.path())
+        // Vagrant writes its machine state beside the Vagrantfile unless told otherwise.
+        .env("VAGRANT_DOTFILE_PATH", home.path().join("dotfile"))
         .env("VAGRANT_CHECKPOINT_DISABLE", "1");
     for (k, v) in env {
         c.env(k, v);
