@@ -65,7 +65,13 @@ pub enum Command {
     /// Undo what dead runs left: exactly the changes their journals record and they did not undo
     /// (containers, faults, injected leaks, a frozen or stopped daemon, managed daemons). Runs that
     /// are still alive are left alone.
-    Clean,
+    Clean {
+        /// `ssh://[USER@]HOST[:PORT]`: clean that host (runs `shakedown clean` there).
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
+        #[command(flatten)]
+        ssh: SshArgs,
+    },
     /// Engines on demand: Debian's docker.io releases (with a containerd, runc and docker-init that
     /// work with them), fetched with apt into a cache under the state directory.
     Engines {
@@ -150,9 +156,20 @@ pub struct QualifyArgs {
 pub struct RunArgs {
     /// Scenario files or directories (default: the built-in suite).
     pub paths: Vec<PathBuf>,
-    /// Where to run: a private daemon the harness starts, or the existing one at DOCKER_HOST.
-    #[arg(long, value_enum, default_value = "managed")]
-    pub target: TargetKind,
+    /// Where to run: `managed` (a private daemon the harness starts), `docker` (the existing one
+    /// at DOCKER_HOST), or `ssh://[USER@]HOST[:PORT]` (the harness runs on that host, on a private
+    /// daemon there; `?daemon=docker` for the host's own).
+    #[arg(long, default_value = "managed", value_parser = parse_target, value_name = "TARGET")]
+    pub target: TargetArg,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Copy the journal to standard output as it is written, print no report, and stop (undoing
+    /// everything) when standard input ends: how the SSH target runs the harness on a host.
+    #[arg(long, hide = true)]
+    pub stream: bool,
+    /// How the journal names the target when it is not this machine (`--stream`).
+    #[arg(long, hide = true, value_name = "LABEL")]
+    pub target_label: Option<String>,
     /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
     #[arg(long, value_name = "DIR")]
     pub engine_dir: Option<PathBuf>,
@@ -197,6 +214,47 @@ pub struct RunArgs {
     /// that needs the host to itself runs alone.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub jobs: Option<u32>,
+}
+
+/// Where a run goes.
+#[derive(Clone, Debug)]
+pub enum TargetArg {
+    /// On this machine.
+    Local(TargetKind),
+    /// On another host, over SSH.
+    Ssh(crate::remote::SshTarget),
+}
+
+fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
+    match s {
+        "managed" => Ok(TargetArg::Local(TargetKind::Managed)),
+        "docker" => Ok(TargetArg::Local(TargetKind::Docker)),
+        s if s.starts_with("ssh://") => crate::remote::SshTarget::parse(s).map(TargetArg::Ssh),
+        s => Err(format!(
+            "unknown target {s:?}: managed, docker or ssh://[USER@]HOST[:PORT]"
+        )),
+    }
+}
+
+/// How to reach an SSH target (besides `~/.ssh/config` and the agent, which apply).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct SshArgs {
+    /// Private key for SSH targets (`ssh -i`).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// An OpenSSH option for SSH targets (`ssh -o`, repeatable), e.g. UserKnownHostsFile=FILE.
+    #[arg(long, value_name = "OPTION")]
+    pub ssh_option: Vec<String>,
+}
+
+impl SshArgs {
+    fn to(&self, target: crate::remote::SshTarget) -> crate::remote::Ssh {
+        crate::remote::Ssh {
+            target,
+            identity: self.identity.clone(),
+            options: self.ssh_option.clone(),
+        }
+    }
 }
 
 /// Scenarios run at once by default on the managed target. Measured on 2 cores (BENCHMARKS.md): the
@@ -265,7 +323,18 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             },
             verbose,
         ),
-        Command::Clean => clean().await,
+        Command::Clean { target: None, .. } => clean().await,
+        Command::Clean {
+            target: Some(t),
+            ssh,
+        } => {
+            let target = crate::remote::SshTarget::parse(&t).map_err(Error::input)?;
+            let (text, code) = crate::remote::clean(&ssh.to(target))
+                .await
+                .map_err(|e| Error::env(format!("{e:#}")))?;
+            print!("{text}");
+            Ok(code)
+        }
         Command::Engines { action } => engines(action).await,
         Command::Schema => {
             // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
@@ -371,6 +440,13 @@ fn first_sentence(text: &str) -> String {
 }
 
 async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
+    let kind = match &args.target {
+        TargetArg::Local(k) => *k,
+        TargetArg::Ssh(t) => {
+            let ssh = args.ssh.to(t.clone());
+            return run_remote(args, ssh, verbose).await;
+        }
+    };
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
     if plans.is_empty() {
@@ -381,7 +457,7 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
     }
     let state = target::default_state_dir();
     let run_id = session::new_run_id();
-    let jobs = match (args.jobs, args.target) {
+    let jobs = match (args.jobs, kind) {
         (Some(n), TargetKind::Managed) => n as usize,
         (None, TargetKind::Managed) => DEFAULT_JOBS.min(plans.len()),
         (Some(n), _) if n > 1 => {
@@ -403,21 +479,26 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         ),
         (None, dir) => dir.clone(),
     };
-    if !args.load.is_empty() && args.target != TargetKind::Managed {
+    if !args.load.is_empty() && kind != TargetKind::Managed {
         return Err(Error::input(
             "--load loads images into the daemons the harness starts (the managed target); load \
              them into your daemon yourself: docker load -i FILE",
         ));
     }
-    let images =
-        crate::images::resolve(&plans, &args.load, args.target == TargetKind::Managed).await?;
+    let images = crate::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
     let session = Session {
-        target_label: match &args.engine {
-            Some(v) => format!("{} engine={v}", args.target.as_str()),
-            None => args.target.as_str().into(),
+        target_label: {
+            let local = match &args.engine {
+                Some(v) => format!("{} engine={v}", kind.as_str()),
+                None => kind.as_str().into(),
+            };
+            match &args.target_label {
+                Some(l) => format!("{l} {local}"),
+                None => local,
+            }
         },
         target: TargetOptions {
-            kind: args.target,
+            kind,
             engine_dir,
             allow_disruptive: args.allow_disruptive,
             state_dir: state.clone(),
@@ -438,9 +519,21 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         run_id,
         plans,
         images,
+        stream: args.stream,
     };
     let signals = Signals::install()?;
+    if args.stream {
+        signals.stop_at_end_of_input();
+    }
     session::execute(&session, &signals).await?;
+    if args.stream {
+        // The other side judges the journal it received.
+        return Ok(match signals.which() {
+            Some("SIGINT") => EXIT_INTERRUPTED,
+            Some(_) => EXIT_TERMINATED,
+            None => EXIT_OK,
+        });
+    }
     // Verdicts and reports come from the journal, as `shakedown judge` computes them.
     let code = judge(
         &session.journal,
@@ -456,6 +549,126 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         Some(_) => EXIT_INTERRUPTED,
         None => code,
     })
+}
+
+/// `run --target ssh://…`: the scenarios run on the host (see [`crate::remote`]); the journal
+/// arrives here line by line and is judged here, as `shakedown judge` would.
+async fn run_remote(args: RunArgs, ssh: crate::remote::Ssh, verbose: bool) -> Result<i32> {
+    let host = ssh.target.label();
+    let paths = or_builtin(&args.paths);
+    let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
+    if plans.is_empty() {
+        return Err(Error::input(format!(
+            "no scenario matches --filter {:?}",
+            args.filter.unwrap_or_default()
+        )));
+    }
+    if !args.load.is_empty() {
+        return Err(Error::input(
+            "--load with an SSH target: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
+        ));
+    }
+    if args.engine_dir.is_some() {
+        return Err(Error::input(
+            "--engine-dir names a directory on this machine: with an SSH target use --engine VERSION (fetched on the host)",
+        ));
+    }
+    if args.stream {
+        return Err(Error::input("--stream runs on the host, not towards it"));
+    }
+    // Each scenario file once, with the archives and build contexts its images name.
+    let mut files: Vec<(PathBuf, Vec<PathBuf>)> = vec![];
+    for p in &plans {
+        if files.iter().any(|(f, _)| f == &p.file) {
+            continue;
+        }
+        let dir = p.file.parent().unwrap_or(Path::new("."));
+        let refs = p
+            .scenario
+            .images
+            .values()
+            .filter_map(|i| match i {
+                scenario::ImageSource::Tar(x) | scenario::ImageSource::Build(x) => {
+                    Some(dir.join(x))
+                }
+                scenario::ImageSource::Host(_) => None,
+            })
+            .collect();
+        files.push((p.file.clone(), refs));
+    }
+    let bundle = crate::remote::bundle(&files).map_err(|e| Error::input(format!("{e:#}")))?;
+    let mut pass = vec![];
+    if let Some(n) = args.repeat {
+        pass.extend(["--repeat".to_string(), n.to_string()]);
+    }
+    if let Some(f) = &args.filter {
+        pass.extend(["--filter".to_string(), f.clone()]);
+    }
+    if let Some(n) = args.jobs {
+        pass.extend(["--jobs".to_string(), n.to_string()]);
+    }
+    if let Some(v) = &args.engine {
+        pass.extend(["--engine".to_string(), v.clone()]);
+    }
+    pass.extend(["--target-label".to_string(), host.clone()]);
+    if ssh.target.existing_daemon {
+        pass.extend(["--target".to_string(), "docker".to_string()]);
+    }
+    if args.allow_disruptive {
+        pass.push("--allow-disruptive".into());
+    }
+    pass.extend([
+        "--forensics".to_string(),
+        clap::ValueEnum::to_possible_value(&args.forensics)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_else(|| "on-failure".into()),
+    ]);
+    let run_id = session::new_run_id();
+    let journal = args.journal.clone().unwrap_or_else(|| {
+        target::default_state_dir()
+            .join("remote-runs")
+            .join(&run_id)
+            .join("journal.jsonl")
+    });
+    let signals = Signals::install()?;
+    let end = crate::remote::run(crate::remote::RemoteRun {
+        ssh: &ssh,
+        run_id: &run_id,
+        bundle,
+        args: pass,
+        journal: &journal,
+        cancel: signals.cancel.clone(),
+    })
+    .await
+    .map_err(|e| Error::env(format!("{e:#}")))?;
+    if let Some(p) = &end.problem {
+        eprintln!("{p}");
+    }
+    if end.code == Some(crate::error::EXIT_USAGE) && !journal_has_plan(&journal) {
+        return Err(Error::env(format!(
+            "shakedown could not start on {host}: {}",
+            end.stderr.trim()
+        )));
+    }
+    let code = judge(
+        &journal,
+        &Outputs {
+            json: args.json.as_deref(),
+            junit: args.junit.as_deref(),
+            html: args.html.as_deref(),
+        },
+        verbose,
+    )?;
+    Ok(match signals.which() {
+        Some("SIGTERM") => EXIT_TERMINATED,
+        Some(_) => EXIT_INTERRUPTED,
+        None if end.problem.is_some() => code.max(EXIT_FAILED),
+        None => code,
+    })
+}
+
+fn journal_has_plan(path: &Path) -> bool {
+    journal::fold_path(path).is_ok()
 }
 
 /// Report files to write.

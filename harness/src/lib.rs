@@ -27,6 +27,7 @@ pub mod net;
 pub mod proc;
 pub mod qualify;
 pub mod record;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod scenario;

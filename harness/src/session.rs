@@ -72,6 +72,21 @@ impl Signals {
         Ok(Signals { cancel, which })
     }
 
+    /// Also stops the run when standard input ends (`run --stream`: the SSH session that started
+    /// it closed its input, or the connection was lost), as SIGTERM would.
+    pub fn stop_at_end_of_input(&self) {
+        let (c, w) = (self.cancel.clone(), self.which.clone());
+        let _ = std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                if let Ok(mut w) = w.lock() {
+                    w.get_or_insert("end of input");
+                }
+                c.cancel();
+            });
+    }
+
     /// The signal that cancelled the run, if one did.
     pub fn which(&self) -> Option<&'static str> {
         self.which.lock().ok().and_then(|w| *w)
@@ -96,6 +111,8 @@ pub struct Session {
     pub forensics: Forensics,
     /// Images to load into each managed daemon (resolved by [`crate::images::resolve`]).
     pub images: Vec<crate::images::Wanted>,
+    /// Copy every journal line to standard output as it is written (`run --stream`).
+    pub stream: bool,
 }
 
 /// Runs a session to its end and returns when its journal is complete. Errors before the first
@@ -110,9 +127,15 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         journal: journal_path,
         forensics,
         images,
+        stream,
     } = session;
     let state = &topts.state_dir;
-    let journal = Journal::create(journal_path).map_err(|e| {
+    let journal = if *stream {
+        Journal::create_streaming(journal_path)
+    } else {
+        Journal::create(journal_path)
+    }
+    .map_err(|e| {
         Error::env(format!(
             "cannot write the journal {}: {e}",
             journal_path.display()

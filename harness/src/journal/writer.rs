@@ -70,7 +70,17 @@ impl Journal {
             std::fs::create_dir_all(dir)?;
         }
         let file = std::fs::File::create(path)?;
-        Self::start(file, path, 0, Duration::ZERO)
+        Self::start(file, path, 0, Duration::ZERO, false)
+    }
+
+    /// Like [`Journal::create`], and every line is also written to standard output as it is
+    /// written to the file (`shakedown run --stream`: the SSH target's local side reads it).
+    pub fn create_streaming(path: &Path) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::File::create(path)?;
+        Self::start(file, path, 0, Duration::ZERO, true)
     }
 
     /// Opens a dead run's journal to append to it (`shakedown clean` records its undoing there).
@@ -91,7 +101,7 @@ impl Journal {
         drop(file);
         let file = std::fs::OpenOptions::new().append(true).open(path)?;
         let (seq, t) = last.map(|e| (e.seq + 1, e.t)).unwrap_or_default();
-        Self::start(file, path, seq, t)
+        Self::start(file, path, seq, t, false)
     }
 
     fn start(
@@ -99,6 +109,7 @@ impl Journal {
         path: &Path,
         first_seq: u64,
         base: Duration,
+        tee: bool,
     ) -> std::io::Result<Journal> {
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let failed: Arc<Mutex<Option<String>>> = Arc::default();
@@ -107,6 +118,9 @@ impl Journal {
             .name("journal".into())
             .spawn(move || {
                 let mut out = std::io::BufWriter::new(file);
+                // A reader that went away (the SSH session closed) does not fail the journal:
+                // the file is the record, the stream a copy.
+                let mut copy = tee.then(std::io::stdout);
                 while let Ok(msg) = rx.recv() {
                     match msg {
                         Msg::Line(line, ack) => {
@@ -115,6 +129,12 @@ impl Journal {
                                 .and_then(|()| out.write_all(b"\n"))
                                 .and_then(|()| out.flush())
                                 .map_err(|e| e.to_string());
+                            if let Some(o) = &mut copy {
+                                let sent = writeln!(o, "{line}").and_then(|()| o.flush());
+                                if sent.is_err() {
+                                    copy = None;
+                                }
+                            }
                             if let Err(e) = &r {
                                 if let Ok(mut f) = fail.lock() {
                                     f.get_or_insert_with(|| e.clone());

@@ -134,6 +134,7 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
                 run_id,
                 journal: journal.clone(),
                 images: q.images.clone(),
+                stream: false,
             };
             session::execute(&s, signals).await?;
             let folded = crate::journal::fold_path(&journal)?;

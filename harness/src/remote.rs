@@ -1,0 +1,603 @@
+//! The SSH target: scenarios run on another host by the harness itself, so every fault, check and
+//! timing is the host's own and no SSH round trip is ever measured. The local side validates the
+//! scenarios, copies this very binary to the host (kept there under a name carrying its sha256, so
+//! an unchanged build is copied once) with the scenario files and what they reference, starts
+//! `shakedown run --stream` there and receives its journal line by line over the SSH session; the
+//! local side writes that journal, shows progress from it, judges it and writes the reports.
+//!
+//! Stopping: closing the session's standard input tells the remote run to stop, undo its changes
+//! and finish its journal (`--stream` treats the end of its input like SIGTERM); a lost connection
+//! does the same, since sshd then closes that input. `shakedown clean --target ssh://…` runs
+//! `shakedown clean` on the host.
+//!
+//! Every SSH operation has a deadline; the connection itself is watched with OpenSSH's keepalives.
+//! The system's OpenSSH client is used, so `~/.ssh/config`, the agent, and known_hosts apply as
+//! they do for `ssh` (BatchMode: an unknown host key or a password prompt fails instead of
+//! waiting).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+use crate::journal::Entry;
+
+/// Where the harness keeps its files on the host (binaries by hash, each run's files).
+pub const REMOTE_HOME: &str = "/var/lib/shakedown";
+/// A short command over SSH (uname, mkdir, --version).
+const SHORT: Duration = Duration::from_secs(30);
+/// Copying the binary or a run's files.
+const COPY: Duration = Duration::from_secs(600);
+/// After asking the remote run to stop: how long it may take to undo its changes.
+const STOP_GRACE: Duration = Duration::from_secs(180);
+
+/// `ssh://[USER@]HOST[:PORT][?daemon=managed|docker]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshTarget {
+    /// Login user (default: ssh's own choice).
+    pub user: Option<String>,
+    /// Host name or address.
+    pub host: String,
+    /// Port (default: ssh's own choice, usually 22).
+    pub port: Option<u16>,
+    /// Run on the host's own daemon (`?daemon=docker`) instead of a private one it starts.
+    pub existing_daemon: bool,
+}
+
+impl SshTarget {
+    /// Parses an `ssh://` target.
+    pub fn parse(s: &str) -> Result<SshTarget, String> {
+        let rest = s
+            .strip_prefix("ssh://")
+            .ok_or_else(|| format!("{s:?} is not an ssh:// target"))?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let existing_daemon = match query {
+            None | Some("daemon=managed") => false,
+            Some("daemon=docker") => true,
+            Some(q) => {
+                return Err(format!(
+                    "unknown option {q:?} in {s:?}: the only one is daemon=managed|docker"
+                ))
+            }
+        };
+        let rest = rest.trim_end_matches('/');
+        let (user, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
+            Some(_) => return Err(format!("empty user in {s:?}")),
+            None => (None, rest),
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, p) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed [ in {s:?}"))?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        let port = port
+            .map(|p| {
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("bad port {p:?} in {s:?}"))
+            })
+            .transpose()?;
+        if host.is_empty() || host.contains(['/', ' ']) {
+            return Err(format!("no host in {s:?}: write ssh://[USER@]HOST[:PORT]"));
+        }
+        Ok(SshTarget {
+            user,
+            host,
+            port,
+            existing_daemon,
+        })
+    }
+
+    /// The target as written back (for reports and messages).
+    pub fn label(&self) -> String {
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let daemon = if self.existing_daemon {
+            "?daemon=docker"
+        } else {
+            ""
+        };
+        format!("ssh://{user}{host}{port}{daemon}")
+    }
+}
+
+/// How to reach a host: the target plus the ssh options given on the command line.
+#[derive(Clone, Debug)]
+pub struct Ssh {
+    /// The host.
+    pub target: SshTarget,
+    /// `-i FILE`.
+    pub identity: Option<PathBuf>,
+    /// Extra `-o OPTION`s (e.g. `UserKnownHostsFile=…`).
+    pub options: Vec<String>,
+}
+
+/// Single-quotes a word for the remote shell.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Ssh {
+    fn command(&self, remote: &str) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new("ssh");
+        for o in [
+            "BatchMode=yes",
+            "ConnectTimeout=10",
+            "ServerAliveInterval=5",
+            "ServerAliveCountMax=3",
+            "LogLevel=ERROR",
+        ] {
+            c.arg("-o").arg(o);
+        }
+        if let Some(p) = self.target.port {
+            c.arg("-p").arg(p.to_string());
+        }
+        if let Some(i) = &self.identity {
+            c.arg("-i").arg(i);
+        }
+        for o in &self.options {
+            c.arg("-o").arg(o);
+        }
+        let dest = match &self.target.user {
+            Some(u) => format!("{u}@{}", self.target.host),
+            None => self.target.host.clone(),
+        };
+        c.arg("-T").arg("--").arg(dest).arg(remote);
+        c.kill_on_drop(true);
+        c
+    }
+
+    /// Runs a shell command on the host with `input` on its standard input; fails on a non-zero
+    /// exit, naming the host and what the command printed.
+    async fn exec(
+        &self,
+        what: &str,
+        remote: &str,
+        input: Input,
+        deadline: Duration,
+    ) -> anyhow::Result<String> {
+        let host = self.target.label();
+        let mut c = self.command(remote);
+        c.stdin(match input {
+            Input::None => Stdio::null(),
+            _ => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let work = async {
+            let mut child = c
+                .spawn()
+                .context("cannot run ssh (install openssh-client)")?;
+            let mut stdin = child.stdin.take();
+            let feed = async {
+                match (input, stdin.as_mut()) {
+                    (Input::Bytes(b), Some(w)) => w.write_all(&b).await?,
+                    (Input::File(p), Some(w)) => {
+                        let mut f = tokio::fs::File::open(&p).await?;
+                        tokio::io::copy(&mut f, w).await?;
+                    }
+                    _ => {}
+                }
+                drop(stdin);
+                Ok::<_, std::io::Error>(())
+            };
+            let (fed, out) = tokio::join!(feed, child.wait_with_output());
+            let out = out?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                let code = out.status.code().unwrap_or(-1);
+                if code == 255 {
+                    bail!("{what} on {host}: ssh failed: {err}");
+                }
+                bail!("{what} on {host} failed (exit {code}): {err}");
+            }
+            fed.with_context(|| format!("{what} on {host}: sending its input"))?;
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| anyhow!("{what} on {host}: no answer within {deadline:?}"))?
+    }
+
+    /// Makes sure the host can run this binary and has it; returns its path there.
+    pub async fn install(&self) -> anyhow::Result<String> {
+        let host = self.target.label();
+        let arch = self
+            .exec("uname -m", "uname -m", Input::None, SHORT)
+            .await?;
+        let arch = arch.trim();
+        if arch != std::env::consts::ARCH {
+            bail!(
+                "{host} is {arch}, this shakedown is built for {}: build one for {arch} and run it from there",
+                std::env::consts::ARCH
+            );
+        }
+        let exe = std::env::current_exe().context("finding this binary")?;
+        let hash = {
+            let exe = exe.clone();
+            crate::host::blocking("hashing this binary", COPY, move || file_sha256(&exe)).await??
+        };
+        let path = format!("{REMOTE_HOME}/bin/shakedown-{}", &hash[..16]);
+        let q = quote(&path);
+        let present = self
+            .exec(
+                "looking for shakedown",
+                &format!("test -x {q} && echo present || echo missing"),
+                Input::None,
+                SHORT,
+            )
+            .await?;
+        if present.trim() != "present" {
+            self.exec(
+                "copying shakedown",
+                &format!(
+                    "mkdir -p {dir} && cat > {q}.part && chmod 0755 {q}.part && mv -f {q}.part {q}",
+                    dir = quote(&format!("{REMOTE_HOME}/bin"))
+                ),
+                Input::File(exe),
+                COPY,
+            )
+            .await?;
+        }
+        let version = self
+            .exec("running shakedown", &format!("{q} --version"), Input::None, SHORT)
+            .await
+            .map_err(|e| anyhow!("{e:#}\n(the binary is linked against this machine's glibc: build it on a system at least as old as {host})"))?;
+        tracing::debug!("{host}: {}", version.trim());
+        Ok(path)
+    }
+
+    /// Copies a bundle (a tar of the scenario files) into a new directory for this run.
+    async fn unpack(&self, dir: &str, tar: Vec<u8>) -> anyhow::Result<()> {
+        let q = quote(dir);
+        self.exec(
+            "copying the scenarios",
+            &format!("rm -rf {q} && mkdir -p {q} && tar -x -C {q}"),
+            Input::Bytes(tar),
+            COPY,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+enum Input {
+    None,
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// The files a run needs on the host: each scenario file and the image archives and build
+/// contexts it names, as a tar whose paths keep their layout below their common directory.
+/// Returns the tar and each scenario file's path inside it, in the order given.
+pub fn bundle(scenarios: &[(PathBuf, Vec<PathBuf>)]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+    let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("{}", p.display()));
+    let mut all = vec![];
+    for (file, refs) in scenarios {
+        all.push(abs(file)?);
+        for r in refs {
+            all.push(abs(r)?);
+        }
+    }
+    let root = common_dir(&all);
+    let rel = |p: &Path| -> anyhow::Result<String> {
+        Ok(p.strip_prefix(&root)?.to_string_lossy().into_owned())
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(true);
+    let mut done = std::collections::BTreeSet::new();
+    for p in &all {
+        if !done.insert(p.clone()) {
+            continue;
+        }
+        let name = rel(p)?;
+        if p.is_dir() {
+            tar.append_dir_all(&name, p)
+        } else {
+            tar.append_path_with_name(p, &name)
+        }
+        .with_context(|| format!("packing {}", p.display()))?;
+    }
+    let files = scenarios
+        .iter()
+        .map(|(f, _)| rel(&abs(f)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((tar.into_inner()?, files))
+}
+
+/// The deepest directory containing every path.
+fn common_dir(paths: &[PathBuf]) -> PathBuf {
+    let mut root = paths
+        .first()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    for p in paths {
+        while !p.starts_with(&root) || p == &root {
+            match root.parent() {
+                Some(up) => root = up.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+    root
+}
+
+/// What a remote run is given.
+pub struct RemoteRun<'a> {
+    /// The host.
+    pub ssh: &'a Ssh,
+    /// The run id (names the directory on the host).
+    pub run_id: &'a str,
+    /// The bundle and its scenario files.
+    pub bundle: (Vec<u8>, Vec<String>),
+    /// `shakedown run` options passed through (`--repeat`, `--filter`, `--jobs`, ...).
+    pub args: Vec<String>,
+    /// Where the journal is written locally as it arrives.
+    pub journal: &'a Path,
+    /// Cancelled when the local run is asked to stop.
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
+/// How a remote run ended.
+#[derive(Debug)]
+pub struct RemoteEnd {
+    /// The remote shakedown's exit code (None: ssh or the connection failed).
+    pub code: Option<i32>,
+    /// What the remote side printed on stderr (last 64 KiB).
+    pub stderr: String,
+    /// Why the run did not end normally, if it did not.
+    pub problem: Option<String>,
+}
+
+/// Runs scenarios on the host and writes its journal locally as it arrives.
+pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
+    let host = r.ssh.target.label();
+    let exe = r.ssh.install().await?;
+    let dir = format!("{REMOTE_HOME}/remote/{}", r.run_id);
+    let (tar, files) = r.bundle;
+    r.ssh.unpack(&dir, tar).await?;
+    let mut cmd = format!("cd {} && exec {} run --stream", quote(&dir), quote(&exe));
+    for f in &files {
+        cmd.push(' ');
+        cmd.push_str(&quote(f));
+    }
+    for a in &r.args {
+        cmd.push(' ');
+        cmd.push_str(&quote(a));
+    }
+    cmd.push_str(&format!(
+        " --artifacts {}",
+        quote(&format!("{dir}/artifacts"))
+    ));
+    let mut c = r.ssh.command(&cmd);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .context("cannot run ssh (install openssh-client)")?;
+    let mut stdin = child.stdin.take();
+    let stdout = child.stdout.take().context("ssh stdout")?;
+    let stderr = child.stderr.take().context("ssh stderr")?;
+    if let Some(d) = r.journal.parent() {
+        std::fs::create_dir_all(d).with_context(|| format!("{}", d.display()))?;
+    }
+    let mut file = std::fs::File::create(r.journal)
+        .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
+    let progress = crate::report::progress::Progress::new();
+    let label = host.clone();
+    let err_task = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut kept = String::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            eprintln!("{label}: {l}");
+            kept.push_str(&l);
+            kept.push('\n');
+            if kept.len() > 65536 {
+                kept.drain(..kept.len() - 65536);
+            }
+        }
+        kept
+    });
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut problem = None;
+    let mut stop_asked: Option<tokio::time::Instant> = None;
+    loop {
+        let grace = async {
+            match stop_asked {
+                Some(t) => tokio::time::sleep_until(t + STOP_GRACE).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(l)) => {
+                    writeln!(file, "{l}").and_then(|()| file.flush()).with_context(|| {
+                        format!("cannot write the journal {}", r.journal.display())
+                    })?;
+                    if let Ok(e) = serde_json::from_str::<Entry>(&l) {
+                        progress.on(&e);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    problem = Some(format!("reading the journal from {host}: {e}"));
+                    break;
+                }
+            },
+            _ = r.cancel.cancelled(), if stop_asked.is_none() => {
+                // Closing its input stops the remote run; it undoes its changes and finishes
+                // its journal, which keeps arriving.
+                drop(stdin.take());
+                stop_asked = Some(tokio::time::Instant::now());
+            }
+            _ = grace => {
+                problem = Some(format!(
+                    "the run on {host} did not stop within {STOP_GRACE:?}: `shakedown clean --target {host}` undoes what it left"
+                ));
+                let _ = child.start_kill();
+                break;
+            }
+        }
+    }
+    progress.clear();
+    drop(stdin);
+    let status = tokio::time::timeout(SHORT, child.wait()).await;
+    let stderr = tokio::time::timeout(SHORT, err_task)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let code = match status {
+        Ok(Ok(s)) => s.code(),
+        _ => {
+            let _ = child.start_kill();
+            None
+        }
+    };
+    if code == Some(255) && problem.is_none() {
+        problem = Some(format!(
+            "the connection to {host} failed or was lost: the run there stops and undoes its changes when it notices; `shakedown clean --target {host}` undoes what it left"
+        ));
+    }
+    // The run's files on the host; its journal is under the host's state directory.
+    let _ = r
+        .ssh
+        .exec(
+            "removing the run's files",
+            &format!("rm -rf {}", quote(&dir)),
+            Input::None,
+            SHORT,
+        )
+        .await;
+    Ok(RemoteEnd {
+        code,
+        stderr,
+        problem,
+    })
+}
+
+/// `shakedown clean` on the host; returns what it printed and its exit code.
+pub async fn clean(ssh: &Ssh) -> anyhow::Result<(String, i32)> {
+    let exe = ssh.install().await?;
+    let host = ssh.target.label();
+    let out = ssh
+        .command(&format!("{} clean", quote(&exe)))
+        .stdin(Stdio::null())
+        .output();
+    let out = tokio::time::timeout(COPY, out)
+        .await
+        .map_err(|_| anyhow!("shakedown clean on {host}: no answer within {COPY:?}"))?
+        .context("cannot run ssh")?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok((text, out.status.code().unwrap_or(2)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_print_back() {
+        let t = SshTarget::parse("ssh://root@10.0.0.5:2222").unwrap();
+        assert_eq!(
+            t,
+            SshTarget {
+                user: Some("root".into()),
+                host: "10.0.0.5".into(),
+                port: Some(2222),
+                existing_daemon: false
+            }
+        );
+        assert_eq!(t.label(), "ssh://root@10.0.0.5:2222");
+        let t = SshTarget::parse("ssh://build-01?daemon=docker").unwrap();
+        assert_eq!((t.user, t.port, t.existing_daemon), (None, None, true));
+        let t = SshTarget::parse("ssh://ops@[::1]:22").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.label(), "ssh://ops@[::1]:22");
+        for bad in [
+            "ssh://",
+            "ssh://root@",
+            "ssh://@h",
+            "ssh://h:0",
+            "ssh://h:x",
+            "ssh://h?daemon=x",
+            "h",
+        ] {
+            assert!(SshTarget::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn bundles_keep_layout_below_the_common_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("suite");
+        std::fs::create_dir_all(s.join("ctx")).unwrap();
+        std::fs::write(s.join("a.yaml"), "a").unwrap();
+        std::fs::write(d.path().join("app.tar"), "t").unwrap();
+        std::fs::write(s.join("ctx/Dockerfile"), "FROM x").unwrap();
+        let (tar, files) = bundle(&[
+            (
+                s.join("a.yaml"),
+                vec![d.path().join("app.tar"), s.join("ctx")],
+            ),
+            (s.join("a.yaml"), vec![]),
+        ])
+        .unwrap();
+        assert_eq!(files, ["suite/a.yaml", "suite/a.yaml"]);
+        let mut names: Vec<String> = tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "app.tar",
+                "suite/a.yaml",
+                "suite/ctx",
+                "suite/ctx/Dockerfile"
+            ]
+        );
+    }
+}
