@@ -472,3 +472,121 @@ fn bad_joins_are_refused_with_their_location() {
         );
     }
 }
+
+/// Offline: entries of overlapping steps, interleaved as a live run writes them, fold to the step
+/// their `at` names, steps stay in step order, and a journal cut while a background step ran
+/// leaves it interrupted and the scenario unknown.
+#[test]
+fn interleaved_entries_fold_to_their_own_steps() {
+    use shakedown::journal::{fold, read, At, Entry, Event, PlannedEntry, RunStart};
+    use shakedown::record::StepOutcome;
+    use shakedown::verdict::{judge, Outcome};
+    let yaml = "name: fold\ncontainers:\n  web: {}\nsteps:\n  - name: watch\n    background: true\n    action: {log: {container: web, contains: x}}\n    expect: {probe: up}\n  - name: nap\n    action: {sleep: {duration: 1s}}\n  - action: {join: {step: watch}}\n";
+    let scenario = shakedown::scenario::load_str(yaml, Path::new("fold.yaml")).unwrap();
+    let at = |step| At {
+        scenario: 0,
+        iteration: 0,
+        step,
+    };
+    let started = |step: usize, label: &str, action: &str, background| Event::StepStarted {
+        at: at(step),
+        label: label.into(),
+        action: action.into(),
+        deadline: Duration::from_secs(30),
+        container: None,
+        container_id: None,
+        background,
+    };
+    let finished = |step| Event::StepFinished {
+        at: at(step),
+        outcome: StepOutcome::Ok,
+        forensics: None,
+    };
+    let fact = |step, name: &str, value: &str| Event::Fact {
+        at: at(step),
+        name: name.into(),
+        value: value.into(),
+    };
+    let head = vec![
+        Event::RunStarted(RunStart {
+            format: shakedown::journal::FORMAT,
+            run_id: "r1".into(),
+            ..Default::default()
+        }),
+        Event::Plan {
+            scenarios: vec![PlannedEntry {
+                file: "fold.yaml".into(),
+                repeat: 1,
+                scenario,
+            }],
+        },
+        Event::ScenarioStarted { scenario: 0 },
+        Event::IterationStarted {
+            scenario: 0,
+            iteration: 0,
+            label: "r1.0.0".into(),
+        },
+        started(0, "watch", "log", true),
+        started(1, "nap", "sleep", false),
+        // The nap's fact and the watch's fact interleave.
+        fact(1, "progress", "hung"),
+        fact(0, "progress", "yes"),
+    ];
+    let tail = vec![
+        fact(0, "probe", "up"),
+        finished(0),
+        Event::StepSettled { at: at(0) },
+        finished(1),
+        Event::StepSettled { at: at(1) },
+        started(2, "join watch", "join", false),
+        finished(2),
+        Event::StepSettled { at: at(2) },
+        Event::IterationFinished {
+            scenario: 0,
+            iteration: 0,
+        },
+        Event::ScenarioFinished {
+            scenario: 0,
+            error: None,
+            interrupted: false,
+        },
+        Event::RunFinished { interrupted: None },
+    ];
+    let to_text = |events: Vec<Event>| -> String {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| {
+                serde_json::to_string(&Entry {
+                    seq: i as u64,
+                    t: Duration::from_millis(i as u64 * 10),
+                    event,
+                })
+                .unwrap()
+                    + "\n"
+            })
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.jsonl");
+    std::fs::write(&whole, to_text([head.clone(), tail].concat())).unwrap();
+    let f = fold(&read(&whole).unwrap()).unwrap();
+    let steps = &f.record.scenarios[0].iterations[0].steps;
+    assert_eq!(
+        steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(steps[0].facts["progress"], "yes");
+    assert_eq!(steps[1].facts["progress"], "hung");
+    assert!(steps[0].finished > steps[1].started);
+    let v = judge(&f.plans[0], &f.record.scenarios[0]);
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    // Cut while the watch ran: it never finished, so it is interrupted and its check unknown.
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, to_text(head)).unwrap();
+    let f = fold(&read(&cut).unwrap()).unwrap();
+    let steps = &f.record.scenarios[0].iterations[0].steps;
+    assert_eq!(steps[0].outcome, StepOutcome::Interrupted);
+    let v = judge(&f.plans[0], &f.record.scenarios[0]);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}
