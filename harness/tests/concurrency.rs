@@ -257,6 +257,113 @@ steps:
 }
 
 #[test]
+fn a_probe_sees_a_background_partition_and_a_cut_off_fault_is_undone_when_its_step_ends() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let containers = r#"containers:
+  server:
+    command: [shakedown-fixture, serve, --port, "9000"]
+  client:
+    command: [sleep, "600"]
+"#;
+    // Real TCP connects from the client's namespace, during the background fault and after it.
+    let probe = scenario(
+        dir.path(),
+        "probe",
+        &format!(
+            r#"name: bg-partition
+{containers}steps:
+  - action: {{start: {{container: server}}}}
+  - action: {{start: {{container: client}}}}
+  - name: before
+    action: {{probe: {{from: client, to: server, port: 9000, timeout: 1s}}}}
+    expect: {{probe: up}}
+  - name: cut
+    background: true
+    action: {{partition: {{container: client, to: server, port: 9000, direction: egress, duration: 4s}}}}
+  - action: {{sleep: {{duration: 1s}}}}
+  - name: during
+    action: {{probe: {{from: client, to: server, port: 9000, timeout: 1s}}}}
+    expect: {{probe: down}}
+  - action: {{join: {{step: cut}}}}
+  - name: after
+    action: {{probe: {{from: client, to: server, port: 9000, timeout: 1s}}}}
+    expect: {{probe: up}}
+"#
+        ),
+    );
+    // A background fault cut off by its deadline is undone when its own step ends, while the
+    // step in the foreground still runs — not at the end of that step or of the iteration.
+    let cutoff = scenario(
+        dir.path(),
+        "cutoff",
+        &format!(
+            r#"name: bg-cutoff
+{containers}steps:
+  - action: {{start: {{container: server}}}}
+  - action: {{start: {{container: client}}}}
+  - name: cut
+    background: true
+    deadline: 2s
+    action: {{partition: {{container: client, to: server, port: 9000, direction: egress, duration: 60s}}}}
+  - name: hold
+    action: {{sleep: {{duration: 6s}}}}
+"#
+        ),
+    );
+    let (out, r) = run_json(state.path(), dir.path(), &[&probe, &cutoff], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(verdict(&r, "bg-partition")["outcome"], "pass", "{r:#}");
+    let cut = step(&r, "bg-partition", "cut");
+    let during = step(&r, "bg-partition", "during");
+    assert!(
+        secs(&cut["finished"]) > secs(&during["finished"]),
+        "{cut} {during}"
+    );
+    let v = verdict(&r, "bg-cutoff");
+    assert_eq!(v["outcome"], "fail");
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("step 'cut' exceeded its deadline of 2s"),
+        "{v:#}"
+    );
+    // The rule's undo, by the journal's clock: after the cut step ended, before `hold` did.
+    let journal = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scenario_index = r["run"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["name"] == "bg-cutoff")
+        .unwrap();
+    let rule = entries
+        .iter()
+        .find(|e| {
+            e["event"] == "change_made"
+                && e["handle"]["kind"] == "iptables_rule"
+                && e["scope"]["step"]["scenario"] == scenario_index
+        })
+        .unwrap_or_else(|| panic!("no rule made: {journal}"));
+    let undone = entries
+        .iter()
+        .find(|e| e["event"] == "change_undone" && e["change"] == rule["change"])
+        .expect("the rule was never undone");
+    assert_eq!(undone["ok"], true, "{undone}");
+    let (cut, hold) = (step(&r, "bg-cutoff", "cut"), step(&r, "bg-cutoff", "hold"));
+    let t = secs(&undone["t"]);
+    assert!(
+        t >= secs(&cut["finished"]) && t < secs(&hold["finished"]),
+        "undone at {t}: {cut} {hold}"
+    );
+    assert_eq!(rule["scope"]["step"]["step"], 2, "{rule}");
+}
+
+#[test]
 fn background_failures_are_judged_under_their_own_name_and_never_block() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
