@@ -8,6 +8,12 @@
 //! container id. Nothing is waited for that cannot come: after each step a catch-up query of the
 //! daemon's event log (a barrier) makes the events complete, and only expected events that the
 //! container's state still allows are waited for.
+//!
+//! Steps may overlap: a `background` step runs as a future of the iteration's own task, polled
+//! while the steps after it run, with a context forked from the iteration's (its own `at`, so
+//! everything it journals and every change it makes is its step's) and merged back once it ends.
+//! A `join` waits for it; the iteration's end waits for every one not joined. Being futures of the
+//! iteration's task, none can outlive it.
 
 mod observe;
 pub mod schedule;
