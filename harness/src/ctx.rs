@@ -79,6 +79,66 @@ pub struct Ctx<'a> {
     pub env: &'a RunEnv,
 }
 
+impl<'a> Ctx<'a> {
+    /// A context of its own for a background step (`step`): what the iteration knows now, its own
+    /// step scope, samples and bundle; [`Ctx::merge`] takes back what it learnt.
+    pub fn fork(&self, step: usize) -> Ctx<'a> {
+        Ctx {
+            docker: self.docker,
+            plan: self.plan,
+            run_id: self.run_id,
+            fixture_image: self.fixture_image,
+            at: At { step, ..self.at },
+            iteration_label: self.iteration_label.clone(),
+            step_deadline: self.step_deadline,
+            containers: self.containers.clone(),
+            processes: self.processes.clone(),
+            netns_seen: self.netns_seen.clone(),
+            created: Mutex::new(self.created.lock().map(|c| c.clone()).unwrap_or_default()),
+            daemon: self.daemon.clone(),
+            forensics: self.forensics.clone(),
+            bundle: None,
+            observed: self.observed.clone(),
+            paused: self.paused.clone(),
+            baseline: self.baseline.clone(),
+            leak_baselines: self.leak_baselines.clone(),
+            samples: Vec::new(),
+            pending_bundle: None,
+            journal: self.journal.clone(),
+            ledger: self.ledger.clone(),
+            env: self.env,
+        }
+    }
+
+    /// Takes back what a finished background step's context learnt: containers it created,
+    /// processes and namespaces it saw, changes it left for the iteration's end. What this context
+    /// learnt meanwhile wins (it is as new or newer).
+    pub fn merge(&mut self, other: Ctx<'a>) {
+        fn absent<V>(into: &mut HashMap<String, V>, from: HashMap<String, V>) {
+            for (k, v) in from {
+                into.entry(k).or_insert(v);
+            }
+        }
+        absent(&mut self.containers, other.containers);
+        absent(&mut self.processes, other.processes);
+        absent(&mut self.observed, other.observed);
+        absent(&mut self.paused, other.paused);
+        absent(&mut self.baseline, other.baseline);
+        self.netns_seen.extend(other.netns_seen);
+        if let (Ok(mut mine), Ok(theirs)) = (self.created.lock(), other.created.into_inner()) {
+            mine.extend(theirs);
+        }
+        match (&self.pending_bundle, other.pending_bundle) {
+            (None, theirs) => self.pending_bundle = theirs,
+            // Two frozen daemons' dumps cannot both wait: write the second without its dump.
+            (Some(_), Some((b, _))) => {
+                let _ = b.finish();
+            }
+            (Some(_), None) => {}
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// The daemon handle, or an error saying daemon faults need one.
     pub fn daemon(&self) -> anyhow::Result<DaemonHandle> {

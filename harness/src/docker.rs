@@ -284,7 +284,8 @@ impl DockerClient {
         .await
     }
 
-    /// The last `tail` lines of a container's output, as the daemon's chunks.
+    /// The last `tail` lines of a container's output (all of it for `usize::MAX`), as the daemon's
+    /// chunks.
     async fn log_chunks(
         &self,
         id: &str,
@@ -293,7 +294,12 @@ impl DockerClient {
         let opts = bollard::query_parameters::LogsOptions {
             stdout: true,
             stderr: true,
-            tail: tail.to_string(),
+            // `usize::MAX`: the whole log.
+            tail: if tail == usize::MAX {
+                "all".to_string()
+            } else {
+                tail.to_string()
+            },
             ..Default::default()
         };
         let collect = async {

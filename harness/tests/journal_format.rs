@@ -95,6 +95,7 @@ fn entries(exit_codes: &[i64]) -> Vec<Entry> {
                 deadline: Duration::from_secs(40),
                 container: Some("web".into()),
                 container_id: Some(format!("id{i}")),
+                background: i % 2 == 1,
             },
             Event::Measure {
                 at,

@@ -13,6 +13,7 @@ mod daemon_thaw;
 mod dependency_outage;
 mod exec;
 mod inspect;
+mod join;
 mod kill;
 mod kill_process;
 mod leak_veth;
@@ -55,6 +56,7 @@ pub use daemon_thaw::DaemonThaw;
 pub use dependency_outage::DependencyOutage;
 pub use exec::Exec;
 pub use inspect::Inspect;
+pub use join::Join;
 pub use kill::Kill;
 pub use kill_process::KillProcess;
 pub use leak_veth::LeakVeth;
@@ -146,8 +148,11 @@ pub enum Action {
     DependencyOutage(DependencyOutage),
     /// One TCP/HTTP probe from a container's namespace to a container's port.
     Probe(ProbeOnce),
-    /// Wait for new log lines containing a text: progress, or a hung application.
+    /// Wait for log lines containing a text (new ones, or since the container started): progress,
+    /// readiness, or a hung application.
     Log(Log),
+    /// Wait for a background step (`background: true`) to finish.
+    Join(Join),
 }
 
 /// What every action provides; [`Action`] dispatches to it.
@@ -214,6 +219,7 @@ macro_rules! dispatch {
             Action::DependencyOutage($a) => $e,
             Action::Probe($a) => $e,
             Action::Log($a) => $e,
+            Action::Join($a) => $e,
         }
     };
 }
@@ -234,6 +240,9 @@ impl Action {
 
     /// `stop web`, `sleep`: a default step label.
     pub fn describe(&self) -> String {
+        if let Action::Join(j) = self {
+            return format!("join {}", j.step.value);
+        }
         match self.container_refs().first() {
             Some(c) => format!("{} {}", self.name(), c.value),
             None => self.name().to_string(),

@@ -162,6 +162,10 @@ pub enum Event {
         container: Option<String>,
         /// That container's docker id, if it exists yet.
         container_id: Option<String>,
+        /// The step runs in the background: the steps after it start before it finishes, and its
+        /// events (all carrying its `at`) interleave with theirs.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        background: bool,
     },
     /// A measure taken by the step.
     Measure {

@@ -8,6 +8,12 @@
 //! container id. Nothing is waited for that cannot come: after each step a catch-up query of the
 //! daemon's event log (a barrier) makes the events complete, and only expected events that the
 //! container's state still allows are waited for.
+//!
+//! Steps may overlap: a `background` step runs as a future of the iteration's own task, polled
+//! while the steps after it run, with a context forked from the iteration's (its own `at`, so
+//! everything it journals and every change it makes is its step's) and merged back once it ends.
+//! A `join` waits for it; the iteration's end waits for every one not joined. Being futures of the
+//! iteration's task, none can outlive it.
 
 mod observe;
 pub mod schedule;
@@ -257,6 +263,81 @@ fn events_can_still_come(state: Option<&str>, auto_remove: bool) -> bool {
     }
 }
 
+/// What every step of an iteration shares: its sources and the run's cancellation.
+struct Shared<'s, 'd> {
+    events: &'s Events<'d>,
+    kernel: &'s KernelWatch,
+    cancel: &'s CancellationToken,
+}
+
+/// A background step running: its index, whether it failed, and its context to merge back.
+type BgFuture<'s, 'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, bool, Ctx<'a>)> + Send + 's>>;
+
+/// The iteration's background steps: those running (polled only while the runner awaits
+/// something, all in the iteration's own task, so none outlives it) and those finished.
+struct Background<'s, 'a> {
+    running: futures_util::stream::FuturesUnordered<BgFuture<'s, 'a>>,
+    /// Step index → whether it failed.
+    finished: BTreeMap<usize, bool>,
+    /// Contexts of finished steps, not merged back yet.
+    contexts: Vec<Ctx<'a>>,
+}
+
+impl<'s, 'a> Background<'s, 'a> {
+    fn new() -> Self {
+        Background {
+            running: Default::default(),
+            finished: BTreeMap::new(),
+            contexts: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, (index, failed, ctx): (usize, bool, Ctx<'a>)) {
+        self.finished.insert(index, failed);
+        self.contexts.push(ctx);
+    }
+
+    /// Runs `fg` to its end while the background steps make progress.
+    async fn drive<F: std::future::Future>(&mut self, fg: F) -> F::Output {
+        use futures_util::StreamExt;
+        tokio::pin!(fg);
+        loop {
+            tokio::select! {
+                out = &mut fg => return out,
+                Some(d) = self.running.next(), if !self.running.is_empty() => self.done(d),
+            }
+        }
+    }
+
+    /// Waits until step `index` finished (it may have already).
+    async fn wait_for(&mut self, index: usize) {
+        use futures_util::StreamExt;
+        while !self.finished.contains_key(&index) {
+            match self.running.next().await {
+                Some(d) => self.done(d),
+                None => return,
+            }
+        }
+    }
+
+    /// Waits for every step still running: each ends within its own deadline (or at Ctrl-C).
+    async fn wait_all(&mut self) {
+        use futures_util::StreamExt;
+        while let Some(d) = self.running.next().await {
+            self.done(d);
+        }
+    }
+
+    /// Merges finished steps' contexts back; whether any background step failed.
+    fn merge_into(&mut self, ctx: &mut Ctx<'a>) -> bool {
+        for c in self.contexts.drain(..) {
+            ctx.merge(c);
+        }
+        self.finished.values().any(|f| *f)
+    }
+}
+
 async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
     let (docker, plan) = (ctx.docker, ctx.plan);
     let journal = ctx.journal.clone();
@@ -285,11 +366,16 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             }
         }
     }
+    let shared = Shared {
+        events: &events,
+        kernel: &kernel,
+        cancel,
+    };
+    let mut background = Background::new();
     let mut failed = false;
     for (index, step) in plan.scenario.steps.iter().enumerate() {
         ctx.at.step = index;
         let at = ctx.at;
-        let label = plan.step_label(index);
         let container = step.action.container().map(str::to_string);
         let deadline = step
             .deadline
@@ -297,7 +383,7 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             .unwrap_or_else(|| step.action.default_deadline(&plan.scenario));
         journal.emit(Event::StepStarted {
             at,
-            label: label.clone(),
+            label: plan.step_label(index),
             action: step.action.name().into(),
             deadline,
             container: container.clone(),
@@ -305,6 +391,7 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
                 .as_deref()
                 .and_then(|c| ctx.containers.get(c))
                 .cloned(),
+            background: step.background,
         });
         if failed || cancel.is_cancelled() {
             journal.emit(Event::StepFinished {
@@ -314,118 +401,33 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             });
             continue;
         }
-        ctx.step_deadline = deadline;
-        ctx.samples.clear();
-        ctx.bundle = None;
-        let started = journal.now();
-        let started_unix = crate::unix_now();
-        let result = tokio::select! {
-            r = tokio::time::timeout(deadline, step.action.run(&mut ctx)) => Some(r),
-            _ = cancel.cancelled() => None,
-        };
-        let finished = journal.now();
-        let outcome = match result {
-            None => StepOutcome::Interrupted,
-            Some(Err(_)) => StepOutcome::DeadlineExceeded { deadline },
-            Some(Ok(Err(e))) => StepOutcome::Error {
-                kind: error_kind(&e),
-                message: format!("{e:#}"),
-                http_status: api_status(&e),
-            },
-            Some(Ok(Ok(()))) => StepOutcome::Ok,
-        };
-        // An action that must fail (`expect: {error: ...}`) and did is judged by that check; the
-        // steps after it run.
-        let failure_expected = step.expect.as_ref().is_some_and(|e| e.error.is_some())
-            && matches!(outcome, StepOutcome::Error { .. });
-        failed = outcome != StepOutcome::Ok && !failure_expected;
-        journal.emit_at(
-            finished,
-            Event::Measure {
-                at,
-                measure: Measure::monotonic("duration", finished.saturating_sub(started)),
-            },
-        );
-        let mut bundle = ctx.bundle.take();
-        if bundle.is_none() && needs_forensics(&outcome) {
-            bundle = ctx.collect_forensics(&label, &format!("{outcome:?}")).await;
+        if let crate::action::Action::Join(j) = &step.action {
+            let target = plan
+                .scenario
+                .steps
+                .iter()
+                .position(|s| s.name.as_ref().is_some_and(|n| n.value == j.step.value));
+            join(&journal, at, deadline, target, &mut background, cancel).await;
+        } else if step.background {
+            let mut fork = ctx.fork(index);
+            let shared = &shared;
+            background.running.push(Box::pin(async move {
+                let failed = run_step(&mut fork, index, deadline, shared).await;
+                (index, failed, fork)
+            }));
+        } else {
+            failed = background
+                .drive(run_step(&mut ctx, index, deadline, &shared))
+                .await;
         }
-        journal.emit_at(
-            finished,
-            Event::StepFinished {
-                at,
-                outcome,
-                forensics: bundle,
-            },
-        );
-        // Heal what the step changed (also when it was cut off by its deadline).
-        for line in ctx
-            .ledger
-            .undo_due(ctx.step_scope(), ctx.env, |_| true)
-            .await
-        {
-            tracing::debug!("healed: {line}");
-        }
-        // Observe the step's container.
-        let mut state = None;
-        let container_id = container
-            .as_deref()
-            .and_then(|c| ctx.containers.get(c))
-            .cloned();
-        if let (Some(name), Some(id), false) = (&container, &container_id, failed) {
-            match ctx.observe(name).await {
-                Ok(o) => {
-                    state = Some(o.state.clone());
-                    journal.emit(Event::Observation {
-                        at,
-                        container_id: id.clone(),
-                        observation: o.clone(),
-                    });
-                    ctx.observed.insert(name.clone(), o);
-                }
-                Err(e) => tracing::warn!("observing {name}: {e:#}"),
-            }
-        }
-        // Make the step's events complete: the catch-up query of the daemon's event log.
-        if let Some(id) = &container_id {
-            let b = tokio::time::Instant::now();
-            if let Err(why) = events.barrier(started_unix, BARRIER_DEADLINE).await {
-                events.gap(finished, journal.now(), why);
-            }
-            tracing::debug!(elapsed = ?b.elapsed(), "event barrier");
-            let expected: Vec<&str> = step
-                .expect
-                .as_ref()
-                .and_then(|e| e.events.as_ref())
-                .map(|v| v.present().iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            let auto_remove = container
-                .as_deref()
-                .and_then(|c| plan.scenario.containers.get(c))
-                .is_some_and(|c| c.auto_remove);
-            if !failed && events_can_still_come(state.as_deref(), auto_remove) {
-                let until = tokio::time::Instant::now() + EVENT_SETTLE;
-                while !expected.iter().all(|a| events.has(id, a, started))
-                    && tokio::time::Instant::now() < until
-                {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }
-        if step.expect.as_ref().is_some_and(|e| e.kernel_log.is_some()) {
-            kernel.catch_up(Duration::from_secs(2)).await;
-        }
-        let observed_until = journal.now();
-        journal.emit_at(observed_until, Event::StepSettled { at });
-        // Measures from the daemon's own timestamps, over the step's events.
-        if let Some(id) = &container_id {
-            let (step_events, all) = events.snapshot(id, started, observed_until);
-            let step_events: Vec<&crate::record::EventRecord> = step_events.iter().collect();
-            for measure in step.action.daemon_measures(&step_events, &all) {
-                emit_measure(&journal, at, measure);
-            }
-        }
+        // A background step that failed ends the iteration like any step.
+        failed |= background.merge_into(&mut ctx);
     }
+    // Background steps never joined: awaited (each within its deadline) before the iteration's
+    // end is observed and undone.
+    background.wait_all().await;
+    background.merge_into(&mut ctx);
+    drop(background);
     drop(events);
     drop(kernel);
     if let Some((b, _)) = ctx.pending_bundle.take() {
@@ -435,6 +437,177 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
         ctx.collect_forensics("end", "forensics: always").await;
     }
     evidence(&ctx).await;
+}
+
+/// A `join` step: waits for the background step `target` within `deadline`. Its own outcome is
+/// the wait's; the joined step keeps its own outcome.
+async fn join(
+    journal: &Journal,
+    at: At,
+    deadline: Duration,
+    target: Option<usize>,
+    background: &mut Background<'_, '_>,
+    cancel: &CancellationToken,
+) {
+    let started = journal.now();
+    let outcome = match target {
+        None => StepOutcome::Error {
+            kind: ErrorKind::Failed,
+            message: "no step to join".into(),
+            http_status: None,
+        },
+        Some(target) => tokio::select! {
+            r = tokio::time::timeout(deadline, background.wait_for(target)) => match r {
+                Ok(()) => StepOutcome::Ok,
+                Err(_) => StepOutcome::DeadlineExceeded { deadline },
+            },
+            _ = cancel.cancelled() => StepOutcome::Interrupted,
+        },
+    };
+    let finished = journal.now();
+    journal.emit_at(
+        finished,
+        Event::Measure {
+            at,
+            measure: Measure::monotonic("duration", finished.saturating_sub(started)),
+        },
+    );
+    journal.emit_at(
+        finished,
+        Event::StepFinished {
+            at,
+            outcome,
+            forensics: None,
+        },
+    );
+    journal.emit_at(finished, Event::StepSettled { at });
+}
+
+/// Runs step `index` (already journaled as started) in `ctx`: its action within `deadline`, then
+/// heals what it changed, observes its container and settles its events. Whether it failed.
+async fn run_step(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    deadline: Duration,
+    sh: &Shared<'_, '_>,
+) -> bool {
+    let (plan, journal, events, cancel) = (ctx.plan, ctx.journal.clone(), sh.events, sh.cancel);
+    let step = &plan.scenario.steps[index];
+    let at = ctx.at;
+    let label = plan.step_label(index);
+    let container = step.action.container().map(str::to_string);
+    ctx.step_deadline = deadline;
+    ctx.samples.clear();
+    ctx.bundle = None;
+    let started = journal.now();
+    let started_unix = crate::unix_now();
+    let result = tokio::select! {
+        r = tokio::time::timeout(deadline, step.action.run(ctx)) => Some(r),
+        _ = cancel.cancelled() => None,
+    };
+    let finished = journal.now();
+    let outcome = match result {
+        None => StepOutcome::Interrupted,
+        Some(Err(_)) => StepOutcome::DeadlineExceeded { deadline },
+        Some(Ok(Err(e))) => StepOutcome::Error {
+            kind: error_kind(&e),
+            message: format!("{e:#}"),
+            http_status: api_status(&e),
+        },
+        Some(Ok(Ok(()))) => StepOutcome::Ok,
+    };
+    // An action that must fail (`expect: {error: ...}`) and did is judged by that check; the
+    // steps after it run.
+    let failure_expected = step.expect.as_ref().is_some_and(|e| e.error.is_some())
+        && matches!(outcome, StepOutcome::Error { .. });
+    let failed = outcome != StepOutcome::Ok && !failure_expected;
+    journal.emit_at(
+        finished,
+        Event::Measure {
+            at,
+            measure: Measure::monotonic("duration", finished.saturating_sub(started)),
+        },
+    );
+    let mut bundle = ctx.bundle.take();
+    if bundle.is_none() && needs_forensics(&outcome) {
+        bundle = ctx.collect_forensics(&label, &format!("{outcome:?}")).await;
+    }
+    journal.emit_at(
+        finished,
+        Event::StepFinished {
+            at,
+            outcome,
+            forensics: bundle,
+        },
+    );
+    // Heal what the step changed (also when it was cut off by its deadline).
+    for line in ctx
+        .ledger
+        .undo_due(ctx.step_scope(), ctx.env, |_| true)
+        .await
+    {
+        tracing::debug!("healed: {line}");
+    }
+    // Observe the step's container.
+    let mut state = None;
+    let container_id = container
+        .as_deref()
+        .and_then(|c| ctx.containers.get(c))
+        .cloned();
+    if let (Some(name), Some(id), false) = (&container, &container_id, failed) {
+        match ctx.observe(name).await {
+            Ok(o) => {
+                state = Some(o.state.clone());
+                journal.emit(Event::Observation {
+                    at,
+                    container_id: id.clone(),
+                    observation: o.clone(),
+                });
+                ctx.observed.insert(name.clone(), o);
+            }
+            Err(e) => tracing::warn!("observing {name}: {e:#}"),
+        }
+    }
+    // Make the step's events complete: the catch-up query of the daemon's event log.
+    if let Some(id) = &container_id {
+        let b = tokio::time::Instant::now();
+        if let Err(why) = events.barrier(started_unix, BARRIER_DEADLINE).await {
+            events.gap(finished, journal.now(), why);
+        }
+        tracing::debug!(elapsed = ?b.elapsed(), "event barrier");
+        let expected: Vec<&str> = step
+            .expect
+            .as_ref()
+            .and_then(|e| e.events.as_ref())
+            .map(|v| v.present().iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let auto_remove = container
+            .as_deref()
+            .and_then(|c| plan.scenario.containers.get(c))
+            .is_some_and(|c| c.auto_remove);
+        if !failed && events_can_still_come(state.as_deref(), auto_remove) {
+            let until = tokio::time::Instant::now() + EVENT_SETTLE;
+            while !expected.iter().all(|a| events.has(id, a, started))
+                && tokio::time::Instant::now() < until
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    if step.expect.as_ref().is_some_and(|e| e.kernel_log.is_some()) {
+        sh.kernel.catch_up(Duration::from_secs(2)).await;
+    }
+    let observed_until = journal.now();
+    journal.emit_at(observed_until, Event::StepSettled { at });
+    // Measures from the daemon's own timestamps, over the step's events.
+    if let Some(id) = &container_id {
+        let (step_events, all) = events.snapshot(id, started, observed_until);
+        let step_events: Vec<&crate::record::EventRecord> = step_events.iter().collect();
+        for measure in step.action.daemon_measures(&step_events, &all) {
+            emit_measure(&journal, at, measure);
+        }
+    }
+    failed
 }
 
 /// Journals each container's last output and final state before the iteration's undo removes

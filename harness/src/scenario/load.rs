@@ -184,6 +184,7 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
             ));
         }
     }
+    problems.extend(validate_concurrency(s, file));
     let known: BTreeSet<&str> = s.containers.keys().map(String::as_str).collect();
     for (i, step) in s.steps.iter().enumerate() {
         for r in step.action.container_refs() {
@@ -229,6 +230,73 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
                     i + 1
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// Step names are unique; a `join` names an earlier background step, once; a `join` itself runs in
+/// the foreground.
+fn validate_concurrency(s: &Scenario, file: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    // name → 0-based index of the step that has it
+    let mut names: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (i, step) in s.steps.iter().enumerate() {
+        let Some(n) = &step.name else { continue };
+        if let Some(first) = names.get(n.value.as_str()) {
+            problems.push(format!(
+                "{}: step {}: name {:?} is already used by step {} (step names must be unique)",
+                at(file, n),
+                i + 1,
+                n.value,
+                first + 1
+            ));
+        } else {
+            names.insert(&n.value, i);
+        }
+    }
+    // background step index → the join step that joined it
+    let mut joined: std::collections::BTreeMap<usize, usize> = Default::default();
+    for (i, step) in s.steps.iter().enumerate() {
+        let crate::action::Action::Join(j) = &step.action else {
+            continue;
+        };
+        let here = at(file, &j.step);
+        if step.background {
+            problems.push(format!(
+                "{here}: step {}: a `join` cannot run in the background itself",
+                i + 1
+            ));
+        }
+        let Some(&target) = names.get(j.step.value.as_str()) else {
+            problems.push(format!(
+                "{here}: step {}: `join` names step {:?}, which no step has as its `name`",
+                i + 1,
+                j.step.value
+            ));
+            continue;
+        };
+        if target >= i {
+            problems.push(format!(
+                "{here}: step {}: `join` names step {:?} (step {}), which does not come before it",
+                i + 1,
+                j.step.value,
+                target + 1
+            ));
+        } else if !s.steps[target].background {
+            problems.push(format!(
+                "{here}: step {}: `join` names step {:?}, which does not run in the background \
+                 (give it `background: true`)",
+                i + 1,
+                j.step.value
+            ));
+        } else if let Some(prev) = joined.insert(target, i) {
+            problems.push(format!(
+                "{here}: step {}: step {:?} is already joined by step {}",
+                i + 1,
+                j.step.value,
+                prev + 1
+            ));
         }
     }
     problems

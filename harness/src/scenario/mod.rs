@@ -57,7 +57,7 @@ impl PlannedScenario {
     pub fn step_label(&self, index: usize) -> String {
         let step = &self.scenario.steps[index];
         match &step.name {
-            Some(n) => n.clone(),
+            Some(n) => n.value.clone(),
             None => step.action.describe(),
         }
     }

@@ -183,11 +183,18 @@ impl RestartPolicy {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// A label for reports; default `<action> <container>`.
+    /// A label for reports; default `<action> <container>`. Unique within the scenario; a `join`
+    /// names a background step by it.
     #[serde(default)]
-    pub name: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Spanned<String>>,
     /// What to do.
     pub action: Action,
+    /// Run the step in the background: the next step starts at once, while this one runs within
+    /// its own deadline and is judged like any step. A later `join` step waits for it; one never
+    /// joined is awaited at the end of the iteration.
+    #[serde(default)]
+    pub background: bool,
     /// The action must finish within this time, or the step fails with "deadline exceeded"
     /// (default: the action's own default, e.g. stop timeout + 30s).
     #[serde(default)]
