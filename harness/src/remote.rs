@@ -595,7 +595,7 @@ mod tests {
             [
                 "app.tar",
                 "suite/a.yaml",
-                "suite/ctx",
+                "suite/ctx/",
                 "suite/ctx/Dockerfile"
             ]
         );
