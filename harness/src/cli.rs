@@ -237,7 +237,7 @@ fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
 }
 
 /// How to reach an SSH target (besides `~/.ssh/config` and the agent, which apply).
-#[derive(Clone, Debug, Default, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct SshArgs {
     /// Private key for SSH targets (`ssh -i`).
     #[arg(long, short = 'i', value_name = "FILE")]
@@ -245,6 +245,10 @@ pub struct SshArgs {
     /// An OpenSSH option for SSH targets (`ssh -o`, repeatable), e.g. UserKnownHostsFile=FILE.
     #[arg(long, value_name = "OPTION")]
     pub ssh_option: Vec<String>,
+    /// The harness's directory on SSH targets: its binaries, each run's files, and the state
+    /// directory of the runs there.
+    #[arg(long, value_name = "DIR", default_value = crate::remote::REMOTE_HOME)]
+    pub remote_dir: String,
 }
 
 impl SshArgs {
@@ -253,6 +257,7 @@ impl SshArgs {
             target,
             identity: self.identity.clone(),
             options: self.ssh_option.clone(),
+            home: self.remote_dir.clone(),
         }
     }
 }

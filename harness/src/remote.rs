@@ -133,6 +133,9 @@ pub struct Ssh {
     pub identity: Option<PathBuf>,
     /// Extra `-o OPTION`s (e.g. `UserKnownHostsFile=…`).
     pub options: Vec<String>,
+    /// The harness's directory on the host (default [`REMOTE_HOME`]): binaries, each run's files,
+    /// and the state directory of the runs there.
+    pub home: String,
 }
 
 /// Single-quotes a word for the remote shell.
@@ -240,7 +243,7 @@ impl Ssh {
             let exe = exe.clone();
             crate::host::blocking("hashing this binary", COPY, move || file_sha256(&exe)).await??
         };
-        let path = format!("{REMOTE_HOME}/bin/shakedown-{}", &hash[..16]);
+        let path = format!("{}/bin/shakedown-{}", self.home, &hash[..16]);
         let q = quote(&path);
         let present = self
             .exec(
@@ -255,7 +258,7 @@ impl Ssh {
                 "copying shakedown",
                 &format!(
                     "mkdir -p {dir} && cat > {q}.part && chmod 0755 {q}.part && mv -f {q}.part {q}",
-                    dir = quote(&format!("{REMOTE_HOME}/bin"))
+                    dir = quote(&format!("{}/bin", self.home))
                 ),
                 Input::File(exe),
                 COPY,
@@ -385,10 +388,15 @@ pub struct RemoteEnd {
 pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let host = r.ssh.target.label();
     let exe = r.ssh.install().await?;
-    let dir = format!("{REMOTE_HOME}/remote/{}", r.run_id);
+    let dir = format!("{}/remote/{}", r.ssh.home, r.run_id);
     let (tar, files) = r.bundle;
     r.ssh.unpack(&dir, tar).await?;
-    let mut cmd = format!("cd {} && exec {} run --stream", quote(&dir), quote(&exe));
+    let mut cmd = format!(
+        "cd {} && SHAKEDOWN_STATE_DIR={} exec {} run --stream",
+        quote(&dir),
+        quote(&r.ssh.home),
+        quote(&exe)
+    );
     for f in &files {
         cmd.push(' ');
         cmd.push_str(&quote(f));
@@ -514,7 +522,11 @@ pub async fn clean(ssh: &Ssh) -> anyhow::Result<(String, i32)> {
     let exe = ssh.install().await?;
     let host = ssh.target.label();
     let out = ssh
-        .command(&format!("{} clean", quote(&exe)))
+        .command(&format!(
+            "SHAKEDOWN_STATE_DIR={} {} clean",
+            quote(&ssh.home),
+            quote(&exe)
+        ))
         .stdin(Stdio::null())
         .output();
     let out = tokio::time::timeout(COPY, out)

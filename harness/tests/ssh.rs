@@ -1,0 +1,325 @@
+//! The SSH target against a real sshd on loopback: the harness copies itself to the "host" (this
+//! machine, through sshd, into a directory of its own), runs the scenarios there and judges the
+//! journal it streams back. Same verdicts as a local run; SIGTERM here stops the run there, which
+//! undoes everything; a run killed there is swept by `clean --target`; an unknown host key is
+//! refused before anything runs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::sshd::Sshd;
+
+/// `shakedown run --target ssh://root@127.0.0.1:PORT` with the test's key, known_hosts and remote
+/// directory.
+fn remote(sshd: &Sshd, state: &Path, remote_dir: &Path) -> Command {
+    let mut c = common::shakedown(state);
+    c.arg("run")
+        .arg("--target")
+        .arg(format!("ssh://root@127.0.0.1:{}", sshd.port))
+        .arg("-i")
+        .arg(&sshd.key)
+        .arg("--ssh-option")
+        .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+        .arg("--remote-dir")
+        .arg(remote_dir);
+    c
+}
+
+fn outcomes(report: &serde_json::Value) -> Vec<(String, String, Vec<(String, bool)>)> {
+    report["verdicts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no verdicts in {report}"))
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["outcome"].as_str().unwrap().to_string(),
+                v["checks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| {
+                        (
+                            format!("{} {}", c["step"], c["name"]),
+                            c["outcome"] == "pass",
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+const SCENARIOS: [&str; 4] = [
+    "pid1-sigterm",
+    "cgroup-oom",
+    "live-restore-restart",
+    "net-partition-recovery",
+];
+
+#[test]
+fn same_verdicts_as_a_local_run() {
+    let sshd = Sshd::start();
+    let files: Vec<_> = SCENARIOS
+        .iter()
+        .map(|s| common::repo().join(format!("scenarios/{s}.yaml")))
+        .collect();
+    let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+
+    let local_dir = tempfile::tempdir().unwrap();
+    let local_state = tempfile::tempdir().unwrap();
+    let (out, local) = common::run_json(local_state.path(), local_dir.path(), &files, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let remote_dir = dir.path().join("remote");
+    let json = dir.path().join("r.json");
+    let out = remote(&sshd, state.path(), &remote_dir)
+        .args(&files)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(dir.path().join("r.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let report = common::json(&json);
+    assert_eq!(outcomes(&report), outcomes(&local));
+    assert_eq!(
+        outcomes(&report).len(),
+        SCENARIOS.len(),
+        "{}",
+        common::text(&out)
+    );
+    // The journal came from the run on the host: its fingerprint names the target, and the run
+    // there kept its own journal under the remote directory (not under this side's state).
+    assert_eq!(
+        report["run"]["target"],
+        format!("ssh://root@127.0.0.1:{} managed", sshd.port),
+        "{}",
+        report["run"]
+    );
+    let remote_runs: Vec<_> = std::fs::read_dir(remote_dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("journal.jsonl").is_file())
+        .collect();
+    assert_eq!(remote_runs.len(), 1);
+    assert!(!state.path().join("runs").exists());
+    // The binary is kept by content; the run's own files are gone.
+    let bins: Vec<_> = std::fs::read_dir(remote_dir.join("bin"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(bins.len(), 1);
+    let left: Vec<_> = std::fs::read_dir(remote_dir.join("remote"))
+        .map(|r| r.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    let junit = std::fs::read_to_string(dir.path().join("r.xml")).unwrap();
+    for s in SCENARIOS {
+        assert!(junit.contains(s), "{junit}");
+    }
+}
+
+/// Processes of this machine whose command line mentions `needle`, still alive (not zombies).
+fn live(needle: &str) -> Vec<u32> {
+    common::processes_mentioning(needle)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    !s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        if t.elapsed() > deadline {
+            let ps = Command::new("ps")
+                .args(["-eo", "pid,stat,args"])
+                .output()
+                .unwrap();
+            panic!(
+                "{what}: not within {deadline:?}\n{}",
+                String::from_utf8_lossy(&ps.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sigterm_here_stops_and_heals_there_and_clean_sweeps_a_killed_run() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let remote_dir = dir.path().join("remote");
+    let rd = remote_dir.to_string_lossy().into_owned();
+    let file = common::scenario(
+        dir.path(),
+        "long",
+        "name: long\ncontainers:\n  sleeper:\n    command: [sleep, \"6017\"]\nsteps:\n  - action: {start: {container: sleeper}}\n  - action: {sleep: {duration: 120s}}\n",
+    );
+    // The managed daemon there runs from the remote directory: it is up when its socket is.
+    let daemon_up = || live(&format!("{rd}/managed")).len() >= 2;
+
+    let mut child = remote(&sshd, state.path(), &remote_dir)
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the managed daemon on the host",
+        Duration::from_secs(120),
+        daemon_up,
+    );
+    // The container is running there before we stop.
+    wait_until("the container", Duration::from_secs(60), || {
+        !live("sleep 6017").is_empty()
+    });
+    common::signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let t = Instant::now();
+    let out = child_output(&mut child, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(143), "{}", common::text(&out));
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    // Nothing of the run is left there: no shakedown, no daemon, no container process.
+    wait_until("everything gone", Duration::from_secs(30), || {
+        live(&rd).is_empty() && live("sleep 6017").is_empty()
+    });
+    let _ = &out;
+    let mounts = common::mounts_under(&remote_dir);
+    assert!(mounts.is_empty(), "{mounts:?}");
+
+    // A run killed there (SIGKILL: it cannot undo anything) is swept by `clean --target`.
+    let mut child = remote(&sshd, state.path(), &remote_dir)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the managed daemon on the host",
+        Duration::from_secs(120),
+        daemon_up,
+    );
+    wait_until("the container", Duration::from_secs(60), || {
+        !live("sleep 6017").is_empty()
+    });
+    let runner: Vec<_> = live(&format!("{rd}/bin/shakedown-"))
+        .into_iter()
+        .filter(|p| {
+            // The run itself, not the ssh client whose command line names it.
+            let cmd = std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            cmd.starts_with(&format!("{rd}/bin/shakedown-")) && cmd.contains("--stream")
+        })
+        .collect();
+    assert_eq!(runner.len(), 1, "{runner:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(runner[0] as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let out = child_output(&mut child, Duration::from_secs(60));
+    assert_ne!(out.status.code(), Some(0));
+    // What it left there (its daemon, its container) is what clean must undo.
+    assert!(
+        !live(&format!("{rd}/managed")).is_empty() || !live("sleep 6017").is_empty(),
+        "the killed run left nothing to clean"
+    );
+    let out = common::shakedown(state.path())
+        .arg("clean")
+        .arg("--target")
+        .arg(format!("ssh://root@127.0.0.1:{}", sshd.port))
+        .arg("-i")
+        .arg(&sshd.key)
+        .arg("--ssh-option")
+        .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+        .arg("--remote-dir")
+        .arg(&remote_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    wait_until(
+        "everything gone after clean",
+        Duration::from_secs(30),
+        || live(&rd).is_empty() && live("sleep 6017").is_empty(),
+    );
+}
+
+fn child_output(child: &mut std::process::Child, deadline: Duration) -> std::process::Output {
+    use std::io::Read;
+    let t = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("shakedown did not exit within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stdout = vec![];
+    let mut stderr = vec![];
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_end(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    std::process::Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_before_anything_runs() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let out = common::shakedown(state.path())
+        .arg("run")
+        .arg("--target")
+        .arg(format!("ssh://root@127.0.0.1:{}", sshd.port))
+        .arg("-i")
+        .arg(&sshd.key)
+        .arg("--ssh-option")
+        .arg(format!("UserKnownHostsFile={}", empty.display()))
+        .arg("--ssh-option")
+        .arg("StrictHostKeyChecking=yes")
+        .arg("--remote-dir")
+        .arg(dir.path().join("remote"))
+        .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Host key verification failed"), "{err}");
+    assert!(!dir.path().join("remote").exists());
+    // Bad targets are refused by the command line itself.
+    for bad in ["ssh://root@", "ssh://h:99999", "vm:"] {
+        let out = common::shakedown(state.path())
+            .args(["run", "--target", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", common::text(&out));
+    }
+}
