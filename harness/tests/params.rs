@@ -362,6 +362,20 @@ fn loader_errors_point_at_the_original_file() {
     // A value wider than its placeholder: later columns on the line are still the original's.
     let e = err("name: a\nvars: {long: \"a-very-long-command-name-wider-than-its-placeholder\"}\ncontainers:\n  app: {command: [\"{{ vars.long }}\"], frob: 1}\nsteps:\n  - action: {start: {container: app}}\n");
     assert!(e.contains("p.yaml:4:39: unknown field `frob`"), "{e}");
+    // A problem of every variant is said once, without naming one.
+    let e = err("name: a\nvars: {init: false}\nmatrix:\n  x: {}\n  y: {init: true}\ncontainers:\n  app: {init: \"{{ vars.init }}\", frob: 1}\nsteps:\n  - action: {start: {container: app}}\n");
+    assert_eq!(
+        e.matches("p.yaml:7:34: unknown field `frob`").count(),
+        1,
+        "{e}"
+    );
+    assert!(!e.contains("variant"), "{e}");
+    // Other `{{...}}` are the run's (`{{ip:NAME}}`): left as they are.
+    let ip = load_variants("name: a\nvars: {n: 1}\ncontainers:\n  app: {command: \"ping -c {{ vars.n }} {{ip:app}}\"}\nsteps:\n  - action: {start: {container: app}}\n", Path::new("p.yaml")).unwrap();
+    assert_eq!(
+        ip[0].containers["app"].command.as_ref().unwrap().to_args()[2],
+        "ping -c 1 {{ip:app}}"
+    );
     // An unquoted placeholder is a YAML map: said so.
     let e = err("name: a\nvars: {init: true}\ncontainers:\n  app: {init: {{ vars.init }}}\nsteps:\n  - action: {start: {container: app}}\n");
     assert!(

@@ -21,7 +21,9 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario> {
 /// point at the original text.
 pub fn load_variants(text: &str, file: &Path) -> Result<Vec<Scenario>> {
     let variants = super::params::expand(text, file).map_err(Error::Input)?;
-    let mut problems: Vec<String> = Vec::new();
+    let count = variants.len();
+    // Each variant's problems: a problem every variant has is reported once, others name theirs.
+    let mut found: Vec<(Option<String>, Vec<String>)> = Vec::new();
     let mut out = Vec::new();
     for v in variants {
         match parse(&v.text, file, &v.map) {
@@ -35,22 +37,29 @@ pub fn load_variants(text: &str, file: &Path) -> Result<Vec<Scenario>> {
                 }
                 out.push(s);
             }
-            Err(Error::Input(p)) => {
-                for line in p {
-                    let line = match &v.name {
-                        // Which variant, after the first line (a report may follow).
-                        Some(n) => match line.split_once('\n') {
-                            Some((first, rest)) => format!("{first} (variant {n:?})\n{rest}"),
-                            None => format!("{line} (variant {n:?})"),
-                        },
-                        None => line,
-                    };
-                    if !problems.contains(&line) {
-                        problems.push(line);
-                    }
-                }
-            }
+            Err(Error::Input(p)) => found.push((v.name, p)),
             Err(other) => return Err(other),
+        }
+    }
+    let mut problems: Vec<String> = Vec::new();
+    for (name, lines) in &found {
+        for line in lines {
+            let first = |l: &String| l.lines().next().unwrap_or_default().to_string();
+            let everywhere = found.len() == count
+                && found
+                    .iter()
+                    .all(|(_, ls)| ls.iter().any(|l| first(l) == first(line)));
+            let line = match name {
+                Some(n) if !everywhere => match line.split_once('\n') {
+                    // Which variant, after the first line (a report may follow).
+                    Some((first, rest)) => format!("{first} (variant {n:?})\n{rest}"),
+                    None => format!("{line} (variant {n:?})"),
+                },
+                _ => line.clone(),
+            };
+            if !problems.iter().any(|p| first(p) == first(&line)) {
+                problems.push(line);
+            }
         }
     }
     if problems.is_empty() {
