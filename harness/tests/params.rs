@@ -8,7 +8,8 @@
 //!   gives the same verdicts;
 //! - `later_than`, `differs_from` and `same_as` around a `restart` action agree with the
 //!   `StartedAt` and PID that Docker's inspect reports before and after it, and `same_as` fails
-//!   when they changed;
+//!   when they changed; across a live-restore daemon restart, `same_as` on the PID and `StartedAt`
+//!   passes where the two daemons' inspects agree, and `later_than` fails;
 //! - the loader's errors for both point at the original file's line and column.
 
 mod common;
@@ -30,6 +31,15 @@ struct Seen {
     init: Option<bool>,
     /// `/proc/PID/comm` of the container's process 1 on the host.
     comm: String,
+    /// The PID of the dockerd that answered.
+    dockerd: u32,
+}
+
+/// The PID of the process serving a unix socket.
+fn peer_pid(socket: &Path) -> Option<u32> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let s = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    Some(getsockopt(&s, PeerCredentials).ok()?.pid() as u32)
 }
 
 /// Inspects every scenario container of every managed daemon under `state` every 100 ms through
@@ -39,6 +49,9 @@ async fn watch(state: PathBuf, stop: Arc<Mutex<bool>>) -> Vec<Seen> {
     let mut seen: Vec<Seen> = Vec::new();
     while !*stop.lock().unwrap() {
         for sock in sockets(&state) {
+            let Some(dockerd) = peer_pid(&sock) else {
+                continue;
+            };
             let Ok(d) = bollard::Docker::connect_with_unix(
                 sock.to_str().unwrap(),
                 5,
@@ -76,14 +89,18 @@ async fn watch(state: PathBuf, stop: Arc<Mutex<bool>>) -> Vec<Seen> {
                     continue;
                 }
                 let pid = st.pid.unwrap_or_default();
+                // A process that is gone (the container is stopping) or not yet the container's
+                // command (runc's init before its exec) says nothing.
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                if comm.trim().is_empty() || comm.starts_with("runc") {
+                    continue;
+                }
                 let s = Seen {
                     scenario,
                     started_at: st.started_at.unwrap_or_default(),
                     pid,
-                    comm: std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
+                    comm: comm.trim().to_string(),
+                    dockerd,
                     init: i.host_config.and_then(|h| h.init),
                 };
                 if !seen.contains(&s) {
@@ -142,7 +159,7 @@ async fn run_watched(
 
 const PID1: &str = r#"name: pid1
 description: bash as PID 1 ignores SIGTERM unless an init runs it.
-vars: {init: false, grace: 8s}
+vars: {init: false, grace: 10s}
 matrix:
   broken: {init: false}
   fixed: {init: true}
@@ -157,7 +174,7 @@ steps:
   - name: stop
     action: {stop: {container: app}}
     expect:
-      duration: {max: 3s}
+      duration: {max: 5s}
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,8 +206,9 @@ async fn a_matrix_yields_variants_each_run_and_judged_on_its_own() {
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(verdict(&r, "pid1[broken]")["outcome"], "fail", "{r:#}");
-    assert_eq!(verdict(&r, "pid1[fixed]")["outcome"], "pass", "{r:#}");
+    let (broken, fixed) = (verdict(&r, "pid1[broken]"), verdict(&r, "pid1[fixed]"));
+    assert_eq!(broken["outcome"], "fail", "{broken:#}");
+    assert_eq!(fixed["outcome"], "pass", "{fixed:#}");
     let d = check_of(&r, "pid1[broken]", "stop", "duration");
     assert_eq!(d["outcome"], "fail", "{d}");
     // Docker's own view: the variants' containers ran without and with an init, and on the host
@@ -290,7 +308,8 @@ steps:
     let (out, r, seen) = run_watched(state.path(), dir.path(), &[file], &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     // Docker saw the container run twice: a later StartedAt and another PID after the restart.
-    let runs: Vec<&Seen> = seen.iter().filter(|s| s.scenario == "cmp").collect();
+    let mut runs: Vec<&Seen> = seen.iter().filter(|s| s.scenario == "cmp").collect();
+    runs.dedup_by_key(|s| (s.pid, s.started_at.clone()));
     assert_eq!(runs.len(), 2, "{seen:?}");
     let (a, b) = (runs[0], runs[1]);
     assert!(
@@ -449,4 +468,56 @@ fn loader_errors_point_at_the_original_file() {
         .collect();
     assert_eq!(vars["code"], "4");
     assert!(all[1].matrix.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_as_across_a_live_restore_daemon_restart_agrees_with_dockers_inspect() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "lr",
+        r#"name: lr
+requires: {live_restore: true, disruptive: true}
+containers:
+  app: {command: [sh, -c, "trap 'exit 0' TERM; sleep 1000 & wait"]}
+steps:
+  - action: {start: {container: app}}
+  - name: before the daemon restart
+    action: {inspect: {container: app}}
+  - action: {sleep: {duration: 2s}}
+  - action: {daemon_restart: {}}
+  - name: after
+    action: {inspect: {container: app}}
+    expect:
+      same_as: {step: before the daemon restart, fields: [pid, started_at]}
+      later_than: {step: before the daemon restart, fields: [started_at]}
+  - action: {sleep: {duration: 2s}}
+"#,
+    );
+    let (out, r, seen) = run_watched(state.path(), dir.path(), &[file], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Two daemons answered (before and after the restart), and both reported the same process.
+    let runs: Vec<&Seen> = seen.iter().filter(|s| s.scenario == "lr").collect();
+    let daemons: std::collections::BTreeSet<u32> = runs.iter().map(|s| s.dockerd).collect();
+    assert_eq!(daemons.len(), 2, "{seen:?}");
+    let same: std::collections::BTreeSet<(i64, &str)> = runs
+        .iter()
+        .map(|s| (s.pid, s.started_at.as_str()))
+        .collect();
+    assert_eq!(same.len(), 1, "{seen:?}");
+    let (pid, started) = same.into_iter().next().unwrap();
+
+    let check = check_of(&r, "lr", "after", "same_as");
+    assert_eq!(check["outcome"], "pass", "{check}");
+    let shown = check["observed"].as_str().unwrap();
+    assert!(
+        shown.contains(&format!("pid {pid} (same)"))
+            && shown.contains(&format!("started_at {started} (same)")),
+        "{shown} vs docker {seen:?}"
+    );
+    // The same time is not a later one: this check fails, and with it the scenario.
+    let later = check_of(&r, "lr", "after", "later_than");
+    assert_eq!(later["outcome"], "fail", "{later}");
+    assert_eq!(verdict(&r, "lr")["outcome"], "fail");
 }
