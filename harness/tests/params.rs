@@ -10,6 +10,7 @@
 //!   `StartedAt` and PID that Docker's inspect reports before and after it, and `same_as` fails
 //!   when they changed; across a live-restore daemon restart, `same_as` on the PID and `StartedAt`
 //!   passes where the two daemons' inspects agree, and `later_than` fails;
+//! - `qualify` compares each variant on its own;
 //! - the loader's errors for both point at the original file's line and column.
 
 mod common;
@@ -520,4 +521,51 @@ steps:
     let later = check_of(&r, "lr", "after", "later_than");
     assert_eq!(later["outcome"], "fail", "{later}");
     assert_eq!(verdict(&r, "lr")["outcome"], "fail");
+}
+
+#[test]
+fn qualify_compares_each_variant_on_its_own() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "quick",
+        r#"name: quick
+vars: {code: 0}
+matrix:
+  zero: {}
+  three: {code: 3}
+containers:
+  app: {command: [sh, -c, "exit {{ vars.code }}"]}
+steps:
+  - action: {start: {container: app}}
+  - action: {wait: {container: app}}
+    expect: {exit_code: "{{ vars.code }}"}
+"#,
+    );
+    let out = shakedown(state.path())
+        .arg("qualify")
+        .args(["--baseline", "system", "--candidate", "system"])
+        .arg(&file)
+        .args(["--repeat", "1", "--jobs", "2", "--out"])
+        .arg(dir.path().join("runs"))
+        .arg("--json")
+        .arg(dir.path().join("q.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = common::json(&dir.path().join("q.json"));
+    let names: Vec<&str> = r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["quick[zero]", "quick[three]"], "{r:#}");
+    // Each variant passed on both sides: `exit 3` met `exit_code: 3`, an integer substituted.
+    for s in r["scenarios"].as_array().unwrap() {
+        for side in ["baseline", "candidate"] {
+            assert_eq!(s[side]["outcome"], "pass", "{s:#}");
+        }
+    }
 }
