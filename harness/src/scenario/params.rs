@@ -62,8 +62,7 @@ impl PosMap {
     /// The original (line, column) of a 1-based position in the substituted text.
     pub fn original(&self, line: u64, col: u64) -> (u64, u64) {
         let mut shift: i64 = 0;
-        for &(l, c, old, new) in self.edits.iter().filter(|e| e.0 == line) {
-            let _ = l;
+        for &(_, c, old, new) in self.edits.iter().filter(|e| e.0 == line) {
             let start = (c as i64 + shift) as u64;
             if col < start {
                 break;
