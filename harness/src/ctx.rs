@@ -350,12 +350,13 @@ impl Ctx<'_> {
         })
     }
 
-    /// The docker name the harness gives a scenario container.
+    /// The docker name the harness gives a scenario container (a variant's `[` and `]` become
+    /// `_`: docker names allow letters, digits, `_`, `.` and `-`).
     pub fn docker_name(&self, name: &str) -> String {
         let short: String = self.run_id.chars().take(8).collect();
         format!(
             "sd-{short}-{}-{name}-{}",
-            self.plan.name(),
+            bundle_name(self.plan.name()),
             self.at.iteration + 1
         )
     }

@@ -28,7 +28,10 @@ fn remote(sshd: &Sshd, state: &Path, remote_dir: &Path) -> Command {
     c
 }
 
-fn outcomes(report: &serde_json::Value) -> Vec<(String, String, Vec<(String, bool)>)> {
+/// A scenario's name, outcome, and each check's step and name with whether it passed.
+type Outcome = (String, String, Vec<(String, bool)>);
+
+fn outcomes(report: &serde_json::Value) -> Vec<Outcome> {
     report["verdicts"]
         .as_array()
         .unwrap_or_else(|| panic!("no verdicts in {report}"))

@@ -1,15 +1,23 @@
-//! `unchanged` and `changed`: compare the container's observation after this step with its latest
-//! observation in an earlier step of the same iteration — e.g. the PID and StartedAt of a container
-//! must be unchanged across a live-restore restart, and the PID must change after a restart policy
-//! brought a killed container back.
+//! Comparisons with an earlier observation, one mechanism for all of them:
+//!
+//! - `same_as`, `differs_from`, `later_than`: with the step named by `step` (e.g. the PID must be the
+//!   same as before a daemon restart, `StartedAt` later than before a `restart`, an exec's output the
+//!   same as an earlier exec's);
+//! - `unchanged` and `changed`: with the container's latest observation in an earlier step of the
+//!   same iteration (shorthands for `same_as`/`differs_from` that need no step name).
+//!
+//! Both sides come from the journal: when either was not observed (its step failed, the daemon did
+//! not answer), the check is `unknown`, never `pass`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use super::CheckResult;
-use crate::record::{Observation, StepOutcome, StepRecord};
+use crate::record::{StepOutcome, StepRecord};
+use crate::verdict::Outcome;
 
-/// Fields of a container observation that can be compared.
+/// Facts of a step that can be compared.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
@@ -17,82 +25,300 @@ pub enum Field {
     Pid,
     /// `State.StartedAt`.
     StartedAt,
+    /// `State.FinishedAt`.
+    FinishedAt,
     /// Restart count.
     RestartCount,
     /// State.
     State,
+    /// The output of an `exec` step (not for `unchanged`/`changed`).
+    Output,
 }
 
 impl Field {
-    fn name(self) -> &'static str {
+    /// The name as written in scenarios.
+    pub fn name(self) -> &'static str {
         match self {
             Field::Pid => "pid",
             Field::StartedAt => "started_at",
+            Field::FinishedAt => "finished_at",
             Field::RestartCount => "restart_count",
             Field::State => "state",
+            Field::Output => "output",
         }
     }
 
-    fn get(self, o: &Observation) -> String {
-        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    /// Whether `later_than` applies (a time).
+    pub fn is_time(self) -> bool {
+        matches!(self, Field::StartedAt | Field::FinishedAt)
+    }
+
+    /// The field's value in a step's record, or why there is none.
+    fn get(self, s: &StepRecord) -> Result<String, String> {
+        if s.outcome != StepOutcome::Ok {
+            return Err(format!("not observed: step {}", super::outcome_text(s)));
+        }
+        if self == Field::Output {
+            return s
+                .facts
+                .get("exec_output")
+                .cloned()
+                .ok_or_else(|| "not observed: no exec output".into());
+        }
+        let o = s
+            .observation
+            .as_ref()
+            .ok_or_else(|| "not observed: the container was not inspected".to_string())?;
+        let missing = || format!("not observed: no {}", self.name());
         match self {
-            Field::Pid => opt(o.pid.map(|p| p.to_string())),
-            Field::StartedAt => opt(o.started_at.clone()),
-            Field::RestartCount => opt(o.restart_count.map(|c| c.to_string())),
-            Field::State => o.state.clone(),
+            Field::Pid => o.pid.map(|p| p.to_string()).ok_or_else(missing),
+            Field::StartedAt => o.started_at.clone().ok_or_else(missing),
+            Field::FinishedAt => o.finished_at.clone().ok_or_else(missing),
+            Field::RestartCount => o.restart_count.map(|c| c.to_string()).ok_or_else(missing),
+            Field::State => Ok(o.state.clone()),
+            Field::Output => unreachable!("handled above"),
+        }
+    }
+
+    fn show(self, v: &str) -> String {
+        if self == Field::Output {
+            let shown: String = v.chars().take(200).collect();
+            format!("{shown:?}")
+        } else {
+            v.to_string()
         }
     }
 }
 
-/// Checks that `fields` are equal (`same == true`) or all different from the previous observation.
+/// How a fact must relate to the earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// Equal.
+    Same,
+    /// Different.
+    Differs,
+    /// A later time.
+    Later,
+}
+
+impl Relation {
+    /// The expectation's key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Relation::Same => "same_as",
+            Relation::Differs => "differs_from",
+            Relation::Later => "later_than",
+        }
+    }
+}
+
+/// A comparison with an earlier step: `{step: NAME, fields: [pid, started_at]}`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Against {
+    /// The earlier step: its `name`, or its default label (`<action> <container>`) when no other
+    /// step has that label.
+    #[schemars(with = "String")]
+    pub step: Spanned<String>,
+    /// The facts compared: `pid`, `started_at`, `finished_at`, `restart_count`, `state`, `output`
+    /// (of `exec` steps); `later_than` takes only the times.
+    pub fields: Vec<Field>,
+}
+
+/// Checks `fields` of `step` against the step labelled `against.step` among `earlier`.
+pub fn check_against(
+    against: &Against,
+    rel: Relation,
+    step: &StepRecord,
+    earlier: &[&StepRecord],
+) -> CheckResult {
+    let name = against.step.value.as_str();
+    let want = format!("{} {} '{name}'", list(&against.fields), words(rel));
+    match earlier.iter().rev().find(|s| s.label == name) {
+        Some(before) => compare(rel.key(), want, &against.fields, rel, before, step),
+        None => CheckResult::unknown(
+            rel.key(),
+            want,
+            &format!("not observed: step '{name}' has no record in this iteration"),
+        ),
+    }
+}
+
+/// Checks that `fields` are equal (`same == true`) or all different from the container's previous
+/// observation.
 pub fn check(
     fields: &[Field],
     same: bool,
     step: &StepRecord,
     earlier: &[&StepRecord],
 ) -> CheckResult {
-    let name = if same { "unchanged" } else { "changed" };
-    let want = fields
-        .iter()
-        .map(|f| f.name())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (Some(now), StepOutcome::Ok) = (&step.observation, &step.outcome) else {
-        return CheckResult::unknown(name, want, "not observed: the step did not complete");
+    let (key, rel) = if same {
+        ("unchanged", Relation::Same)
+    } else {
+        ("changed", Relation::Differs)
     };
+    let want = list(fields);
+    if step.outcome != StepOutcome::Ok || step.observation.is_none() {
+        return CheckResult::unknown(key, want, "not observed: the step did not complete");
+    }
     let Some(before) = earlier
         .iter()
         .rev()
-        .filter(|s| s.container == step.container)
-        .find_map(|s| s.observation.as_ref())
+        .find(|s| s.container == step.container && s.observation.is_some())
     else {
         return CheckResult::new(
-            name,
+            key,
             want,
             "no earlier observation of this container to compare with".into(),
             false,
         );
     };
-    let diffs: Vec<String> = fields
+    compare(key, want, fields, rel, before, step)
+}
+
+fn list(fields: &[Field]) -> String {
+    fields
         .iter()
-        .map(|f| (f, f.get(before), f.get(now)))
-        .map(|(f, a, b)| {
-            if a == b {
-                format!("{} {a} (same)", f.name())
-            } else {
-                format!("{} {a} → {b}", f.name())
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn words(rel: Relation) -> &'static str {
+    match rel {
+        Relation::Same => "same as at",
+        Relation::Differs => "different from",
+        Relation::Later => "later than at",
+    }
+}
+
+/// Compares each field of `now` with `before`: fail when one definitely does not hold, unknown when
+/// one could not be read (on either side), pass otherwise.
+fn compare(
+    key: &str,
+    want: String,
+    fields: &[Field],
+    rel: Relation,
+    before: &StepRecord,
+    now: &StepRecord,
+) -> CheckResult {
+    let mut parts = Vec::new();
+    let mut outcome = Outcome::Pass;
+    let mut worse = |o: Outcome| {
+        outcome = match (outcome, o) {
+            (Outcome::Fail, _) | (_, Outcome::Fail) => Outcome::Fail,
+            (Outcome::Unknown, _) | (_, Outcome::Unknown) => Outcome::Unknown,
+            _ => Outcome::Pass,
+        }
+    };
+    for &f in fields {
+        let (a, b) = match (f.get(before), f.get(now)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(why), _) => {
+                parts.push(format!("{} at '{}': {why}", f.name(), before.label));
+                worse(Outcome::Unknown);
+                continue;
             }
-        })
-        .collect();
-    let pass = fields.iter().all(|f| (f.get(before) == f.get(now)) == same);
-    CheckResult::new(name, want, diffs.join(", "), pass)
+            (_, Err(why)) => {
+                parts.push(format!("{}: {why}", f.name()));
+                worse(Outcome::Unknown);
+                continue;
+            }
+        };
+        let holds = match rel {
+            Relation::Same => Some(a == b),
+            Relation::Differs => Some(a != b),
+            Relation::Later => match (parse_time(&a), parse_time(&b)) {
+                (Some(x), Some(y)) => Some(y > x),
+                _ => None,
+            },
+        };
+        parts.push(if a == b {
+            format!("{} {} (same)", f.name(), f.show(&a))
+        } else {
+            format!("{} {} → {}", f.name(), f.show(&a), f.show(&b))
+        });
+        match holds {
+            Some(true) => {}
+            Some(false) => worse(Outcome::Fail),
+            None => {
+                parts.push(format!("{}: not a time", f.name()));
+                worse(Outcome::Unknown);
+            }
+        }
+    }
+    CheckResult {
+        expectation: key.into(),
+        expected: want,
+        observed: parts.join(", "),
+        outcome,
+    }
+}
+
+/// An RFC 3339 time as Docker writes it (`2024-05-01T10:00:00.123456789Z`, or with an offset), as
+/// nanoseconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut i = 19;
+    let mut nanos: i128 = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let digits = &s[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        nanos = format!("{digits:0<9}").parse().ok()?;
+    }
+    let offset = match &s[i..] {
+        "Z" | "z" => 0,
+        rest if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
+            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if &rest[..1] == "+" {
+                m * 60
+            } else {
+                -m * 60
+            }
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+    Some(secs as i128 * 1_000_000_000 + nanos)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::expect::testutil::*;
-    use crate::verdict::Outcome;
+    use crate::record::Observation;
 
     fn running(pid: i64) -> Observation {
         Observation {
@@ -122,6 +348,108 @@ mod tests {
         assert_eq!(
             check(&[Field::Pid], false, &same, &[]).outcome,
             Outcome::Fail
+        );
+    }
+
+    fn at(label: &str, started: &str) -> StepRecord {
+        let mut s = step(
+            Observation {
+                state: "running".into(),
+                pid: Some(7),
+                started_at: Some(started.into()),
+                ..Default::default()
+            },
+            0.1,
+        );
+        s.label = label.into();
+        s
+    }
+
+    fn against(step: &str, fields: &[Field]) -> Against {
+        Against {
+            step: Spanned::new(
+                step.to_string(),
+                serde_saphyr::Location::UNKNOWN,
+                serde_saphyr::Location::UNKNOWN,
+            ),
+            fields: fields.to_vec(),
+        }
+    }
+
+    #[test]
+    fn later_than_reads_times_not_text() {
+        let before = at("before", "2026-01-01T10:00:00.9Z");
+        // Fewer fraction digits, later time: text order would say earlier.
+        let now = at("after", "2026-01-01T10:00:01Z");
+        let a = against("before", &[Field::StartedAt]);
+        let r = check_against(&a, Relation::Later, &now, &[&before]);
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+        let back = against("after", &[Field::StartedAt]);
+        let r = check_against(&back, Relation::Later, &before, &[&now]);
+        assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+        assert!(r.observed.contains("→"), "{}", r.observed);
+        let same = check_against(
+            &a,
+            Relation::Later,
+            &at("x", "2026-01-01T10:00:00.9Z"),
+            &[&before],
+        );
+        assert_eq!(same.outcome, Outcome::Fail);
+        // Offsets count.
+        assert_eq!(
+            parse_time("2026-01-01T11:00:00+01:00"),
+            parse_time("2026-01-01T10:00:00Z")
+        );
+        assert!(
+            parse_time("0001-01-01T00:00:00Z").unwrap()
+                < parse_time("1970-01-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(parse_time("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn missing_earlier_observation_is_unknown_never_pass() {
+        let mut before = at("before", "2026-01-01T10:00:00Z");
+        before.outcome = StepOutcome::Error {
+            kind: Default::default(),
+            message: "boom".into(),
+            http_status: None,
+        };
+        let now = at("after", "2026-01-01T10:00:00Z");
+        for rel in [Relation::Same, Relation::Differs, Relation::Later] {
+            let a = against("before", &[Field::StartedAt]);
+            let r = check_against(&a, rel, &now, &[&before]);
+            assert_eq!(r.outcome, Outcome::Unknown, "{rel:?}: {r:?}");
+            let r = check_against(&a, rel, &now, &[]);
+            assert_eq!(r.outcome, Outcome::Unknown, "{rel:?}: {r:?}");
+        }
+        // A definite failure of one field still fails.
+        let mut moved = at("after", "2026-01-01T10:00:00Z");
+        moved.observation.as_mut().unwrap().pid = Some(8);
+        let mut half = at("before", "2026-01-01T10:00:00Z");
+        half.observation.as_mut().unwrap().finished_at = None;
+        let a = against("before", &[Field::FinishedAt, Field::Pid]);
+        let r = check_against(&a, Relation::Same, &moved, &[&half]);
+        assert_eq!(r.outcome, Outcome::Fail, "{r:?}");
+    }
+
+    #[test]
+    fn exec_output() {
+        let mut a = at("first", "t");
+        a.facts.insert("exec_output".into(), "1234\n".into());
+        let mut b = at("second", "t");
+        b.facts.insert("exec_output".into(), "1234\n".into());
+        let output = against("first", &[Field::Output]);
+        let r = check_against(&output, Relation::Same, &b, &[&a]);
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+        b.facts.insert("exec_output".into(), "99\n".into());
+        let r = check_against(&output, Relation::Same, &b, &[&a]);
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert!(
+            r.observed.contains("\"1234\\n\" → \"99\\n\""),
+            "{}",
+            r.observed
         );
     }
 }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use compare::Field;
+pub use compare::{Against, Field, Relation};
 pub use duration::Bounds;
 pub use exit_code::ExitCode;
 pub use facts::{Api, ProbeState};
@@ -72,6 +72,17 @@ pub struct Expect {
     /// Observation fields that must differ from the container's previous observation.
     #[serde(default)]
     pub changed: Option<Vec<Field>>,
+    /// Facts that must be the same as at an earlier step, e.g. `{step: before, fields: [pid]}`
+    /// (the PID across a daemon restart, an exec's `output`).
+    #[serde(default)]
+    pub same_as: Option<Against>,
+    /// Facts that must differ from an earlier step's, e.g. `{step: before, fields: [pid]}`.
+    #[serde(default)]
+    pub differs_from: Option<Against>,
+    /// Times that must be later than at an earlier step, e.g.
+    /// `{step: before, fields: [started_at]}` after a restart.
+    #[serde(default)]
+    pub later_than: Option<Against>,
     /// The API's state as the step's probe saw it (`probe_api`, `daemon_freeze`).
     #[serde(default)]
     pub api: Option<Api>,
@@ -135,10 +146,32 @@ impl Expect {
         if let Some(ev) = &self.events {
             p.extend(events::problems(ev));
         }
+        for (key, fields) in [("unchanged", &self.unchanged), ("changed", &self.changed)] {
+            if fields.iter().flatten().any(|f| *f == Field::Output) {
+                p.push(format!(
+                    "expect: `{key}` compares container observations: compare `output` with \
+                     `same_as: {{step: NAME, fields: [output]}}`"
+                ));
+            }
+        }
+        for (rel, a) in self.comparisons() {
+            if a.fields.is_empty() {
+                p.push(format!("expect: `{}`: `fields` is empty", rel.key()));
+            }
+            if rel == Relation::Later {
+                for f in a.fields.iter().filter(|f| !f.is_time()) {
+                    p.push(format!(
+                        "expect: `later_than` compares times (started_at, finished_at), not `{}`",
+                        f.name()
+                    ));
+                }
+            }
+        }
         if self.error.is_some()
             && (self.needs_container()
                 || self.duration.is_some()
                 || !self.measures.is_empty()
+                || self.comparisons().next().is_some()
                 || self.api.is_some()
                 || self.kernel_log.is_some()
                 || self.leaks.is_some()
@@ -151,6 +184,17 @@ impl Expect {
             );
         }
         p
+    }
+
+    /// The comparisons with earlier steps (`same_as`, `differs_from`, `later_than`) that are set.
+    pub fn comparisons(&self) -> impl Iterator<Item = (Relation, &Against)> {
+        [
+            (Relation::Same, &self.same_as),
+            (Relation::Differs, &self.differs_from),
+            (Relation::Later, &self.later_than),
+        ]
+        .into_iter()
+        .filter_map(|(r, a)| a.as_ref().map(|a| (r, a)))
     }
 
     /// Whether any check reads the container's state.
@@ -204,6 +248,9 @@ impl Expect {
         }
         if let Some(f) = &self.changed {
             out.push(compare::check(f, false, step, earlier));
+        }
+        for (rel, against) in self.comparisons() {
+            out.push(compare::check_against(against, rel, step, earlier));
         }
         if let Some(a) = self.api {
             out.push(facts::check_api(a, step));

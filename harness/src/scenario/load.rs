@@ -5,17 +5,77 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
+use super::params::PosMap;
 use super::{PlannedScenario, Scenario};
 use crate::error::{Error, Result};
 
 /// Parses scenario text; `file` names it in errors. Returns every problem found, each starting with
-/// `file:line:col:`.
+/// `file:line:col:`. A file with a `matrix` yields its first variant (see [`load_variants`]).
 pub fn load_str(text: &str, file: &Path) -> Result<Scenario> {
+    let mut all = load_variants(text, file)?;
+    Ok(all.swap_remove(0))
+}
+
+/// Parses scenario text into its scenarios: one, or one per `matrix` variant (named
+/// `NAME[VARIANT]`, with its `vars` resolved and no `matrix`). Every variant is validated; problems
+/// point at the original text.
+pub fn load_variants(text: &str, file: &Path) -> Result<Vec<Scenario>> {
+    let variants = super::params::expand(text, file).map_err(Error::Input)?;
+    let count = variants.len();
+    // Each variant's problems: a problem every variant has is reported once, others name theirs.
+    let mut found: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    let mut out = Vec::new();
+    for v in variants {
+        match parse(&v.text, file, &v.map) {
+            Ok(mut s) => {
+                if let Some(name) = &v.name {
+                    s.name = format!("{}[{name}]", s.name);
+                    s.matrix.clear();
+                }
+                if !s.vars.is_empty() || v.name.is_some() {
+                    s.vars = v.values;
+                }
+                out.push(s);
+            }
+            Err(Error::Input(p)) => found.push((v.name, p)),
+            Err(other) => return Err(other),
+        }
+    }
+    let mut problems: Vec<String> = Vec::new();
+    for (name, lines) in &found {
+        for line in lines {
+            let first = |l: &String| l.lines().next().unwrap_or_default().to_string();
+            let everywhere = found.len() == count
+                && found
+                    .iter()
+                    .all(|(_, ls)| ls.iter().any(|l| first(l) == first(line)));
+            let line = match name {
+                Some(n) if !everywhere => match line.split_once('\n') {
+                    // Which variant, after the first line (a report may follow).
+                    Some((first, rest)) => format!("{first} (variant {n:?})\n{rest}"),
+                    None => format!("{line} (variant {n:?})"),
+                },
+                _ => line.clone(),
+            };
+            if !problems.iter().any(|p| first(p) == first(&line)) {
+                problems.push(line);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Input(problems))
+    }
+}
+
+/// Parses and validates one (substituted) text; `map` turns its positions into the original's.
+fn parse(text: &str, file: &Path, map: &PosMap) -> Result<Scenario> {
     let options = serde_saphyr::options! { with_snippet: false };
     let scenario: Scenario = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, col) = e
             .location()
-            .map(|l| (l.line(), l.column()))
+            .map(|l| map.original(l.line(), l.column()))
             .unwrap_or((0, 0));
         let report = serde_saphyr::miette::to_miette_report(&e, text, &file.display().to_string());
         let message = first_line(&e.to_string());
@@ -24,7 +84,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario> {
             file.display()
         ))
     })?;
-    let problems = validate(&scenario, file);
+    let problems = validate(&scenario, &Src { file, map });
     if problems.is_empty() {
         Ok(scenario)
     } else {
@@ -92,23 +152,28 @@ pub fn plan(
     let mut problems = Vec::new();
     let mut planned: Vec<PlannedScenario> = Vec::new();
     for file in files {
-        match load_file(&file) {
-            Ok(scenario) => {
-                if let Some(prev) = planned.iter().find(|p| p.scenario.name == scenario.name) {
-                    problems.push(format!(
-                        "{}: scenario name {:?} is already used by {}",
-                        file.display(),
-                        scenario.name,
-                        prev.file.display()
-                    ));
-                    continue;
+        let loaded = std::fs::read_to_string(&file)
+            .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))
+            .and_then(|text| load_variants(&text, &file));
+        match loaded {
+            Ok(scenarios) => {
+                for scenario in scenarios {
+                    if let Some(prev) = planned.iter().find(|p| p.scenario.name == scenario.name) {
+                        problems.push(format!(
+                            "{}: scenario name {:?} is already used by {}",
+                            file.display(),
+                            scenario.name,
+                            prev.file.display()
+                        ));
+                        continue;
+                    }
+                    let repeat = repeat.or(scenario.repeat).unwrap_or(1);
+                    planned.push(PlannedScenario {
+                        file: file.clone(),
+                        scenario,
+                        repeat,
+                    });
                 }
-                let repeat = repeat.or(scenario.repeat).unwrap_or(1);
-                planned.push(PlannedScenario {
-                    file,
-                    scenario,
-                    repeat,
-                });
             }
             Err(Error::Input(mut p)) => problems.append(&mut p),
             Err(other) => return Err(other),
@@ -123,16 +188,19 @@ pub fn plan(
     Ok(planned)
 }
 
-fn at<T>(file: &Path, s: &Spanned<T>) -> String {
-    format!(
-        "{}:{}:{}",
-        file.display(),
-        s.referenced.line(),
-        s.referenced.column()
-    )
+/// The file being validated, and how positions in the parsed text map to it.
+struct Src<'a> {
+    file: &'a Path,
+    map: &'a PosMap,
 }
 
-fn valid_name(s: &str) -> bool {
+fn at<T>(src: &Src<'_>, s: &Spanned<T>) -> String {
+    let (line, col) = src.map.original(s.referenced.line(), s.referenced.column());
+    format!("{}:{line}:{col}", src.file.display())
+}
+
+/// Whether a name is usable: 1-64 letters, digits, `-`, `_` or `.`, starting with a letter or digit.
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -141,8 +209,9 @@ fn valid_name(s: &str) -> bool {
 }
 
 /// Whole-scenario checks that the YAML grammar cannot express: references resolve, names are usable.
-fn validate(s: &Scenario, file: &Path) -> Vec<String> {
-    let f = file.display();
+fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
+    let file = src;
+    let f = src.file.display();
     let mut problems = Vec::new();
     if !valid_name(&s.name) {
         problems.push(format!(
@@ -186,6 +255,16 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
     }
     problems.extend(validate_concurrency(s, file));
     let known: BTreeSet<&str> = s.containers.keys().map(String::as_str).collect();
+    let labels: Vec<String> = s
+        .steps
+        .iter()
+        .map(|st| {
+            st.name
+                .as_ref()
+                .map(|n| n.value.clone())
+                .unwrap_or_else(|| st.action.describe())
+        })
+        .collect();
     for (i, step) in s.steps.iter().enumerate() {
         for r in step.action.container_refs() {
             if !known.contains(r.value.as_str()) {
@@ -224,6 +303,16 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
                     ));
                 }
             }
+            for (rel, a) in e.comparisons() {
+                problems.extend(comparison_problems(s, &labels, i, a).into_iter().map(|p| {
+                    format!(
+                        "{}: step {}: `{}`: {p}",
+                        at(file, &a.step),
+                        i + 1,
+                        rel.key()
+                    )
+                }));
+            }
             if step.action.container_refs().is_empty() && e.needs_container() {
                 problems.push(format!(
                     "{f}: step {}: expectations on a container need an action on a container",
@@ -237,7 +326,7 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
 
 /// Step names are unique; a `join` names an earlier background step, once; a `join` itself runs in
 /// the foreground.
-fn validate_concurrency(s: &Scenario, file: &Path) -> Vec<String> {
+fn validate_concurrency(s: &Scenario, file: &Src<'_>) -> Vec<String> {
     let mut problems = Vec::new();
     // name → 0-based index of the step that has it
     let mut names: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -300,4 +389,71 @@ fn validate_concurrency(s: &Scenario, file: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Problems of a comparison with an earlier step (`same_as`, ...) of step `i`: the step it names
+/// must exist once, run before, and observe every compared fact, like step `i` itself.
+fn comparison_problems(
+    s: &Scenario,
+    labels: &[String],
+    i: usize,
+    a: &crate::expect::Against,
+) -> Vec<String> {
+    let name = a.step.value.as_str();
+    let found: Vec<usize> = (0..labels.len()).filter(|&j| labels[j] == name).collect();
+    let j = match found[..] {
+        [] => {
+            let earlier: Vec<String> = labels[..i].iter().map(|l| format!("{l:?}")).collect();
+            return vec![format!(
+                "no step is named {name:?} (earlier steps: {})",
+                if earlier.is_empty() {
+                    "none".to_string()
+                } else {
+                    earlier.join(", ")
+                }
+            )];
+        }
+        [j] => j,
+        _ => {
+            return vec![format!(
+                "{} steps are labelled {name:?}: give the one meant a unique `name`",
+                found.len()
+            )]
+        }
+    };
+    if j >= i {
+        return vec![format!(
+            "step {name:?} (step {}) does not run before this one: compare with an earlier step",
+            j + 1
+        )];
+    }
+    let mut p = Vec::new();
+    for f in &a.fields {
+        let what = match f {
+            crate::expect::Field::Output => "is not an `exec`",
+            _ => "acts on no container",
+        };
+        if !observes(*f, &s.steps[j].action) {
+            p.push(format!(
+                "step {name:?} does not observe `{}`: it {what}",
+                f.name()
+            ));
+        }
+        if !observes(*f, &s.steps[i].action) {
+            p.push(format!(
+                "this step does not observe `{}`: it {what}",
+                f.name()
+            ));
+        }
+    }
+    p
+}
+
+/// Whether a step with this action observes a field: container fields need a container, `output`
+/// an `exec`.
+fn observes(f: crate::expect::Field, action: &crate::action::Action) -> bool {
+    match f {
+        crate::expect::Field::Output => action.name() == "exec",
+        _ => action.container().is_some(),
+    }
 }

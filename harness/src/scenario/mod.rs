@@ -5,8 +5,9 @@
 
 mod load;
 mod model;
+mod params;
 
-pub use load::{discover, load_file, load_str, plan};
+pub use load::{discover, load_file, load_str, load_variants, plan};
 pub use model::*;
 
 use std::path::PathBuf;

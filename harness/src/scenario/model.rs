@@ -14,6 +14,8 @@ use crate::action::Action;
 use crate::expect::Expect;
 use crate::units::{ByteSize, HumanDuration, Percent};
 
+pub use super::params::VarValue;
+
 /// One scenario file: containers, the daemon it needs, and ordered steps with expectations.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +50,14 @@ pub struct Scenario {
     /// (overrides the `--thresholds` file for this scenario).
     #[serde(default)]
     pub thresholds: Option<Thresholds>,
+    /// Parameters and their defaults, used as `"{{ vars.NAME }}"` anywhere else in the file
+    /// (a placeholder that is a whole value takes the value's type: bool, number or text).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, VarValue>,
+    /// Named variants, each setting some `vars`: the file yields one scenario per variant, named
+    /// `NAME[VARIANT]`, each run and judged on its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub matrix: BTreeMap<String, BTreeMap<String, VarValue>>,
 }
 
 /// Where an image comes from.

@@ -401,6 +401,21 @@ pub fn first_journal(state: &Path) -> PathBuf {
     }
 }
 
+/// The check of `expectation` at step `step` of `scenario` in a JSON report.
+pub fn check_of<'a>(
+    r: &'a serde_json::Value,
+    scenario: &str,
+    step: &str,
+    expectation: &str,
+) -> &'a serde_json::Value {
+    let checks = checks(r, scenario);
+    checks
+        .iter()
+        .find(|c| c["step_label"] == step && c["expectation"] == expectation)
+        .copied()
+        .unwrap_or_else(|| panic!("no {expectation} check of {step}: {checks:?}"))
+}
+
 /// A scenario's verdict in a JSON report.
 pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["verdicts"]
