@@ -9,22 +9,7 @@
 
 mod common;
 
-use common::{run_json, scenario, text, verdict};
-
-/// The check of `expectation` at step `step` of `scenario` in a JSON report.
-fn check_of<'a>(
-    r: &'a serde_json::Value,
-    scenario: &str,
-    step: &str,
-    expectation: &str,
-) -> &'a serde_json::Value {
-    let checks = common::checks(r, scenario);
-    checks
-        .iter()
-        .find(|c| c["step_label"] == step && c["expectation"] == expectation)
-        .copied()
-        .unwrap_or_else(|| panic!("no {expectation} check of {step}: {checks:?}"))
-}
+use common::{check_of, run_json, scenario, text, verdict};
 
 #[test]
 fn a_realtime_signal_reaches_the_trap_and_signal_zero_only_checks() {

@@ -478,3 +478,18 @@ pub fn pixels_near(rgba: &[u8], color: [u8; 3], tol: u8) -> usize {
         .filter(|p| (0..3).all(|i| p[i].abs_diff(color[i]) <= tol))
         .count()
 }
+
+/// The check of `expectation` at step `step` of `scenario` in a JSON report.
+pub fn check_of<'a>(
+    r: &'a serde_json::Value,
+    scenario: &str,
+    step: &str,
+    expectation: &str,
+) -> &'a serde_json::Value {
+    let checks = checks(r, scenario);
+    checks
+        .iter()
+        .find(|c| c["step_label"] == step && c["expectation"] == expectation)
+        .copied()
+        .unwrap_or_else(|| panic!("no {expectation} check of {step}: {checks:?}"))
+}
