@@ -113,6 +113,19 @@ fn proc_state(pid: u32) -> Option<char> {
     stat[stat.rfind(')')? + 2..].chars().next()
 }
 
+/// The process with `marker` in its command line when the kernel has it frozen: state `D` in a
+/// v1 freezer cgroup that says FROZEN; with that cgroup's path.
+fn frozen_process(marker: &str) -> Option<(u32, String)> {
+    let pid = pids_with(marker).into_iter().next()?;
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path = cgroup
+        .lines()
+        .find_map(|l| l.split_once(":freezer:").map(|(_, p)| p.to_string()))?;
+    let freezer =
+        std::fs::read_to_string(format!("/sys/fs/cgroup/freezer{path}/freezer.state")).ok()?;
+    (freezer.trim() == "FROZEN" && proc_state(pid) == Some('D')).then_some((pid, path))
+}
+
 fn wchan(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default()
 }
@@ -331,16 +344,7 @@ steps:
     );
     // The kernel's account while the stop hangs: the process is frozen (state D in the
     // refrigerator) in a freezer cgroup that says FROZEN, and it survived SIGKILL.
-    let frozen = poll(Duration::from_secs(60), || {
-        let pid = pids_with(&nested).into_iter().next()?;
-        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        let path = cgroup
-            .lines()
-            .find_map(|l| l.split_once(":freezer:").map(|(_, p)| p.to_string()))?;
-        let freezer =
-            std::fs::read_to_string(format!("/sys/fs/cgroup/freezer{path}/freezer.state")).ok()?;
-        (freezer.trim() == "FROZEN" && proc_state(pid) == Some('D')).then_some((pid, path))
-    });
+    let frozen = poll(Duration::from_secs(60), || frozen_process(&nested));
     let out = run.wait_with_output();
     let elapsed = t.elapsed();
     let r = common::json(&json);
@@ -439,4 +443,45 @@ steps:
     assert_eq!(c["outcome"], "fail", "{c}");
     let c = check_of(&r, "stale", "kill both", "measures.containers_before");
     assert_eq!(c["outcome"], "pass", "{c}");
+}
+
+#[test]
+fn clean_thaws_and_removes_what_a_run_killed_while_frozen_left() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let nested = marker("killedfrozen");
+    let yaml = format!(
+        r#"name: killedfrozen
+containers:
+  stuck:
+    command: [sh, -c, "sleep 1000; : {nested}"]
+steps:
+  - action: {{start: {{container: stuck}}}}
+  - action: {{container_freeze: {{container: stuck, nested: true}}}}
+  - action: {{sleep: {{duration: 120s}}}}
+"#
+    );
+    let file = scenario(dir.path(), "killedfrozen", &yaml);
+    let mut child = common::spawn_run(state.path(), &file);
+    let frozen = poll(Duration::from_secs(60), || frozen_process(&nested));
+    // Killed mid-fault: nothing of the run undoes its changes.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (pid, path) = frozen.expect("the container was never seen frozen");
+    assert!(path.contains("/shakedown-"), "{path}");
+    assert_eq!(proc_state(pid), Some('D'), "still frozen after the kill");
+    let out = common::shakedown(state.path())
+        .arg("clean")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The journal's handle thawed it and removed the nested cgroup; the managed daemon and its
+    // container went with it.
+    assert!(
+        !Path::new(&format!("/sys/fs/cgroup/freezer{path}")).exists(),
+        "{path} left behind: {}",
+        text(&out)
+    );
+    assert!(proc_state(pid).is_none(), "pid {pid} still runs");
 }
