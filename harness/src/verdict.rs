@@ -153,10 +153,11 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
                 .steps
                 .get(step.index)
                 .and_then(|s| s.expect.as_ref())
-                .is_some_and(|e| e.error.is_some());
+                .and_then(|e| e.error.as_ref())
+                .is_some_and(|e| e.expects(&step.outcome));
             match &step.outcome {
-                // An action that had to fail: its `error` check judges it.
-                StepOutcome::Error { .. } if expects_error => {}
+                // An action that had to fail (or hang): its `error` check judges it.
+                _ if expects_error => {}
                 StepOutcome::Error { message, .. } => errors.push(format!(
                     "step '{}'{iter_note} failed: {message}{bundle}",
                     step.label

@@ -111,20 +111,24 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 14] = [
+const BUILTIN: [&str; 18] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
     "daemon-freeze",
     "dependency-outage",
+    "exit-causes",
     "leak-detect",
     "live-restore-restart",
+    "log-fifo-stall",
     "net-latency",
     "net-partition-recovery",
     "oom-host-sized",
     "pid1-sigterm",
     "restart-storm",
     "restart-without-live-restore",
+    "stale-runtime-state",
+    "stop-frozen",
     "veth-churn",
 ];
 

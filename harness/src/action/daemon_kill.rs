@@ -29,6 +29,13 @@ pub struct DaemonKill {
     /// How long it stays down before the restart.
     #[serde(default)]
     pub down_for: Option<HumanDuration>,
+    /// SIGKILL the containerd dockerd started too, just before dockerd (default false): both die
+    /// at once and leave their state behind (pid files, sockets, shim state), which the
+    /// restarted daemon must cope with. The restart then also counts the iteration's containers
+    /// the daemon lists before and after (`containers_before`, `containers_after`; names that
+    /// vanished in the `containers_missing` fact).
+    #[serde(default)]
+    pub containerd: bool,
 }
 
 fn yes() -> bool {
@@ -54,6 +61,20 @@ impl ActionKind for DaemonKill {
         let mut d = handle.lock().await;
         let pid = d.pid().ok_or_else(|| anyhow!("dockerd is not running"))?;
         ctx.fact("dockerd_pid_before", pid);
+        let before = if self.containerd {
+            Some(listed(ctx).await?)
+        } else {
+            None
+        };
+        let containerd = if self.containerd {
+            let c = crate::proc::containerd_of(pid)
+                .await?
+                .ok_or_else(|| anyhow!("dockerd (pid {pid}) has no containerd child"))?;
+            ctx.fact("containerd_pid_before", c.pid);
+            Some(c)
+        } else {
+            None
+        };
         // Left down, it is started again when the iteration ends; else when this step ends, at
         // the latest.
         let scope = if self.restart {
@@ -71,6 +92,12 @@ impl ActionKind for DaemonKill {
             )
             .await?;
         let t = Instant::now();
+        if let Some(c) = &containerd {
+            // Only the very process found (same start time): a recycled pid is never signalled.
+            if crate::proc::stat(c.pid).map(|s| s.start_time) == Some(c.start_time) {
+                kill(Pid::from_raw(c.pid as i32), Signal::SIGKILL)?;
+            }
+        }
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL)?;
         while d.is_running() {
             if t.elapsed() > Duration::from_secs(10) {
@@ -95,6 +122,44 @@ impl ActionKind for DaemonKill {
         ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
             .await?;
         ctx.measure("api_back", t.elapsed());
+        if let Some(before) = before {
+            let after = listed(ctx).await?;
+            ctx.record_measure(count("containers_before", before.len()));
+            ctx.record_measure(count("containers_after", after.len()));
+            let missing: Vec<&str> = before
+                .iter()
+                .filter(|(id, _)| !after.iter().any(|(a, _)| a == id))
+                .map(|(_, name)| name.as_str())
+                .collect();
+            ctx.fact("containers_missing", missing.join(","));
+        }
         Ok(())
+    }
+}
+
+/// The iteration's containers the daemon lists (id, scenario name).
+async fn listed(ctx: &Ctx<'_>) -> anyhow::Result<Vec<(String, String)>> {
+    let label = format!("{}={}", crate::docker::LABEL_ITERATION, ctx.iteration_label);
+    Ok(ctx
+        .docker
+        .list_labeled(&label)
+        .await?
+        .into_iter()
+        .map(|(id, _, labels)| {
+            let name = labels
+                .get(crate::docker::LABEL_CONTAINER)
+                .cloned()
+                .unwrap_or_default();
+            (id, name)
+        })
+        .collect())
+}
+
+fn count(name: &str, n: usize) -> crate::record::Measure {
+    crate::record::Measure {
+        name: name.into(),
+        value: n as f64,
+        unit: "count".into(),
+        source: "monotonic".into(),
     }
 }

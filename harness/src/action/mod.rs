@@ -3,6 +3,7 @@
 
 mod check_leaks;
 mod churn;
+mod container_freeze;
 mod containerd_kill;
 mod create;
 mod daemon_freeze;
@@ -12,6 +13,7 @@ mod daemon_restart;
 mod daemon_thaw;
 mod dependency_outage;
 mod exec;
+mod file_progress;
 mod inspect;
 mod join;
 mod kill;
@@ -46,6 +48,7 @@ use crate::scenario::Scenario;
 
 pub use check_leaks::{CheckLeaks, LeakScope};
 pub use churn::Churn;
+pub use container_freeze::ContainerFreeze;
 pub use containerd_kill::ContainerdKill;
 pub use create::Create;
 pub use daemon_freeze::DaemonFreeze;
@@ -55,6 +58,7 @@ pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
 pub use dependency_outage::DependencyOutage;
 pub use exec::Exec;
+pub use file_progress::FileProgress;
 pub use inspect::Inspect;
 pub use join::Join;
 pub use kill::Kill;
@@ -153,6 +157,10 @@ pub enum Action {
     Log(Log),
     /// Wait for a background step (`background: true`) to finish.
     Join(Join),
+    /// Freeze a container's cgroup from the host (thawed when the iteration ends).
+    ContainerFreeze(ContainerFreeze),
+    /// Wait for a file inside a container to change, read from the host without the daemon.
+    FileProgress(FileProgress),
 }
 
 /// What every action provides; [`Action`] dispatches to it.
@@ -220,6 +228,8 @@ macro_rules! dispatch {
             Action::Probe($a) => $e,
             Action::Log($a) => $e,
             Action::Join($a) => $e,
+            Action::ContainerFreeze($a) => $e,
+            Action::FileProgress($a) => $e,
         }
     };
 }

@@ -17,11 +17,61 @@ pub struct ErrorExpect {
     /// The Docker API's HTTP status, e.g. 404 or 409.
     #[serde(default)]
     pub status: Option<u16>,
+    /// The action must not finish within the step's `deadline` (a hang the field reports, e.g. a
+    /// `stop` of a frozen container): the step is cut off there, with forensics, and the steps
+    /// after it still run. Cannot be combined with `contains` or `status`.
+    #[serde(default)]
+    pub deadline_exceeded: bool,
+}
+
+impl ErrorExpect {
+    /// Whether a step with this outcome failed the way this expects (so the steps after it run).
+    pub fn expects(&self, outcome: &StepOutcome) -> bool {
+        match outcome {
+            StepOutcome::Error { .. } => !self.deadline_exceeded,
+            StepOutcome::DeadlineExceeded { .. } => self.deadline_exceeded,
+            _ => false,
+        }
+    }
+
+    /// Problems with the expectation itself.
+    pub fn problems(&self) -> Vec<String> {
+        if self.deadline_exceeded && (self.contains.is_some() || self.status.is_some()) {
+            vec![
+                "expect.error: `deadline_exceeded` cannot be combined with `contains` or \
+                  `status` (a cut-off action has no error text or status)"
+                    .into(),
+            ]
+        } else {
+            vec![]
+        }
+    }
 }
 
 /// Checks that the step's action failed as expected.
 pub fn check(e: &ErrorExpect, step: &StepRecord) -> CheckResult {
     let name = "error";
+    if e.deadline_exceeded {
+        let want = "the action does not finish within its deadline".to_string();
+        return match &step.outcome {
+            StepOutcome::DeadlineExceeded { deadline } => CheckResult::new(
+                name,
+                want,
+                format!(
+                    "cut off at its deadline of {}",
+                    crate::units::format_duration(*deadline)
+                ),
+                true,
+            ),
+            StepOutcome::Ok => CheckResult::new(name, want, "the action finished".into(), false),
+            StepOutcome::Error { message, .. } => {
+                CheckResult::new(name, want, format!("failed: {message}"), false)
+            }
+            StepOutcome::Skipped | StepOutcome::Interrupted => {
+                CheckResult::unknown(name, want, "not run to its end")
+            }
+        };
+    }
     let mut want = vec!["the action fails".to_string()];
     if let Some(t) = &e.contains {
         want.push(format!("with {t:?}"));
@@ -75,6 +125,7 @@ mod tests {
         let e = ErrorExpect {
             contains: Some("is not running".into()),
             status: Some(409),
+            deadline_exceeded: false,
         };
         assert_eq!(check(&e, &s).outcome, Outcome::Fail, "succeeded");
         s.outcome = StepOutcome::Error {
@@ -91,5 +142,35 @@ mod tests {
         assert_eq!(check(&ErrorExpect::default(), &s).outcome, Outcome::Pass);
         s.outcome = StepOutcome::Skipped;
         assert_eq!(check(&e, &s).outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn a_hang_can_be_the_expected_outcome() {
+        let hang = ErrorExpect {
+            deadline_exceeded: true,
+            ..Default::default()
+        };
+        let mut s = step(exited(0, false), 1.0);
+        assert_eq!(check(&hang, &s).outcome, Outcome::Fail, "finished");
+        assert!(!hang.expects(&s.outcome));
+        s.outcome = StepOutcome::DeadlineExceeded {
+            deadline: std::time::Duration::from_secs(5),
+        };
+        assert_eq!(check(&hang, &s).outcome, Outcome::Pass);
+        assert!(hang.expects(&s.outcome));
+        // A plain failure is not a hang, and a hang is not a plain failure.
+        assert_eq!(check(&ErrorExpect::default(), &s).outcome, Outcome::Fail);
+        assert!(!ErrorExpect::default().expects(&s.outcome));
+        s.outcome = StepOutcome::Error {
+            kind: Default::default(),
+            message: "refused".into(),
+            http_status: Some(500),
+        };
+        assert_eq!(check(&hang, &s).outcome, Outcome::Fail);
+        let both = ErrorExpect {
+            status: Some(500),
+            ..hang
+        };
+        assert_eq!(both.problems().len(), 1);
     }
 }

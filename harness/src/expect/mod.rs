@@ -8,6 +8,7 @@ mod duration;
 mod error;
 pub mod events;
 mod exit_code;
+mod exits;
 mod facts;
 mod kernel_log;
 mod leaks;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use compare::{Against, Field, Relation};
 pub use duration::Bounds;
 pub use exit_code::ExitCode;
+pub use exits::{Count, CountRange, ExitCounts, Exits};
 pub use facts::{Api, ProbeState};
 pub use kernel_log::KernelLog;
 pub use leaks::{LeakKind, Leaks};
@@ -54,6 +56,10 @@ pub struct Expect {
     /// The container's state after the step.
     #[serde(default)]
     pub state: Option<State>,
+    /// The container's exits since the iteration began, counted by cause from the daemon's
+    /// events: `{oom_killed: {min: 2}, killed: 0, failed: 0, clean: 0}` (a number is exact).
+    #[serde(default)]
+    pub exits: Option<Exits>,
     /// Bounds on the action's duration (monotonic clock), e.g. `{min: 4.5s, max: 8s}`.
     #[serde(default)]
     pub duration: Option<Bounds>,
@@ -167,6 +173,12 @@ impl Expect {
                 }
             }
         }
+        if let Some(x) = &self.exits {
+            p.extend(exits::problems(x));
+        }
+        if let Some(e) = &self.error {
+            p.extend(e.problems());
+        }
         if self.error.is_some()
             && (self.needs_container()
                 || self.duration.is_some()
@@ -204,6 +216,7 @@ impl Expect {
             || self.restart_count.is_some()
             || self.state.is_some()
             || self.events.is_some()
+            || self.exits.is_some()
             || self.unchanged.is_some()
             || self.changed.is_some()
             || self.output.is_some()
@@ -233,6 +246,9 @@ impl Expect {
         }
         if let Some(v) = self.state {
             out.push(state::check(v, step));
+        }
+        if let Some(x) = &self.exits {
+            out.push(exits::check(x, step, iteration));
         }
         if let Some(b) = &self.duration {
             out.push(duration::check(b, step));

@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use cmd::Cmd;
 pub use netns::{NetnsHandle, NetnsId};
 pub use pidfd::PidFd;
-pub use process::ContainerProcess;
+pub use process::{ContainerProcess, Freezer};
 
 /// Why a piece of host work did not give a result.
 #[derive(Debug, thiserror::Error)]

@@ -96,6 +96,18 @@ pub enum Change {
         /// Its start time (clock ticks since boot, /proc/PID/stat field 22): the pid's identity.
         start_time: u64,
     },
+    /// A container's cgroup frozen from the host, behind the daemon's back (undo: thaw it, if
+    /// that cgroup still exists).
+    CgroupFrozen {
+        /// The container's id (the freezer's path names it).
+        container_id: String,
+        /// The freezer's control file.
+        control: PathBuf,
+        /// A child cgroup the harness created inside the container's (`shakedown-*`) and moved
+        /// its PID 1 into (undo: also move the processes back and remove it).
+        #[serde(default)]
+        nested: bool,
+    },
     /// dockerd stopped or killed and not (yet) started again (undo: start it again).
     DaemonStopped {
         /// Which daemon, and how to start it.
@@ -159,6 +171,9 @@ impl fmt::Display for Change {
             Change::ContainerPaused { id, .. } => write!(f, "paused container {}", short(id)),
             Change::ContainerStopped { id, .. } => write!(f, "stopped container {}", short(id)),
             Change::DaemonFrozen { pid, .. } => write!(f, "froze dockerd (pid {pid})"),
+            Change::CgroupFrozen { container_id, .. } => {
+                write!(f, "froze the cgroup of container {}", short(container_id))
+            }
             Change::DaemonStopped { .. } => write!(f, "stopped dockerd"),
             Change::IptablesRule { netns, rule } => {
                 write!(f, "iptables rule `{}` in {}", rule.join(" "), netns.id)

@@ -109,6 +109,51 @@ async fn undo_inner(
                 _ => Ok(format!("dockerd (pid {pid}) is gone")),
             }
         }
+        Change::CgroupFrozen {
+            container_id,
+            control,
+            nested,
+        } => {
+            // Only a freezer whose path names the container (and, nested, is the harness's own
+            // `shakedown-*` child): nothing that merely looks like ours.
+            let ours = control.to_string_lossy().contains(container_id.as_str())
+                && (!nested
+                    || control
+                        .parent()
+                        .and_then(|d| d.file_name())
+                        .is_some_and(|n| n.to_string_lossy().starts_with("shakedown-")));
+            if !ours {
+                return Err(format!("{} is not the harness's", control.display()));
+            }
+            let freezer = crate::host::Freezer {
+                control: control.clone(),
+            };
+            let nested = *nested;
+            let thaw = crate::host::blocking(
+                "thawing a container's cgroup",
+                Duration::from_secs(10),
+                move || -> std::io::Result<&'static str> {
+                    match freezer.set(false) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Ok("its cgroup is gone")
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    if nested {
+                        freezer.remove_nested()?;
+                        return Ok("thawed and removed");
+                    }
+                    Ok("thawed")
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            match thaw {
+                Ok(what) => Ok(format!("{what} {}", control.display())),
+                Err(e) => Err(format!("thawing {}: {e}", control.display())),
+            }
+        }
         Change::DaemonStopped { daemon } => env.start_daemon(daemon).await,
         Change::IptablesRule { netns, rule } => {
             let Some(ns) = namespace(held, netns, env).await? else {

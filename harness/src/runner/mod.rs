@@ -518,8 +518,11 @@ async fn run_step(
     };
     // An action that must fail (`expect: {error: ...}`) and did is judged by that check; the
     // steps after it run.
-    let failure_expected = step.expect.as_ref().is_some_and(|e| e.error.is_some())
-        && matches!(outcome, StepOutcome::Error { .. });
+    let failure_expected = step
+        .expect
+        .as_ref()
+        .and_then(|e| e.error.as_ref())
+        .is_some_and(|e| e.expects(&outcome));
     let failed = outcome != StepOutcome::Ok && !failure_expected;
     journal.emit_at(
         finished,

@@ -1,0 +1,318 @@
+//! `exits`: the step's container's exits since its iteration began, counted by cause — the early
+//! warning a service that keeps dying needs: is it OOM-killed, killed by someone, or failing on
+//! its own? Causes come from the daemon's events of that container (by docker id), each run of it
+//! being the events between one `start` and the next:
+//!
+//! - `oom_killed`: the run has an `oom` event (the kernel's OOM killer, `State.OOMKilled`);
+//! - `killed`: else it has a `kill` event (a signal sent through the daemon: `docker stop`/`kill`);
+//! - `failed`: else its `die` has a non-zero `exitCode` (the application failed on its own);
+//! - `clean`: else (exit code 0).
+//!
+//! A gap in the event stream from the iteration's start to the step's end makes the check
+//! `unknown`: an exit may have gone unseen.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CheckResult;
+use crate::record::{EventRecord, IterationRecord, Source, StepOutcome, StepRecord};
+
+/// How many exits of a cause: exactly a number, or `{min, max}`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Count {
+    /// Exactly this many.
+    Exactly(u32),
+    /// Within inclusive bounds; either may be left out.
+    Range(CountRange),
+}
+
+/// `{min, max}` of a count.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CountRange {
+    /// At least this many.
+    #[serde(default)]
+    pub min: Option<u32>,
+    /// At most this many.
+    #[serde(default)]
+    pub max: Option<u32>,
+}
+
+impl Count {
+    fn holds(self, n: u32) -> bool {
+        match self {
+            Count::Exactly(v) => n == v,
+            Count::Range(r) => r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Count::Exactly(v) => v.to_string(),
+            Count::Range(CountRange { min, max }) => match (min, max) {
+                (Some(a), Some(b)) => format!("{a}..{b}"),
+                (Some(a), None) => format!(">= {a}"),
+                (None, Some(b)) => format!("<= {b}"),
+                (None, None) => "any".into(),
+            },
+        }
+    }
+}
+
+/// `exits: {oom_killed, killed, failed, clean}`: each set cause's count must hold.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Exits {
+    /// Exits by the kernel's OOM killer (an `oom` event in that run).
+    #[serde(default)]
+    pub oom_killed: Option<Count>,
+    /// Exits after a signal sent through the daemon (a `kill` event: `docker stop`, `docker kill`).
+    #[serde(default)]
+    pub killed: Option<Count>,
+    /// Exits with a non-zero code on the application's own account (neither of the above).
+    #[serde(default)]
+    pub failed: Option<Count>,
+    /// Exits with code 0 on the application's own account.
+    #[serde(default)]
+    pub clean: Option<Count>,
+}
+
+/// Exits of one container by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitCounts {
+    /// OOM-killed.
+    pub oom_killed: u32,
+    /// Killed through the daemon.
+    pub killed: u32,
+    /// Failed on their own.
+    pub failed: u32,
+    /// Exited 0 on their own.
+    pub clean: u32,
+}
+
+impl ExitCounts {
+    /// Counts the exits in a container's events (in arrival order), run by run: a run's `oom`
+    /// notice may arrive just after its `die` (the runtime's OOM and exit notices travel
+    /// separately), so a run is judged when the next one starts.
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a EventRecord>) -> Self {
+        let mut c = ExitCounts::default();
+        let mut run = Run::default();
+        for e in events {
+            match e.action.as_str() {
+                "start" => c.add(std::mem::take(&mut run)),
+                "oom" => run.oom = true,
+                "kill" if run.exit.is_none() => run.kill = true,
+                "die" => {
+                    if run.exit.is_some() {
+                        c.add(std::mem::take(&mut run));
+                    }
+                    run.exit = Some(e.attributes.get("exitCode").cloned());
+                }
+                _ => {}
+            }
+        }
+        c.add(run);
+        c
+    }
+
+    fn add(&mut self, run: Run) {
+        let Some(code) = run.exit else { return };
+        if run.oom {
+            self.oom_killed += 1;
+        } else if run.kill {
+            self.killed += 1;
+        } else if code.as_deref() == Some("0") {
+            self.clean += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "oom_killed {}, killed {}, failed {}, clean {}",
+            self.oom_killed, self.killed, self.failed, self.clean
+        )
+    }
+}
+
+/// One run of a container: what its events said until it exited.
+#[derive(Default)]
+struct Run {
+    oom: bool,
+    kill: bool,
+    /// Its `die` event's exit code, once it died.
+    exit: Option<Option<String>>,
+}
+
+/// Checks the exit counts of the step's container from its iteration's start to the step's end.
+pub fn check(want: &Exits, step: &StepRecord, it: &IterationRecord) -> CheckResult {
+    let name = "exits";
+    let parts: Vec<String> = [
+        ("oom_killed", want.oom_killed),
+        ("killed", want.killed),
+        ("failed", want.failed),
+        ("clean", want.clean),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} {}", v.describe())))
+    .collect();
+    let expected = parts.join(", ");
+    if step.outcome != StepOutcome::Ok {
+        return CheckResult::unknown(name, expected, "not observed: the step did not complete");
+    }
+    let Some(id) = step.container_id.as_deref() else {
+        return CheckResult::new(name, expected, "the step has no container".into(), false);
+    };
+    if let Some(gap) = it.gap(Source::Events, it.started, step.observed_until) {
+        return CheckResult::unknown(
+            name,
+            expected,
+            &format!("the exits may be incomplete: {}", gap.reason),
+        );
+    }
+    let events = it
+        .events
+        .iter()
+        .filter(|e| e.id == id && e.t <= step.observed_until);
+    let c = ExitCounts::of(events);
+    let pass = [
+        (want.oom_killed, c.oom_killed),
+        (want.killed, c.killed),
+        (want.failed, c.failed),
+        (want.clean, c.clean),
+    ]
+    .iter()
+    .all(|(w, n)| w.is_none_or(|w| w.holds(*n)));
+    CheckResult::new(name, expected, c.text(), pass)
+}
+
+/// Problems with the expectation itself.
+pub fn problems(e: &Exits) -> Vec<String> {
+    let mut p = Vec::new();
+    if e.oom_killed.is_none() && e.killed.is_none() && e.failed.is_none() && e.clean.is_none() {
+        p.push("exits: give at least one of `oom_killed`, `killed`, `failed`, `clean`".into());
+    }
+    for (k, v) in [
+        ("oom_killed", e.oom_killed),
+        ("killed", e.killed),
+        ("failed", e.failed),
+        ("clean", e.clean),
+    ] {
+        if let Some(Count::Range(CountRange {
+            min: Some(a),
+            max: Some(b),
+        })) = v
+        {
+            if a > b {
+                p.push(format!("exits.{k}: min ({a}) is above max ({b})"));
+            }
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::testutil::*;
+    use crate::verdict::Outcome;
+    use std::time::Duration;
+
+    fn ev(action: &str, id: &str, t: f64, code: Option<&str>) -> EventRecord {
+        EventRecord {
+            t: Duration::from_secs_f64(t),
+            time_nano: 0,
+            action: action.into(),
+            id: id.into(),
+            container: Some("web".into()),
+            attributes: code
+                .map(|c| [("exitCode".to_string(), c.to_string())].into())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn iteration(events: Vec<EventRecord>) -> IterationRecord {
+        IterationRecord {
+            events,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn causes_are_told_apart_run_by_run() {
+        let it = iteration(vec![
+            ev("start", WEB_ID, 0.1, None),
+            ev("oom", WEB_ID, 0.2, None),
+            ev("die", WEB_ID, 0.2, Some("137")),
+            ev("start", WEB_ID, 0.3, None),
+            // The oom notice arrives after the die: still this run's.
+            ev("die", WEB_ID, 0.4, Some("137")),
+            ev("oom", WEB_ID, 0.41, None),
+            ev("start", WEB_ID, 0.5, None),
+            ev("die", WEB_ID, 0.6, Some("3")),
+            ev("start", WEB_ID, 0.7, None),
+            ev("kill", WEB_ID, 0.8, None),
+            ev("die", WEB_ID, 0.8, Some("143")),
+            ev("start", WEB_ID, 0.85, None),
+            ev("die", WEB_ID, 0.9, Some("0")),
+            // Another container's exits never count.
+            ev("oom", "other", 0.5, None),
+            ev("die", "other", 0.5, Some("137")),
+            // After the step was observed.
+            ev("die", WEB_ID, 9.0, Some("1")),
+        ]);
+        let s = step(exited(0, false), 1.0);
+        let want = Exits {
+            oom_killed: Some(Count::Exactly(2)),
+            killed: Some(Count::Exactly(1)),
+            failed: Some(Count::Exactly(1)),
+            clean: Some(Count::Range(CountRange {
+                min: Some(1),
+                max: None,
+            })),
+        };
+        let r = check(&want, &s, &it);
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+        assert_eq!(r.observed, "oom_killed 2, killed 1, failed 1, clean 1");
+        let wrong = Exits {
+            oom_killed: Some(Count::Range(CountRange {
+                min: Some(3),
+                max: None,
+            })),
+            ..Default::default()
+        };
+        assert_eq!(check(&wrong, &s, &it).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn a_gap_makes_the_counts_unknown() {
+        let mut it = iteration(vec![ev("die", WEB_ID, 0.2, Some("1"))]);
+        it.gaps.push(crate::record::SourceGap {
+            source: Source::Events,
+            from: Duration::from_millis(100),
+            until: Some(Duration::from_millis(150)),
+            reason: "the event stream was lost".into(),
+        });
+        let want = Exits {
+            failed: Some(Count::Exactly(1)),
+            ..Default::default()
+        };
+        let r = check(&want, &step(exited(1, false), 1.0), &it);
+        assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
+    }
+
+    #[test]
+    fn empty_or_inverted_is_a_problem() {
+        assert_eq!(problems(&Exits::default()).len(), 1);
+        let e = Exits {
+            failed: Some(Count::Range(CountRange {
+                min: Some(3),
+                max: Some(1),
+            })),
+            ..Default::default()
+        };
+        assert_eq!(problems(&e).len(), 1);
+    }
+}
