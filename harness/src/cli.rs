@@ -159,8 +159,16 @@ pub struct RunArgs {
     /// Where to run: `managed` (a private daemon the harness starts), `docker` (the existing one
     /// at DOCKER_HOST), or `ssh://[USER@]HOST[:PORT]` (the harness runs on that host, on a private
     /// daemon there; `?daemon=docker` for the host's own).
+    /// Repeat it to run on several targets at once: one report, a section (and a JUnit
+    /// testsuite) per target.
     #[arg(long, default_value = "managed", value_parser = parse_target, value_name = "TARGET")]
-    pub target: TargetArg,
+    pub target: Vec<TargetArg>,
+    /// A YAML inventory of targets (`targets: [{name, address, labels}]`), instead of `--target`.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub targets: Option<PathBuf>,
+    /// Targets run at once (default 4).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallel_targets: u32,
     #[command(flatten)]
     pub ssh: SshArgs,
     /// Copy the journal to standard output as it is written, print no report, and stop (undoing
@@ -445,19 +453,239 @@ fn first_sentence(text: &str) -> String {
 }
 
 async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
-    let kind = match &args.target {
-        TargetArg::Local(k) => *k,
-        TargetArg::Ssh(t) => {
-            let ssh = args.ssh.to(t.clone());
-            return run_remote(args, ssh, verbose).await;
+    let targets = run_targets(&args)?;
+    if targets.len() > 1 {
+        if args.journal.is_some() {
+            return Err(Error::input(
+                "--journal names one file: with several targets each target's journal is kept apart (the report says where)",
+            ));
         }
+        if args.stream {
+            return Err(Error::input("--stream runs one target"));
+        }
+    }
+    let signals = Signals::install()?;
+    if args.stream {
+        signals.stop_at_end_of_input();
+    }
+    if targets.len() > 1 {
+        return run_many(&args, &targets, &signals, verbose).await;
+    }
+    let (journal, problem) =
+        run_target(&args, &targets[0].target, args.artifacts.clone(), &signals).await?;
+    if args.stream {
+        // The other side judges the journal it received.
+        return Ok(match signals.which() {
+            Some("SIGINT") => EXIT_INTERRUPTED,
+            Some(_) => EXIT_TERMINATED,
+            None => EXIT_OK,
+        });
+    }
+    if let Some(p) = &problem {
+        eprintln!("{p}");
+    }
+    // Verdicts and reports come from the journal, as `shakedown judge` computes them.
+    let code = judge(
+        &journal,
+        &Outputs {
+            json: args.json.as_deref(),
+            junit: args.junit.as_deref(),
+            html: args.html.as_deref(),
+        },
+        verbose,
+    )?;
+    Ok(match signals.which() {
+        Some("SIGTERM") => EXIT_TERMINATED,
+        Some(_) => EXIT_INTERRUPTED,
+        None if problem.is_some() => code.max(EXIT_FAILED),
+        None => code,
+    })
+}
+
+/// A target of a run with the name reports give it.
+struct NamedTarget {
+    name: String,
+    target: TargetArg,
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// `--targets FILE`: the inventory.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Inventory {
+    targets: Vec<InventoryEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryEntry {
+    name: String,
+    address: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+fn run_targets(args: &RunArgs) -> Result<Vec<NamedTarget>> {
+    let Some(file) = &args.targets else {
+        return Ok(args
+            .target
+            .iter()
+            .map(|t| NamedTarget {
+                name: t.label(),
+                target: t.clone(),
+                labels: Default::default(),
+            })
+            .collect());
     };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
+    let inv: Inventory = serde_saphyr::from_str(&text)
+        .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
+    if inv.targets.is_empty() {
+        return Err(Error::input(format!("{}: no targets", file.display())));
+    }
+    let mut out: Vec<NamedTarget> = vec![];
+    for t in inv.targets {
+        if out.iter().any(|o| o.name == t.name) {
+            return Err(Error::input(format!(
+                "{}: target name {:?} is used twice",
+                file.display(),
+                t.name
+            )));
+        }
+        let target = parse_target(&t.address)
+            .map_err(|e| Error::input(format!("{}: target {:?}: {e}", file.display(), t.name)))?;
+        out.push(NamedTarget {
+            name: t.name,
+            target,
+            labels: t.labels,
+        });
+    }
+    Ok(out)
+}
+
+impl TargetArg {
+    /// The target as written on the command line.
+    fn label(&self) -> String {
+        match self {
+            TargetArg::Local(k) => k.as_str().into(),
+            TargetArg::Ssh(t) => t.label(),
+        }
+    }
+}
+
+/// Runs the scenarios on one target; returns its journal and, for a remote target, what went
+/// wrong with the connection if something did.
+async fn run_target(
+    args: &RunArgs,
+    target: &TargetArg,
+    artifacts: Option<PathBuf>,
+    signals: &Signals,
+) -> Result<(PathBuf, Option<String>)> {
+    match target {
+        TargetArg::Local(k) => run_local(args, *k, artifacts, signals)
+            .await
+            .map(|j| (j, None)),
+        TargetArg::Ssh(t) => run_remote(args, args.ssh.to(t.clone()), signals).await,
+    }
+}
+
+/// Several targets at once (bounded): one report, a section per target.
+async fn run_many(
+    args: &RunArgs,
+    targets: &[NamedTarget],
+    signals: &Signals,
+    verbose: bool,
+) -> Result<i32> {
+    let slots = tokio::sync::Semaphore::new(args.parallel_targets as usize);
+    let results = futures_util::future::join_all(targets.iter().map(|t| {
+        let slots = &slots;
+        async move {
+            let _slot = slots.acquire().await;
+            let artifacts = args
+                .artifacts
+                .as_ref()
+                .map(|a| a.join(report::multi::file_name(&t.name)));
+            let r = run_target(args, &t.target, artifacts, signals).await;
+            if let Err(e) = &r {
+                eprintln!("{}: {e}", t.name);
+            }
+            r
+        }
+    }))
+    .await;
+    let mut sections = vec![];
+    let mut code = EXIT_OK;
+    for (t, r) in targets.iter().zip(results) {
+        let section = match r {
+            Ok((journal, problem)) => {
+                if let Some(p) = &problem {
+                    eprintln!("{}: {p}", t.name);
+                    code = code.max(EXIT_FAILED);
+                }
+                match report_of(&journal) {
+                    Ok(report) => {
+                        if report.verdicts.iter().any(|v| v.outcome != Outcome::Pass) {
+                            code = code.max(EXIT_FAILED);
+                        }
+                        report::multi::Section::ran(&t.name, &t.labels, &journal, report)
+                    }
+                    Err(e) => {
+                        code = crate::error::EXIT_USAGE;
+                        report::multi::Section::failed(&t.name, &t.labels, e.to_string())
+                    }
+                }
+            }
+            Err(e) => {
+                code = crate::error::EXIT_USAGE;
+                report::multi::Section::failed(&t.name, &t.labels, e.to_string())
+            }
+        };
+        sections.push(section);
+    }
+    let multi = report::multi::MultiReport::new(sections);
+    print!("{}", report::multi::terminal(&multi, verbose));
+    let _ = std::io::stdout().flush();
+    if let Some(path) = &args.json {
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&multi).unwrap_or_default() + "\n",
+        )
+        .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(
+            path,
+            report::multi::junit(&multi).map_err(|e| Error::env(format!("{e:#}")))?,
+        )
+        .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.html {
+        for (name, page) in report::multi::html_pages(&multi, path) {
+            std::fs::write(&name, page)
+                .map_err(|e| Error::env(format!("cannot write {}: {e}", name.display())))?;
+        }
+    }
+    Ok(match signals.which() {
+        Some("SIGTERM") => EXIT_TERMINATED,
+        Some(_) => EXIT_INTERRUPTED,
+        None => code,
+    })
+}
+
+/// Runs the scenarios on this machine; returns the journal.
+async fn run_local(
+    args: &RunArgs,
+    kind: TargetKind,
+    artifacts: Option<PathBuf>,
+    signals: &Signals,
+) -> Result<PathBuf> {
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
     if plans.is_empty() {
         return Err(Error::input(format!(
             "no scenario matches --filter {:?}",
-            args.filter.unwrap_or_default()
+            args.filter.clone().unwrap_or_default()
         )));
     }
     let state = target::default_state_dir();
@@ -516,56 +744,31 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
             .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id))),
         forensics: Forensics {
             policy: args.forensics,
-            dir: args
-                .artifacts
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
+            dir: artifacts.unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
         },
         run_id,
         plans,
         images,
         stream: args.stream,
     };
-    let signals = Signals::install()?;
-    if args.stream {
-        signals.stop_at_end_of_input();
-    }
-    session::execute(&session, &signals).await?;
-    if args.stream {
-        // The other side judges the journal it received.
-        return Ok(match signals.which() {
-            Some("SIGINT") => EXIT_INTERRUPTED,
-            Some(_) => EXIT_TERMINATED,
-            None => EXIT_OK,
-        });
-    }
-    // Verdicts and reports come from the journal, as `shakedown judge` computes them.
-    let code = judge(
-        &session.journal,
-        &Outputs {
-            json: args.json.as_deref(),
-            junit: args.junit.as_deref(),
-            html: args.html.as_deref(),
-        },
-        verbose,
-    )?;
-    Ok(match signals.which() {
-        Some("SIGTERM") => EXIT_TERMINATED,
-        Some(_) => EXIT_INTERRUPTED,
-        None => code,
-    })
+    session::execute(&session, signals).await?;
+    Ok(session.journal)
 }
 
 /// `run --target ssh://…`: the scenarios run on the host (see [`crate::remote`]); the journal
 /// arrives here line by line and is judged here, as `shakedown judge` would.
-async fn run_remote(args: RunArgs, ssh: crate::remote::Ssh, verbose: bool) -> Result<i32> {
+async fn run_remote(
+    args: &RunArgs,
+    ssh: crate::remote::Ssh,
+    signals: &Signals,
+) -> Result<(PathBuf, Option<String>)> {
     let host = ssh.target.label();
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
     if plans.is_empty() {
         return Err(Error::input(format!(
             "no scenario matches --filter {:?}",
-            args.filter.unwrap_or_default()
+            args.filter.clone().unwrap_or_default()
         )));
     }
     if !args.load.is_empty() {
@@ -635,7 +838,6 @@ async fn run_remote(args: RunArgs, ssh: crate::remote::Ssh, verbose: bool) -> Re
             .join(&run_id)
             .join("journal.jsonl")
     });
-    let signals = Signals::install()?;
     let end = crate::remote::run(crate::remote::RemoteRun {
         ssh: &ssh,
         run_id: &run_id,
@@ -646,30 +848,13 @@ async fn run_remote(args: RunArgs, ssh: crate::remote::Ssh, verbose: bool) -> Re
     })
     .await
     .map_err(|e| Error::env(format!("{e:#}")))?;
-    if let Some(p) = &end.problem {
-        eprintln!("{p}");
-    }
     if end.code == Some(crate::error::EXIT_USAGE) && !journal_has_plan(&journal) {
         return Err(Error::env(format!(
             "shakedown could not start on {host}: {}",
             end.stderr.trim()
         )));
     }
-    let code = judge(
-        &journal,
-        &Outputs {
-            json: args.json.as_deref(),
-            junit: args.junit.as_deref(),
-            html: args.html.as_deref(),
-        },
-        verbose,
-    )?;
-    Ok(match signals.which() {
-        Some("SIGTERM") => EXIT_TERMINATED,
-        Some(_) => EXIT_INTERRUPTED,
-        None if end.problem.is_some() => code.max(EXIT_FAILED),
-        None => code,
-    })
+    Ok((journal, end.problem))
 }
 
 fn journal_has_plan(path: &Path) -> bool {
@@ -683,8 +868,8 @@ struct Outputs<'a> {
     html: Option<&'a Path>,
 }
 
-/// Reads a journal, judges it and writes its reports; the exit code says whether all passed.
-fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
+/// The report of a journal: its record folded and judged.
+fn report_of(path: &Path) -> Result<Report> {
     let folded = journal::fold_path(path)?;
     let verdicts: Vec<_> = folded
         .plans
@@ -692,7 +877,12 @@ fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
         .zip(&folded.record.scenarios)
         .map(|(p, r)| verdict::judge(p, r))
         .collect();
-    let report = Report::new(folded.record, verdicts);
+    Ok(Report::new(folded.record, verdicts))
+}
+
+/// Reads a journal, judges it and writes its reports; the exit code says whether all passed.
+fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
+    let report = report_of(path)?;
     print!("{}", report::terminal::render(&report, verbose));
     let _ = std::io::stdout().flush();
     if let Some(path) = out.json {

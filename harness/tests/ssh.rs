@@ -326,3 +326,90 @@ fn an_unknown_host_key_is_refused_before_anything_runs() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", common::text(&out));
     }
 }
+
+#[test]
+fn several_targets_give_one_report_even_when_one_is_unreachable() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    // A port nothing listens on: that target cannot run, the others still do.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let inventory = dir.path().join("targets.yaml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "targets:\n  - name: here\n    address: managed\n  - name: loopback\n    address: ssh://root@127.0.0.1:{}\n    labels: {{kernel: host}}\n  - name: gone\n    address: ssh://root@127.0.0.1:{closed}\n",
+            sshd.port
+        ),
+    )
+    .unwrap();
+    let (json, xml) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+    let out = common::shakedown(state.path())
+        .arg("run")
+        .arg("--targets")
+        .arg(&inventory)
+        .arg("-i")
+        .arg(&sshd.key)
+        .arg("--ssh-option")
+        .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+        .arg("--remote-dir")
+        .arg(dir.path().join("remote"))
+        .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let r = common::json(&json);
+    let t = r["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 3, "{r}");
+    for (i, name, target) in [
+        (0, "here", "managed".to_string()),
+        (
+            1,
+            "loopback",
+            format!("ssh://root@127.0.0.1:{} managed", sshd.port),
+        ),
+    ] {
+        assert_eq!(t[i]["name"], name);
+        assert_eq!(t[i]["report"]["run"]["target"], target.as_str());
+        assert_eq!(outcomes(&t[i]["report"])[0].1, "pass", "{}", t[i]);
+        // Each target's own environment fingerprint.
+        assert!(t[i]["report"]["run"]["fingerprint"]["kernel_version"].is_string());
+    }
+    assert_eq!(t[1]["labels"]["kernel"], "host");
+    assert!(t[2]["report"].is_null());
+    let err = t[2]["error"].as_str().unwrap();
+    assert!(err.contains("Connection refused"), "{err}");
+    assert_eq!(r["summary"]["passed"], 2);
+    assert_eq!(r["targets_failed"], 1);
+    let junit = std::fs::read_to_string(&xml).unwrap();
+    for suite in ["name=\"here\"", "name=\"loopback\"", "name=\"gone\""] {
+        assert!(junit.contains(&format!("<testsuite {suite}")), "{junit}");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("3 targets: 2 passed, 0 failed; 1 target(s) could not run"),
+        "{stdout}"
+    );
+
+    // A bad inventory is refused before anything runs.
+    std::fs::write(&inventory, "targets:\n  - name: x\n    adress: managed\n").unwrap();
+    let out = common::shakedown(state.path())
+        .args(["run", "--targets"])
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("targets.yaml"),
+        "{}",
+        common::text(&out)
+    );
+}

@@ -15,7 +15,16 @@ const JUNIT_OUTPUT_LINES: usize = 40;
 /// The JUnit XML of a report: a testcase per scenario; a failed one carries its failures and
 /// what its containers printed last.
 pub fn render(report: &Report) -> anyhow::Result<String> {
-    let mut suite = TestSuite::new("shakedown");
+    let (suite, total) = suite(report, "shakedown");
+    let mut r = JReport::new("shakedown");
+    r.set_time(total);
+    r.add_test_suite(suite);
+    Ok(r.to_string()?)
+}
+
+/// A report's testsuite, named `name`, and its total time.
+pub fn suite(report: &Report, name: &str) -> (TestSuite, Duration) {
+    let mut suite = TestSuite::new(name);
     let mut total = Duration::ZERO;
     for v in &report.verdicts {
         let rec = report.run.scenarios.iter().find(|s| s.name == v.name);
@@ -76,10 +85,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         suite.add_test_case(case);
     }
     suite.set_time(total);
-    let mut r = JReport::new("shakedown");
-    r.set_time(total);
-    r.add_test_suite(suite);
-    Ok(r.to_string()?)
+    (suite, total)
 }
 
 /// Writes the JUnit XML file.

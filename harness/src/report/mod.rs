@@ -3,6 +3,7 @@
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod multi;
 pub mod progress;
 pub mod qualify;
 pub mod terminal;
