@@ -569,3 +569,12 @@ steps:
         }
     }
 }
+
+#[test]
+fn comments_do_not_hide_the_matrix() {
+    // Every built-in scenario starts with a comment; comments inside maps and lists too.
+    let yaml = "# yaml-language-server: $schema=../scenario.schema.json\nname: c\n# the parameters\nvars: {n: \"1\"}\nmatrix:\n  # one\n  a: {n: \"2\"}\n  b: {n: \"3\"}\ncontainers:\n  app:\n    # a comment in a container\n    command: [sleep, \"{{ vars.n }}\"]\nsteps:\n  # first\n  - action: {start: {container: app}}\n";
+    let v = load_variants(yaml, Path::new("p.yaml")).unwrap();
+    let names: Vec<_> = v.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["c[a]", "c[b]"]);
+}

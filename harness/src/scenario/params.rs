@@ -106,6 +106,16 @@ struct Node {
 
 type Events<'a> = std::iter::Peekable<Parser<'a, serde_saphyr::granit_parser::StrInput<'a>>>;
 
+/// The next event that is not a comment (the parser reports comments as events of their own).
+fn next_event<'a>(events: &mut Events<'a>) -> Option<(Event<'a>, Span)> {
+    loop {
+        let e = events.next()?.ok()?;
+        if !matches!(e.0, Event::Comment(..)) {
+            return Some(e);
+        }
+    }
+}
+
 fn node(first: (Event<'_>, Span), events: &mut Events<'_>) -> Option<Node> {
     let (ev, span) = first;
     let kind = match ev {
@@ -113,7 +123,7 @@ fn node(first: (Event<'_>, Span), events: &mut Events<'_>) -> Option<Node> {
         Event::SequenceStart(..) => {
             let mut items = Vec::new();
             loop {
-                let next = events.next()?.ok()?;
+                let next = next_event(events)?;
                 if matches!(next.0, Event::SequenceEnd) {
                     break;
                 }
@@ -124,12 +134,12 @@ fn node(first: (Event<'_>, Span), events: &mut Events<'_>) -> Option<Node> {
         Event::MappingStart(style, _, _) => {
             let mut entries = Vec::new();
             loop {
-                let next = events.next()?.ok()?;
+                let next = next_event(events)?;
                 if matches!(next.0, Event::MappingEnd) {
                     break;
                 }
                 let k = node(next, events)?;
-                let v = node(events.next()?.ok()?, events)?;
+                let v = node(next_event(events)?, events)?;
                 entries.push((k, v));
             }
             Kind::Map(entries, style)
@@ -144,7 +154,7 @@ fn node(first: (Event<'_>, Span), events: &mut Events<'_>) -> Option<Node> {
 fn root(text: &str) -> Option<Node> {
     let mut events: Events<'_> = Parser::new_from_str(text).peekable();
     loop {
-        let e = events.next()?.ok()?;
+        let e = next_event(&mut events)?;
         match e.0 {
             Event::StreamStart | Event::DocumentStart(..) => continue,
             Event::StreamEnd | Event::DocumentEnd => return None,
