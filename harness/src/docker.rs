@@ -189,6 +189,12 @@ impl DockerClient {
         })
     }
 
+    /// `docker info` as JSON (the API's field names).
+    pub async fn info_json(&self) -> anyhow::Result<serde_json::Value> {
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        Ok(serde_json::to_value(info)?)
+    }
+
     /// Whether the daemon has an image by that name.
     pub async fn image_exists(&self, name: &str) -> anyhow::Result<bool> {
         match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_image(name)).await {
@@ -214,6 +220,136 @@ impl DockerClient {
         )
         .await?;
         Ok(r.id)
+    }
+
+    /// Creates a labelled bridge network named `name`; returns its id.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+        internal: bool,
+    ) -> anyhow::Result<String> {
+        let body = bollard::models::NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            internal: Some(internal),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let r = within(
+            &format!("create network {name}"),
+            CALL_DEADLINE,
+            self.inner.create_network(body),
+        )
+        .await?;
+        Ok(r.id)
+    }
+
+    /// Connects a created container to a network, with DNS aliases there.
+    pub async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: Vec<String>,
+    ) -> anyhow::Result<()> {
+        let body = bollard::models::NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(bollard::models::EndpointSettings {
+                aliases: Some(aliases),
+                ..Default::default()
+            }),
+        };
+        within(
+            &format!("connect {container} to network {network}"),
+            CALL_DEADLINE,
+            self.inner.connect_network(network, body),
+        )
+        .await
+    }
+
+    /// Creates a labelled local volume named `name`.
+    pub async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> anyhow::Result<()> {
+        let body = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: Some("local".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        within(
+            &format!("create volume {name}"),
+            CALL_DEADLINE,
+            self.inner.create_volume(body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A network's labels, or `None` when there is no such network.
+    pub async fn network_labels(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<Option<HashMap<String, String>>> {
+        let r = tokio::time::timeout(
+            CALL_DEADLINE,
+            self.inner.inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            ),
+        )
+        .await;
+        match r {
+            Err(_) => Err(no_answer(&format!("inspect network {name}"), CALL_DEADLINE)),
+            Ok(Ok(n)) => Ok(Some(n.labels.unwrap_or_default())),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(None),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect network {name}"))),
+        }
+    }
+
+    /// A volume's labels, or `None` when there is no such volume.
+    pub async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<Option<HashMap<String, String>>> {
+        match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_volume(name)).await {
+            Err(_) => Err(no_answer(&format!("inspect volume {name}"), CALL_DEADLINE)),
+            Ok(Ok(v)) => Ok(Some(v.labels)),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(None),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect volume {name}"))),
+        }
+    }
+
+    /// Removes a network; one already gone is not an error.
+    pub async fn remove_network(&self, name: &str) -> anyhow::Result<()> {
+        match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_network(name)).await {
+            Err(_) => Err(no_answer(&format!("remove network {name}"), CALL_DEADLINE)),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(()),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: remove network {name}"))),
+        }
+    }
+
+    /// Removes a volume; one already gone is not an error.
+    pub async fn remove_volume(&self, name: &str) -> anyhow::Result<()> {
+        let opts = bollard::query_parameters::RemoveVolumeOptions { force: true };
+        match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_volume(name, Some(opts))).await
+        {
+            Err(_) => Err(no_answer(&format!("remove volume {name}"), CALL_DEADLINE)),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(()),
+            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: remove volume {name}"))),
+        }
     }
 
     /// Starts a container.
@@ -638,7 +774,23 @@ pub struct RawEvent {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// A health check as docker takes it.
+#[derive(Clone, Debug, Default)]
+pub struct HealthSpec {
+    /// `["CMD", args...]` or `["CMD-SHELL", line]`.
+    pub test: Vec<String>,
+    /// Nanoseconds between checks (0: docker's default).
+    pub interval: i64,
+    /// Nanoseconds a check may take (0: docker's default).
+    pub timeout: i64,
+    /// Consecutive failures that make the container unhealthy (0: docker's default).
+    pub retries: i64,
+    /// Nanoseconds after the start during which failures do not count.
+    pub start_period: i64,
+}
+
 /// The host config and create body docker needs, kept here so the bollard types stay in this module.
+#[derive(Default)]
 pub struct CreateSpec<'a> {
     /// Image reference.
     pub image: &'a str,
@@ -662,10 +814,45 @@ pub struct CreateSpec<'a> {
     pub stop_timeout: Option<i64>,
     /// Restart policy name.
     pub restart: Option<&'a str>,
+    /// Maximum restart count of `on-failure`.
+    pub restart_max: Option<i64>,
     /// `--rm`.
     pub auto_remove: bool,
     /// TCP ports published on ephemeral host ports.
     pub publish: Vec<u16>,
+    /// `-v SRC:DST[:ro]`: host paths and volume names.
+    pub binds: Vec<String>,
+    /// `--tmpfs PATH:OPTIONS`.
+    pub tmpfs: HashMap<String, String>,
+    /// Networks to join (docker names) with the DNS aliases in each; the first is the container's
+    /// network mode, the others are connected after the create ([`DockerClient::connect_network`]).
+    pub networks: Vec<(String, Vec<String>)>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--workdir`.
+    pub working_dir: Option<String>,
+    /// `--health-*`.
+    pub healthcheck: Option<HealthSpec>,
+    /// `--cpus`, in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--ulimit NAME=SOFT:HARD`.
+    pub ulimits: Vec<(String, i64, i64)>,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--shm-size` bytes.
+    pub shm_size: Option<i64>,
+    /// `--log-driver` and `--log-opt`s.
+    pub log: Option<(String, HashMap<String, String>)>,
 }
 
 impl<'a> CreateSpec<'a> {
@@ -674,17 +861,7 @@ impl<'a> CreateSpec<'a> {
         CreateSpec {
             image,
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-            entrypoint: None,
-            env: vec![],
-            labels: HashMap::new(),
-            init: false,
-            memory: None,
-            memory_swap: None,
-            stop_signal: None,
-            stop_timeout: None,
-            restart: None,
-            auto_remove: false,
-            publish: vec![],
+            ..Default::default()
         }
     }
 
@@ -697,7 +874,7 @@ impl<'a> CreateSpec<'a> {
                 "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
                 _ => RestartPolicyNameEnum::NO,
             }),
-            maximum_retry_count: None,
+            maximum_retry_count: self.restart_max,
         });
         let ports: Vec<String> = self.publish.iter().map(|p| format!("{p}/tcp")).collect();
         let bindings: bollard::models::PortMap = ports
@@ -712,6 +889,19 @@ impl<'a> CreateSpec<'a> {
                 )
             })
             .collect();
+        let networking =
+            self.networks
+                .first()
+                .map(|(net, aliases)| bollard::models::NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(
+                        net.clone(),
+                        bollard::models::EndpointSettings {
+                            aliases: Some(aliases.clone()),
+                            ..Default::default()
+                        },
+                    )])),
+                });
+        let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         ContainerCreateBody {
             image: Some(self.image.to_string()),
             exposed_ports: (!ports.is_empty()).then_some(ports),
@@ -721,6 +911,21 @@ impl<'a> CreateSpec<'a> {
             labels: Some(self.labels.clone()),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            hostname: self.hostname.clone(),
+            user: self.user.clone(),
+            working_dir: self.working_dir.clone(),
+            healthcheck: self
+                .healthcheck
+                .as_ref()
+                .map(|h| bollard::models::HealthConfig {
+                    test: Some(h.test.clone()),
+                    interval: Some(h.interval),
+                    timeout: Some(h.timeout),
+                    retries: Some(h.retries),
+                    start_period: Some(h.start_period),
+                    ..Default::default()
+                }),
+            networking_config: networking,
             host_config: Some(HostConfig {
                 init: self.init.then_some(true),
                 memory: self.memory.map(|m| m as i64),
@@ -728,6 +933,32 @@ impl<'a> CreateSpec<'a> {
                 restart_policy: restart,
                 auto_remove: self.auto_remove.then_some(true),
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
+                binds: nonempty(&self.binds),
+                tmpfs: (!self.tmpfs.is_empty()).then(|| self.tmpfs.clone()),
+                network_mode: self.networks.first().map(|(n, _)| n.clone()),
+                nano_cpus: self.nano_cpus,
+                pids_limit: self.pids_limit,
+                ulimits: (!self.ulimits.is_empty()).then(|| {
+                    self.ulimits
+                        .iter()
+                        .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
+                            name: Some(name.clone()),
+                            soft: Some(*soft),
+                            hard: Some(*hard),
+                        })
+                        .collect()
+                }),
+                cap_add: nonempty(&self.cap_add),
+                cap_drop: nonempty(&self.cap_drop),
+                privileged: self.privileged.then_some(true),
+                readonly_rootfs: self.read_only.then_some(true),
+                shm_size: self.shm_size,
+                log_config: self.log.as_ref().map(|(driver, opts)| {
+                    bollard::models::HostConfigLogConfig {
+                        typ: Some(driver.clone()),
+                        config: Some(opts.clone()),
+                    }
+                }),
                 ..Default::default()
             }),
             ..Default::default()

@@ -28,6 +28,7 @@ pub mod proc;
 pub mod qualify;
 pub mod record;
 pub mod report;
+pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;

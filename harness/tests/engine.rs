@@ -111,7 +111,7 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 14] = [
+const BUILTIN: [&str; 15] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
@@ -125,6 +125,7 @@ const BUILTIN: [&str; 14] = [
     "pid1-sigterm",
     "restart-storm",
     "restart-without-live-restore",
+    "socket-bind-restart",
     "veth-churn",
 ];
 

@@ -80,6 +80,42 @@ async fn undo_inner(
                 .map(|()| "removed".to_string())
                 .map_err(|e| format!("{e:#}"))
         }
+        Change::Network { daemon, name } => {
+            let docker = reach(env, daemon).await?;
+            let labels = docker
+                .network_labels(name)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            match labels {
+                None => Ok("was not there".into()),
+                Some(l) if l.get(LABEL_RUN).map(String::as_str) != Some(run_id) => {
+                    Ok("does not carry this run's label: left alone".into())
+                }
+                Some(_) => docker
+                    .remove_network(name)
+                    .await
+                    .map(|()| "removed".to_string())
+                    .map_err(|e| format!("{e:#}")),
+            }
+        }
+        Change::Volume { daemon, name } => {
+            let docker = reach(env, daemon).await?;
+            let labels = docker
+                .volume_labels(name)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            match labels {
+                None => Ok("was not there".into()),
+                Some(l) if l.get(LABEL_RUN).map(String::as_str) != Some(run_id) => {
+                    Ok("does not carry this run's label: left alone".into())
+                }
+                Some(_) => docker
+                    .remove_volume(name)
+                    .await
+                    .map(|()| "removed".to_string())
+                    .map_err(|e| format!("{e:#}")),
+            }
+        }
         Change::ContainerPaused { daemon, id } => {
             let docker = reach(env, daemon).await?;
             restore(&docker, id, &["paused"], "unpaused", docker.unpause(id)).await

@@ -184,6 +184,7 @@ fn validate(s: &Scenario, file: &Path) -> Vec<String> {
             ));
         }
     }
+    problems.extend(super::settings::problems(s, file));
     let known: BTreeSet<&str> = s.containers.keys().map(String::as_str).collect();
     for (i, step) in s.steps.iter().enumerate() {
         for r in step.action.container_refs() {

@@ -5,6 +5,7 @@
 
 mod load;
 mod model;
+pub mod settings;
 
 pub use load::{discover, load_file, load_str, plan};
 pub use model::*;

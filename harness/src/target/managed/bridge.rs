@@ -14,6 +14,20 @@ use tokio::process::Command;
 /// pools are 172.17-31.x and 192.168.x, so 10.213.x stays out of the way of every daemon's
 /// own networks.
 const SUBNET_PREFIX: &str = "10.213";
+/// The second octet of the address pool of the managed daemon's user-defined networks.
+const POOL_OCTET: u32 = 214;
+
+/// The `--default-address-pool` of the daemon whose bridge has `subnet` (`10.213.N.0/24`):
+/// `10.214.N.0/24` in /28 networks, so the networks a scenario creates never take docker's
+/// default pools (172.17-31.x, 192.168.x), where another daemon's networks live.
+pub(super) fn address_pool(subnet: &str) -> Option<String> {
+    let n = subnet
+        .strip_prefix(&format!("{SUBNET_PREFIX}."))?
+        .split('.')
+        .next()?;
+    Some(format!("base=10.{POOL_OCTET}.{n}.0/24,size=28"))
+}
+
 /// `D/bridge`: the name of the bridge allocated for `D`.
 const BRIDGE_FILE: &str = "bridge";
 /// Upper bound for one `ip` invocation.
@@ -24,10 +38,14 @@ const IP_DEADLINE: Duration = Duration::from_secs(10);
 pub(super) async fn allocate_bridge(dir: &Path, id: &str) -> Result<(String, String)> {
     let name = bridge_name(id);
     let used = used_ipv4_prefixes().await?;
+    // The daemon's user-defined networks come from 10.214.N.0/24 (see `address_pool`): both
+    // must be free.
     let n = (0u32..=255)
         .find(|n| {
-            let net = (10u32 << 24) | (213 << 16) | (n << 8);
-            !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+            [213u32, POOL_OCTET].iter().all(|second| {
+                let net = (10u32 << 24) | (second << 16) | (n << 8);
+                !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+            })
         })
         .ok_or_else(|| anyhow!("no free {SUBNET_PREFIX}.N.0/24 subnet left for a bridge"))?;
     // Recorded before the link exists, so a crash in between still leaves a trace for the
