@@ -293,22 +293,13 @@ impl DockerClient {
         &self,
         name: &str,
     ) -> anyhow::Result<Option<HashMap<String, String>>> {
-        let r = tokio::time::timeout(
-            CALL_DEADLINE,
-            self.inner.inspect_network(
-                name,
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            ),
+        let opts = None::<bollard::query_parameters::InspectNetworkOptions>;
+        let n = unless_absent(
+            &format!("inspect network {name}"),
+            self.inner.inspect_network(name, opts),
         )
-        .await;
-        match r {
-            Err(_) => Err(no_answer(&format!("inspect network {name}"), CALL_DEADLINE)),
-            Ok(Ok(n)) => Ok(Some(n.labels.unwrap_or_default())),
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })) => Ok(None),
-            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect network {name}"))),
-        }
+        .await?;
+        Ok(n.map(|n| n.labels.unwrap_or_default()))
     }
 
     /// A volume's labels, or `None` when there is no such volume.
@@ -316,40 +307,29 @@ impl DockerClient {
         &self,
         name: &str,
     ) -> anyhow::Result<Option<HashMap<String, String>>> {
-        match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_volume(name)).await {
-            Err(_) => Err(no_answer(&format!("inspect volume {name}"), CALL_DEADLINE)),
-            Ok(Ok(v)) => Ok(Some(v.labels)),
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })) => Ok(None),
-            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect volume {name}"))),
-        }
+        let v = unless_absent(
+            &format!("inspect volume {name}"),
+            self.inner.inspect_volume(name),
+        )
+        .await?;
+        Ok(v.map(|v| v.labels))
     }
 
     /// Removes a network; one already gone is not an error.
     pub async fn remove_network(&self, name: &str) -> anyhow::Result<()> {
-        match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_network(name)).await {
-            Err(_) => Err(no_answer(&format!("remove network {name}"), CALL_DEADLINE)),
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })) => Ok(()),
-            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: remove network {name}"))),
-        }
+        let what = format!("remove network {name}");
+        unless_absent(&what, self.inner.remove_network(name))
+            .await
+            .map(drop)
     }
 
     /// Removes a volume; one already gone is not an error.
     pub async fn remove_volume(&self, name: &str) -> anyhow::Result<()> {
         let opts = bollard::query_parameters::RemoveVolumeOptions { force: true };
-        match tokio::time::timeout(CALL_DEADLINE, self.inner.remove_volume(name, Some(opts))).await
-        {
-            Err(_) => Err(no_answer(&format!("remove volume {name}"), CALL_DEADLINE)),
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })) => Ok(()),
-            Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: remove volume {name}"))),
-        }
+        let what = format!("remove volume {name}");
+        unless_absent(&what, self.inner.remove_volume(name, Some(opts)))
+            .await
+            .map(drop)
     }
 
     /// Starts a container.
@@ -708,6 +688,21 @@ impl DockerClient {
             Ok::<_, bollard::errors::Error>(out)
         };
         within("events (catch-up)", deadline, collect).await
+    }
+}
+
+/// Runs one API call under [`CALL_DEADLINE`]; `None` when the daemon answers 404 (no such object).
+async fn unless_absent<T>(
+    what: &str,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> anyhow::Result<Option<T>> {
+    match tokio::time::timeout(CALL_DEADLINE, fut).await {
+        Err(_) => Err(no_answer(what, CALL_DEADLINE)),
+        Ok(Ok(v)) => Ok(Some(v)),
+        Ok(Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(None),
+        Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: {what}"))),
     }
 }
 

@@ -55,33 +55,16 @@ impl Ctx<'_> {
             .networks
             .get(name)
             .ok_or_else(|| anyhow!("unknown network {name:?}"))?;
-        let docker_name = self.docker_name(name);
-        let daemon = self.docker.host().to_string();
-        let _guard = CREATING.lock().await;
-        let made = !self
-            .ledger
-            .outstanding(|c| {
-                matches!(c, Change::Network { daemon: d, name: n } if *d == daemon && *n == docker_name)
-            })
-            .is_empty();
-        if made {
-            return Ok(docker_name);
-        }
-        let change = Change::Network {
-            daemon,
-            name: docker_name.clone(),
-        };
-        let id = self.change(self.iteration_scope(), change, None).await?;
         let labels = self.resource_labels(LABEL_NETWORK, name, &spec.labels);
-        if let Err(e) = self
-            .docker
-            .create_network(&docker_name, labels, spec.internal)
-            .await
-        {
-            let _ = self.undo(id).await;
-            return Err(e.context(format!("creating network {name:?}")));
-        }
-        Ok(docker_name)
+        let internal = spec.internal;
+        let handle = |daemon, name| Change::Network { daemon, name };
+        self.ensure_resource(name, "network", handle, |n| async move {
+            self.docker
+                .create_network(&n, labels, internal)
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     /// The docker name of a scenario volume in this iteration, created (and journaled) if it
@@ -93,27 +76,36 @@ impl Ctx<'_> {
             .volumes
             .get(name)
             .ok_or_else(|| anyhow!("unknown volume {name:?}"))?;
+        let labels = self.resource_labels(LABEL_VOLUME, name, &spec.labels);
+        let handle = |daemon, name| Change::Volume { daemon, name };
+        self.ensure_resource(name, "volume", handle, |n| async move {
+            self.docker.create_volume(&n, labels).await
+        })
+        .await
+    }
+
+    /// Creates a network or volume once per iteration: journaled (by `change`) before `create`
+    /// makes it, undone at once when making it fails.
+    async fn ensure_resource<F>(
+        &self,
+        name: &str,
+        kind: &str,
+        change: impl Fn(String, String) -> Change,
+        create: impl FnOnce(String) -> F,
+    ) -> anyhow::Result<String>
+    where
+        F: std::future::Future<Output = anyhow::Result<()>>,
+    {
         let docker_name = self.docker_name(name);
-        let daemon = self.docker.host().to_string();
+        let handle = change(self.docker.host().to_string(), docker_name.clone());
         let _guard = CREATING.lock().await;
-        let made = !self
-            .ledger
-            .outstanding(|c| {
-                matches!(c, Change::Volume { daemon: d, name: n } if *d == daemon && *n == docker_name)
-            })
-            .is_empty();
-        if made {
+        if !self.ledger.outstanding(|c| *c == handle).is_empty() {
             return Ok(docker_name);
         }
-        let change = Change::Volume {
-            daemon,
-            name: docker_name.clone(),
-        };
-        let id = self.change(self.iteration_scope(), change, None).await?;
-        let labels = self.resource_labels(LABEL_VOLUME, name, &spec.labels);
-        if let Err(e) = self.docker.create_volume(&docker_name, labels).await {
+        let id = self.change(self.iteration_scope(), handle, None).await?;
+        if let Err(e) = create(docker_name.clone()).await {
             let _ = self.undo(id).await;
-            return Err(e.context(format!("creating volume {name:?}")));
+            return Err(e.context(format!("creating {kind} {name:?}")));
         }
         Ok(docker_name)
     }

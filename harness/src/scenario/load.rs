@@ -123,7 +123,7 @@ pub fn plan(
     Ok(planned)
 }
 
-fn at<T>(file: &Path, s: &Spanned<T>) -> String {
+pub(super) fn at<T>(file: &Path, s: &Spanned<T>) -> String {
     format!(
         "{}:{}:{}",
         file.display(),
@@ -132,7 +132,7 @@ fn at<T>(file: &Path, s: &Spanned<T>) -> String {
     )
 }
 
-fn valid_name(s: &str) -> bool {
+pub(super) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()

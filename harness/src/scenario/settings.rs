@@ -6,8 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_saphyr::Spanned;
-
+use super::load::{at, valid_name};
 use super::{Command, Scenario};
 
 /// `source` of a bind mount naming the target daemon's API socket file.
@@ -50,23 +49,6 @@ pub const RESERVED_DAEMON_OPTIONS: &[(&str, &str)] = &[
     ),
     ("config-file", "the harness writes the daemon's config file"),
 ];
-
-fn at<T>(file: &Path, s: &Spanned<T>) -> String {
-    format!(
-        "{}:{}:{}",
-        file.display(),
-        s.referenced.line(),
-        s.referenced.column()
-    )
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-}
 
 /// An absolute path docker can take in a `-v SRC:DST` (no `:` or `,`, no `..`).
 fn usable_path(p: &str) -> bool {
