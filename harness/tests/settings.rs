@@ -453,6 +453,39 @@ fn ctrl_c_removes_networks_and_volumes() {
 }
 
 #[test]
+fn clean_removes_the_networks_of_a_killed_run_and_daemon() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = settings_scenario(dir.path(), "120s");
+    let (run, sock, docker, _) = run_until(state.path(), dir.path(), &file, "probe", "probe-ready");
+    let (nets, _) = labelled(&docker);
+    let (_, bridge) = network(&docker, &nets[0]);
+    signal(run.child(), nix::sys::signal::Signal::SIGKILL);
+    let _ = run.wait();
+    // The daemon dies too, so its network cannot be removed through its API: the sweep of its
+    // directory must find the network's bridge.
+    let pidfile = sock.parent().unwrap().parent().unwrap().join("docker.pid");
+    let pid: i32 = std::fs::read_to_string(pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(interfaces().contains(&bridge));
+    let out = shakedown(state.path()).arg("clean").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !interfaces().contains(&bridge),
+        "{bridge} is left: {}",
+        text(&out)
+    );
+}
+
+#[test]
 fn bad_values_name_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(
