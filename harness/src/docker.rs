@@ -498,6 +498,11 @@ impl DockerClient {
             format!("{s:?}"),
         );
         Ok(Observation {
+            health: s
+                .health
+                .and_then(|h| h.status)
+                .map(|h| h.to_string())
+                .filter(|h| !h.is_empty() && h != "none"),
             state: s.status.map(|x| x.to_string()).unwrap_or_default(),
             exit_code: s.exit_code,
             oom_killed: s.oom_killed,

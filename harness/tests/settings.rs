@@ -204,6 +204,22 @@ fn run_until(
     (run, sock, docker, id)
 }
 
+/// `shakedown run FILES -j 1 --json REPORT` in the background: the scenarios one after the
+/// other on one managed daemon.
+fn run_one_by_one(state: &Path, files: &[&Path], report: &Path) -> Spawned {
+    Spawned::new(
+        shakedown(state)
+            .arg("run")
+            .args(files)
+            .args(["-j", "1", "--forensics", "never", "--json"])
+            .arg(report)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// The soft and hard `Max open files` of a process, from /proc.
 fn nofile(pid: i64) -> Vec<String> {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
@@ -274,18 +290,7 @@ fn settings_take_effect_and_networks_and_volumes_go_with_the_iteration() {
         "name: after\ncontainers: {later: {command: [sleep, '1000'], init: true}}\nsteps:\n  - action: {start: {container: later}}\n  - action: {sleep: {duration: 15s}}\n",
     );
     let report = dir.path().join("r.json");
-    let run = Spawned::new(
-        shakedown(state.path())
-            .arg("run")
-            .arg(&file)
-            .arg(&after)
-            .args(["-j", "1", "--forensics", "never", "--json"])
-            .arg(&report)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let run = run_one_by_one(state.path(), &[&file, &after], &report);
     let (_, docker, id) = daemon_running(state.path(), "probe", Duration::from_secs(90));
     wait_until("probe's output", Duration::from_secs(30), || {
         logs(&docker, &id).contains("probe-ready")
@@ -483,6 +488,88 @@ fn clean_removes_the_networks_of_a_killed_run_and_daemon() {
         "{bridge} is left: {}",
         text(&out)
     );
+}
+
+#[test]
+fn wait_for_health_follows_the_daemons_health_events() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let never = scenario(
+        dir.path(),
+        "never",
+        r#"name: never-healthy
+containers:
+  sick:
+    command: [sleep, "1000"]
+    init: true
+    healthcheck: {test: ["false"], interval: 200ms, retries: 1}
+steps:
+  - action: {start: {container: sick}}
+  - action: {wait_for: {container: sick, state: running, health: healthy}}
+    deadline: 3s
+"#,
+    );
+    let health = scenario(
+        dir.path(),
+        "health",
+        r#"name: health
+containers:
+  app:
+    command: [sleep, "1000"]
+    init: true
+    healthcheck: {test: [test, -e, /tmp/ready], interval: 200ms, timeout: 1s, retries: 2}
+steps:
+  - action: {start: {container: app}}
+  - action: {wait_for: {container: app, state: running, health: unhealthy}}
+    deadline: 20s
+  - action: {exec: {container: app, command: [touch, /tmp/ready]}}
+  - action: {wait_for: {container: app, state: running, health: healthy}}
+    deadline: 20s
+  - name: hold
+    action: {sleep: {duration: 60s}}
+"#,
+    );
+    let report = dir.path().join("r.json");
+    let run = run_one_by_one(state.path(), &[&never, &health], &report);
+    let (_, docker, id) = daemon_running(state.path(), "app", Duration::from_secs(90));
+    // The harness is in its hold step once the container is healthy for the daemon, and the
+    // daemon's own events say it was unhealthy first.
+    wait_until("healthy", Duration::from_secs(30), || {
+        inspect(&docker, &id)
+            .state
+            .and_then(|s| s.health)
+            .and_then(|h| h.status)
+            .is_some_and(|s| s.to_string() == "healthy")
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let events: Vec<String> = rt().block_on(async {
+        let opts = bollard::query_parameters::EventsOptions {
+            since: Some("0".into()),
+            until: Some((now + 2).to_string()),
+            filters: Some([("container".to_string(), vec![id.clone()])].into()),
+        };
+        docker
+            .events(Some(opts))
+            .filter_map(|e| async move { e.ok().and_then(|e| e.action) })
+            .filter(|a| std::future::ready(a.starts_with("health_status")))
+            .collect()
+            .await
+    });
+    let unhealthy = events.iter().position(|a| a.ends_with("unhealthy"));
+    let healthy = events.iter().position(|a| a.ends_with(": healthy"));
+    assert!(
+        matches!((unhealthy, healthy), (Some(u), Some(h)) if u < h),
+        "{events:?}"
+    );
+    signal(run.child(), nix::sys::signal::Signal::SIGINT);
+    let out = run.wait_with_output();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let r = json(&report);
+    // The container that never becomes healthy fails its wait: no wrong pass.
+    assert_eq!(verdict(&r, "never-healthy")["outcome"], "fail", "{r:#}");
 }
 
 #[test]

@@ -118,6 +118,21 @@ pub fn problems(s: &Scenario, file: &Path) -> Vec<String> {
             ));
         }
     }
+    for step in &s.steps {
+        if let crate::action::Action::WaitFor(w) = &step.action {
+            let has_check = s
+                .containers
+                .get(&w.container.value)
+                .is_some_and(|c| c.healthcheck.is_some());
+            if w.health.is_some() && !has_check {
+                out.push(format!(
+                    "{}: wait_for health of container {:?}, which has no `healthcheck`",
+                    at(file, &w.container),
+                    w.container.value
+                ));
+            }
+        }
+    }
     for (name, c) in &s.containers {
         let who = format!("container {name:?}");
         let mut targets = BTreeSet::new();
