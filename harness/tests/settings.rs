@@ -31,8 +31,8 @@ fn rt() -> &'static tokio::runtime::Runtime {
     &RT
 }
 
-/// The socket of the (only) managed daemon in `state` that runs a container labelled
-/// `io.shakedown.container=<container>`, and that container's id, once it runs.
+/// The socket of the (only) managed daemon in `state` that has a container labelled
+/// `io.shakedown.container=<container>`, and that container's id, once it exists.
 fn daemon_running(state: &Path, container: &str, deadline: Duration) -> (PathBuf, Docker, String) {
     let t = Instant::now();
     let rt = rt();
@@ -57,6 +57,7 @@ fn daemon_running(state: &Path, container: &str, deadline: Duration) -> (PathBuf
                 continue;
             };
             let opts = ListContainersOptions {
+                all: true,
                 filters: Some(
                     [(
                         "label".to_string(),
@@ -148,7 +149,7 @@ containers:
     command: |
       id -u; id -g; hostname; pwd; echo hi | nc -w 3 server 7000; cat /hostdir/file; cat /data/hello
       touch /rootfs-test 2>/dev/null || echo rootfs-ro; echo t > /run/t && echo tmpfs-ok
-      echo t > /hostdir/t 2>/dev/null || echo bind-ro; ulimit -n; ulimit -Hn; echo probe-ready; sleep 1000
+      (echo t > /hostdir/t) 2>/dev/null || echo bind-ro; ulimit -n; ulimit -Hn; echo probe-ready; sleep 1000
     user: "65534:65534"
     hostname: probe-host
     working_dir: /data
@@ -167,7 +168,11 @@ containers:
     shm_size: 32MiB
     log: {driver: json-file, options: {max-size: 1m}}
     restart: on-failure:3
+  privileged:
+    command: [sleep, "1000"]
+    privileged: true
 steps:
+  - action: {create: {container: privileged}}
   - action: {start: {container: server}}
   - action: {start: {container: writer}}
   - action: {exec: {container: writer, command: [cat, /data/hello]}}
@@ -368,6 +373,10 @@ fn settings_take_effect_and_networks_and_volumes_go_with_the_iteration() {
     // CAP_NET_ADMIN is bit 12.
     assert_eq!(capbnd.split_whitespace().nth(1), Some("0000000000001000"));
     assert_eq!(cgroup_file(pid, "pids", "pids.max"), "64");
+    // A privileged container (created only: this host may not grant every capability).
+    let (_, _, privileged) = daemon_running(state.path(), "privileged", Duration::from_secs(5));
+    let p = inspect(&docker, &privileged).host_config.unwrap();
+    assert_eq!(p.privileged, Some(true));
     let v1 = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .unwrap()
         .lines()

@@ -769,6 +769,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn config_keys_also_given_as_flags_conflict() {
+        let config = [
+            ("shutdown-timeout".to_string(), serde_json::json!(5)),
+            ("default-ulimits".to_string(), serde_json::json!({})),
+        ]
+        .into();
+        let opts = DaemonOptions {
+            extra_args: vec!["--shutdown-timeout=30".into(), "--debug".into()],
+            config,
+            ..Default::default()
+        };
+        assert_eq!(opts.conflicts(), ["shutdown-timeout"]);
+        let opts = DaemonOptions {
+            live_restore: true,
+            config: [("live-restore".to_string(), serde_json::json!(true))].into(),
+            ..Default::default()
+        };
+        assert_eq!(opts.conflicts(), ["live-restore"]);
+        assert!(DaemonOptions::default().conflicts().is_empty());
+    }
+
+    #[test]
     fn at_or_under_compares_path_components() {
         let d = Path::new("/x/D");
         assert!(at_or_under(Path::new("/x/D"), d));
