@@ -159,9 +159,10 @@ pub async fn clean(state: &Path) -> Cleaned {
         let managed: Vec<String> = open
             .iter()
             .filter_map(|(_, c)| match c {
-                Change::ManagedDaemon { dir, id } if !id.is_empty() => {
-                    Some(format!("unix://{}", dir.join("docker.sock").display()))
-                }
+                Change::ManagedDaemon { dir, id } if !id.is_empty() => Some(format!(
+                    "unix://{}",
+                    crate::target::managed::socket_in(dir).display()
+                )),
                 _ => None,
             })
             .collect();
@@ -226,6 +227,8 @@ pub fn prune(state: &Path, keep: usize) -> Vec<String> {
 fn daemon_of(change: &Change) -> Option<&str> {
     match change {
         Change::Container { daemon, .. }
+        | Change::Network { daemon, .. }
+        | Change::Volume { daemon, .. }
         | Change::ContainerPaused { daemon, .. }
         | Change::ContainerStopped { daemon, .. } => Some(daemon),
         _ => None,

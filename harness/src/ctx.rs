@@ -416,7 +416,7 @@ impl Ctx<'_> {
             None => None,
             Some(c) => Some(self.expand(c.to_args()).await?),
         };
-        let create = CreateSpec {
+        let mut create = CreateSpec {
             image,
             cmd,
             entrypoint: spec.entrypoint.clone(),
@@ -430,7 +430,9 @@ impl Ctx<'_> {
             restart: spec.restart.map(|r| r.as_docker()),
             auto_remove: spec.auto_remove,
             publish: spec.publish.clone(),
+            ..Default::default()
         };
+        self.apply_settings(name, spec, &mut create).await?;
         let daemon = self.docker.host().to_string();
         let change = self
             .change(
@@ -455,6 +457,10 @@ impl Ctx<'_> {
                         },
                     )
                     .await;
+                if let Err(e) = self.connect_more_networks(&id, &create).await {
+                    let _ = self.ledger.undo(change, self.env).await;
+                    return Err(e);
+                }
                 // Copies are removed by their own step; their cgroups are found by the daemon's
                 // containers listing while they exist.
                 if !copy {

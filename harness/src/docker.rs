@@ -189,6 +189,12 @@ impl DockerClient {
         })
     }
 
+    /// `docker info` as JSON (the API's field names).
+    pub async fn info_json(&self) -> anyhow::Result<serde_json::Value> {
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        Ok(serde_json::to_value(info)?)
+    }
+
     /// Whether the daemon has an image by that name.
     pub async fn image_exists(&self, name: &str) -> anyhow::Result<bool> {
         match tokio::time::timeout(CALL_DEADLINE, self.inner.inspect_image(name)).await {
@@ -214,6 +220,116 @@ impl DockerClient {
         )
         .await?;
         Ok(r.id)
+    }
+
+    /// Creates a labelled bridge network named `name`; returns its id.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+        internal: bool,
+    ) -> anyhow::Result<String> {
+        let body = bollard::models::NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            internal: Some(internal),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let r = within(
+            &format!("create network {name}"),
+            CALL_DEADLINE,
+            self.inner.create_network(body),
+        )
+        .await?;
+        Ok(r.id)
+    }
+
+    /// Connects a created container to a network, with DNS aliases there.
+    pub async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: Vec<String>,
+    ) -> anyhow::Result<()> {
+        let body = bollard::models::NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(bollard::models::EndpointSettings {
+                aliases: Some(aliases),
+                ..Default::default()
+            }),
+        };
+        within(
+            &format!("connect {container} to network {network}"),
+            CALL_DEADLINE,
+            self.inner.connect_network(network, body),
+        )
+        .await
+    }
+
+    /// Creates a labelled local volume named `name`.
+    pub async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> anyhow::Result<()> {
+        let body = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: Some("local".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        within(
+            &format!("create volume {name}"),
+            CALL_DEADLINE,
+            self.inner.create_volume(body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A network's labels, or `None` when there is no such network.
+    pub async fn network_labels(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<Option<HashMap<String, String>>> {
+        let opts = None::<bollard::query_parameters::InspectNetworkOptions>;
+        let n = unless_absent(
+            &format!("inspect network {name}"),
+            self.inner.inspect_network(name, opts),
+        )
+        .await?;
+        Ok(n.map(|n| n.labels.unwrap_or_default()))
+    }
+
+    /// A volume's labels, or `None` when there is no such volume.
+    pub async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<Option<HashMap<String, String>>> {
+        let v = unless_absent(
+            &format!("inspect volume {name}"),
+            self.inner.inspect_volume(name),
+        )
+        .await?;
+        Ok(v.map(|v| v.labels))
+    }
+
+    /// Removes a network; one already gone is not an error.
+    pub async fn remove_network(&self, name: &str) -> anyhow::Result<()> {
+        let what = format!("remove network {name}");
+        unless_absent(&what, self.inner.remove_network(name))
+            .await
+            .map(drop)
+    }
+
+    /// Removes a volume; one already gone is not an error.
+    pub async fn remove_volume(&self, name: &str) -> anyhow::Result<()> {
+        let opts = bollard::query_parameters::RemoveVolumeOptions { force: true };
+        let what = format!("remove volume {name}");
+        unless_absent(&what, self.inner.remove_volume(name, Some(opts)))
+            .await
+            .map(drop)
     }
 
     /// Starts a container.
@@ -388,6 +504,11 @@ impl DockerClient {
             format!("{s:?}"),
         );
         Ok(Observation {
+            health: s
+                .health
+                .and_then(|h| h.status)
+                .map(|h| h.to_string())
+                .filter(|h| !h.is_empty() && h != "none"),
             state: s.status.map(|x| x.to_string()).unwrap_or_default(),
             exit_code: s.exit_code,
             oom_killed: s.oom_killed,
@@ -581,6 +702,21 @@ impl DockerClient {
     }
 }
 
+/// Runs one API call under [`CALL_DEADLINE`]; `None` when the daemon answers 404 (no such object).
+async fn unless_absent<T>(
+    what: &str,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> anyhow::Result<Option<T>> {
+    match tokio::time::timeout(CALL_DEADLINE, fut).await {
+        Err(_) => Err(no_answer(what, CALL_DEADLINE)),
+        Ok(Ok(v)) => Ok(Some(v)),
+        Ok(Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(None),
+        Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: {what}"))),
+    }
+}
+
 /// A Unix time as the events API takes it: seconds with nanoseconds.
 fn api_time(t: f64) -> String {
     let secs = t.floor();
@@ -644,7 +780,23 @@ pub struct RawEvent {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// A health check as docker takes it.
+#[derive(Clone, Debug, Default)]
+pub struct HealthSpec {
+    /// `["CMD", args...]` or `["CMD-SHELL", line]`.
+    pub test: Vec<String>,
+    /// Nanoseconds between checks (0: docker's default).
+    pub interval: i64,
+    /// Nanoseconds a check may take (0: docker's default).
+    pub timeout: i64,
+    /// Consecutive failures that make the container unhealthy (0: docker's default).
+    pub retries: i64,
+    /// Nanoseconds after the start during which failures do not count.
+    pub start_period: i64,
+}
+
 /// The host config and create body docker needs, kept here so the bollard types stay in this module.
+#[derive(Default)]
 pub struct CreateSpec<'a> {
     /// Image reference.
     pub image: &'a str,
@@ -668,10 +820,45 @@ pub struct CreateSpec<'a> {
     pub stop_timeout: Option<i64>,
     /// Restart policy name.
     pub restart: Option<&'a str>,
+    /// Maximum restart count of `on-failure`.
+    pub restart_max: Option<i64>,
     /// `--rm`.
     pub auto_remove: bool,
     /// TCP ports published on ephemeral host ports.
     pub publish: Vec<u16>,
+    /// `-v SRC:DST[:ro]`: host paths and volume names.
+    pub binds: Vec<String>,
+    /// `--tmpfs PATH:OPTIONS`.
+    pub tmpfs: HashMap<String, String>,
+    /// Networks to join (docker names) with the DNS aliases in each; the first is the container's
+    /// network mode, the others are connected after the create ([`DockerClient::connect_network`]).
+    pub networks: Vec<(String, Vec<String>)>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--workdir`.
+    pub working_dir: Option<String>,
+    /// `--health-*`.
+    pub healthcheck: Option<HealthSpec>,
+    /// `--cpus`, in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--ulimit NAME=SOFT:HARD`.
+    pub ulimits: Vec<(String, i64, i64)>,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--shm-size` bytes.
+    pub shm_size: Option<i64>,
+    /// `--log-driver` and `--log-opt`s.
+    pub log: Option<(String, HashMap<String, String>)>,
 }
 
 impl<'a> CreateSpec<'a> {
@@ -680,17 +867,7 @@ impl<'a> CreateSpec<'a> {
         CreateSpec {
             image,
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-            entrypoint: None,
-            env: vec![],
-            labels: HashMap::new(),
-            init: false,
-            memory: None,
-            memory_swap: None,
-            stop_signal: None,
-            stop_timeout: None,
-            restart: None,
-            auto_remove: false,
-            publish: vec![],
+            ..Default::default()
         }
     }
 
@@ -703,7 +880,7 @@ impl<'a> CreateSpec<'a> {
                 "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
                 _ => RestartPolicyNameEnum::NO,
             }),
-            maximum_retry_count: None,
+            maximum_retry_count: self.restart_max,
         });
         let ports: Vec<String> = self.publish.iter().map(|p| format!("{p}/tcp")).collect();
         let bindings: bollard::models::PortMap = ports
@@ -718,6 +895,19 @@ impl<'a> CreateSpec<'a> {
                 )
             })
             .collect();
+        let networking =
+            self.networks
+                .first()
+                .map(|(net, aliases)| bollard::models::NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(
+                        net.clone(),
+                        bollard::models::EndpointSettings {
+                            aliases: Some(aliases.clone()),
+                            ..Default::default()
+                        },
+                    )])),
+                });
+        let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         ContainerCreateBody {
             image: Some(self.image.to_string()),
             exposed_ports: (!ports.is_empty()).then_some(ports),
@@ -727,6 +917,21 @@ impl<'a> CreateSpec<'a> {
             labels: Some(self.labels.clone()),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            hostname: self.hostname.clone(),
+            user: self.user.clone(),
+            working_dir: self.working_dir.clone(),
+            healthcheck: self
+                .healthcheck
+                .as_ref()
+                .map(|h| bollard::models::HealthConfig {
+                    test: Some(h.test.clone()),
+                    interval: Some(h.interval),
+                    timeout: Some(h.timeout),
+                    retries: Some(h.retries),
+                    start_period: Some(h.start_period),
+                    ..Default::default()
+                }),
+            networking_config: networking,
             host_config: Some(HostConfig {
                 init: self.init.then_some(true),
                 memory: self.memory.map(|m| m as i64),
@@ -734,6 +939,32 @@ impl<'a> CreateSpec<'a> {
                 restart_policy: restart,
                 auto_remove: self.auto_remove.then_some(true),
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
+                binds: nonempty(&self.binds),
+                tmpfs: (!self.tmpfs.is_empty()).then(|| self.tmpfs.clone()),
+                network_mode: self.networks.first().map(|(n, _)| n.clone()),
+                nano_cpus: self.nano_cpus,
+                pids_limit: self.pids_limit,
+                ulimits: (!self.ulimits.is_empty()).then(|| {
+                    self.ulimits
+                        .iter()
+                        .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
+                            name: Some(name.clone()),
+                            soft: Some(*soft),
+                            hard: Some(*hard),
+                        })
+                        .collect()
+                }),
+                cap_add: nonempty(&self.cap_add),
+                cap_drop: nonempty(&self.cap_drop),
+                privileged: self.privileged.then_some(true),
+                readonly_rootfs: self.read_only.then_some(true),
+                shm_size: self.shm_size,
+                log_config: self.log.as_ref().map(|(driver, opts)| {
+                    bollard::models::HostConfigLogConfig {
+                        typ: Some(driver.clone()),
+                        config: Some(opts.clone()),
+                    }
+                }),
                 ..Default::default()
             }),
             ..Default::default()

@@ -29,6 +29,7 @@ pub mod qualify;
 pub mod record;
 pub mod remote;
 pub mod report;
+pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;

@@ -423,6 +423,9 @@ pub struct Observation {
     /// IP address on the default bridge.
     #[serde(default)]
     pub ip: Option<String>,
+    /// Health (`starting`, `healthy`, `unhealthy`), when the container has a health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
 }
 
 /// One measured value.

@@ -111,7 +111,7 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 18] = [
+const BUILTIN: [&str; 19] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
@@ -127,6 +127,7 @@ const BUILTIN: [&str; 18] = [
     "pid1-sigterm",
     "restart-storm",
     "restart-without-live-restore",
+    "socket-bind-restart",
     "stale-runtime-state",
     "stop-frozen",
     "veth-churn",

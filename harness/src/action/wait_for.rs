@@ -26,6 +26,33 @@ pub struct WaitFor {
     /// restart policy acted).
     #[serde(default)]
     pub restarted: bool,
+    /// Also require this health (`starting`, `healthy`, `unhealthy`); the container needs a
+    /// `healthcheck`.
+    #[serde(default)]
+    pub health: Option<Health>,
+}
+
+/// A container's health as its health check reports it.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Within the start period, or no check has passed or failed often enough yet.
+    Starting,
+    /// The last check passed.
+    Healthy,
+    /// `retries` checks in a row failed.
+    Unhealthy,
+}
+
+impl Health {
+    /// The name as docker writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
 }
 
 impl ActionKind for WaitFor {
@@ -51,7 +78,10 @@ impl ActionKind for WaitFor {
         loop {
             let o = ctx.docker.observe(&id).await?;
             let restarted = o.restart_count.unwrap_or(0) > first;
-            if o.state == self.state.as_str() && (!self.restarted || restarted) {
+            let healthy = self
+                .health
+                .is_none_or(|h| o.health.as_deref() == Some(h.as_str()));
+            if o.state == self.state.as_str() && (!self.restarted || restarted) && healthy {
                 ctx.measure("time_to_state", t.elapsed());
                 return Ok(());
             }

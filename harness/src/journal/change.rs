@@ -75,6 +75,22 @@ pub enum Change {
         #[serde(default)]
         id: Option<String>,
     },
+    /// A network the harness created for a scenario (undo: remove it, only while it carries the
+    /// run's label).
+    Network {
+        /// The daemon's address.
+        daemon: String,
+        /// The docker name.
+        name: String,
+    },
+    /// A named volume the harness created for a scenario (undo: remove it, only while it carries
+    /// the run's label).
+    Volume {
+        /// The daemon's address.
+        daemon: String,
+        /// The docker name.
+        name: String,
+    },
     /// A container paused by a fault (undo: unpause).
     ContainerPaused {
         /// The daemon's address.
@@ -152,7 +168,10 @@ impl Change {
     pub fn is_fault(&self) -> bool {
         !matches!(
             self,
-            Change::ManagedDaemon { .. } | Change::Container { .. }
+            Change::ManagedDaemon { .. }
+                | Change::Container { .. }
+                | Change::Network { .. }
+                | Change::Volume { .. }
         )
     }
 }
@@ -168,6 +187,8 @@ impl fmt::Display for Change {
                 Some(id) => write!(f, "container {name} ({})", short(id)),
                 None => write!(f, "container {name}"),
             },
+            Change::Network { name, .. } => write!(f, "network {name}"),
+            Change::Volume { name, .. } => write!(f, "volume {name}"),
             Change::ContainerPaused { id, .. } => write!(f, "paused container {}", short(id)),
             Change::ContainerStopped { id, .. } => write!(f, "stopped container {}", short(id)),
             Change::DaemonFrozen { pid, .. } => write!(f, "froze dockerd (pid {pid})"),

@@ -80,6 +80,16 @@ async fn undo_inner(
                 .map(|()| "removed".to_string())
                 .map_err(|e| format!("{e:#}"))
         }
+        Change::Network { daemon, name } => {
+            let docker = reach(env, daemon).await?;
+            let labels = docker.network_labels(name).await;
+            remove_ours(labels, run_id, docker.remove_network(name)).await
+        }
+        Change::Volume { daemon, name } => {
+            let docker = reach(env, daemon).await?;
+            let labels = docker.volume_labels(name).await;
+            remove_ours(labels, run_id, docker.remove_volume(name)).await
+        }
         Change::ContainerPaused { daemon, id } => {
             let docker = reach(env, daemon).await?;
             restore(&docker, id, &["paused"], "unpaused", docker.unpause(id)).await
@@ -239,6 +249,24 @@ async fn reach(env: &impl UndoEnv, daemon: &str) -> Result<DockerClient, String>
     env.docker(daemon)
         .await
         .ok_or_else(|| format!("the daemon at {daemon} cannot be reached"))
+}
+
+/// Removes a network or volume with `remove` only while its `labels` carry this run's label.
+async fn remove_ours(
+    labels: anyhow::Result<Option<std::collections::HashMap<String, String>>>,
+    run_id: &str,
+    remove: impl Future<Output = anyhow::Result<()>>,
+) -> Result<String, String> {
+    match labels.map_err(|e| format!("{e:#}"))? {
+        None => Ok("was not there".into()),
+        Some(l) if l.get(LABEL_RUN).map(String::as_str) != Some(run_id) => {
+            Ok("does not carry this run's label: left alone".into())
+        }
+        Some(_) => remove
+            .await
+            .map(|()| "removed".to_string())
+            .map_err(|e| format!("{e:#}")),
+    }
 }
 
 /// Brings a container back from a fault with `call`, when it is still in a state the fault left it

@@ -189,12 +189,12 @@ pub fn plan(
 }
 
 /// The file being validated, and how positions in the parsed text map to it.
-struct Src<'a> {
-    file: &'a Path,
+pub(super) struct Src<'a> {
+    pub(super) file: &'a Path,
     map: &'a PosMap,
 }
 
-fn at<T>(src: &Src<'_>, s: &Spanned<T>) -> String {
+pub(super) fn at<T>(src: &Src<'_>, s: &Spanned<T>) -> String {
     let (line, col) = src.map.original(s.referenced.line(), s.referenced.column());
     format!("{}:{line}:{col}", src.file.display())
 }
@@ -254,6 +254,7 @@ fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
         }
     }
     problems.extend(validate_concurrency(s, file));
+    problems.extend(super::settings::problems(s, file));
     let known: BTreeSet<&str> = s.containers.keys().map(String::as_str).collect();
     let labels: Vec<String> = s
         .steps

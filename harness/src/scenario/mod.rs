@@ -6,6 +6,7 @@
 mod load;
 mod model;
 mod params;
+pub mod settings;
 
 pub use load::{discover, load_file, load_str, load_variants, plan};
 pub use model::*;

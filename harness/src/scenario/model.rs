@@ -41,6 +41,15 @@ pub struct Scenario {
     /// Containers by name; a step refers to them by that name. Created by their first `start`.
     #[serde(default)]
     pub containers: BTreeMap<String, ContainerSpec>,
+    /// Named volumes by name, created by the harness on the target daemon (labelled, recorded in
+    /// the ledger) when the first container that mounts one is created, and removed with the
+    /// iteration.
+    #[serde(default)]
+    pub volumes: BTreeMap<String, VolumeSpec>,
+    /// User-defined bridge networks by name, created like volumes; a container joins them with
+    /// `networks: [NAME]` and is reachable there under its scenario name.
+    #[serde(default)]
+    pub networks: BTreeMap<String, NetworkSpec>,
     /// Ordered steps; each runs within its deadline and may carry expectations.
     pub steps: Vec<Step>,
     /// Run the steps this many times (fresh containers each time) and report min/p50/p95/max per measure.
@@ -76,7 +85,7 @@ pub enum ImageSource {
 }
 
 /// What a scenario requires of the engine it runs on.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirements {
     /// The daemon must run with `--live-restore` (`true`) or without it (`false`); unset: either.
@@ -94,6 +103,208 @@ pub struct Requirements {
     /// enough that CPU contention matters). Host-wide checks imply it.
     #[serde(default)]
     pub exclusive: bool,
+    /// Further daemon settings, as keys of dockerd's `daemon.json` (e.g. `shutdown-timeout: 5`,
+    /// `default-ulimits: {nofile: {Name: nofile, Soft: 1024, Hard: 2048}}`): written into the
+    /// managed daemon's config file. On `--target docker` the scenario is refused unless the running
+    /// daemon visibly has each of them (only settings `docker info` shows can be checked there).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub daemon_options: BTreeMap<String, Spanned<serde_json::Value>>,
+}
+
+impl PartialEq for Requirements {
+    fn eq(&self, o: &Self) -> bool {
+        self.live_restore == o.live_restore
+            && self.userland_proxy == o.userland_proxy
+            && self.disruptive == o.disruptive
+            && self.exclusive == o.exclusive
+            && self.daemon_options_plain() == o.daemon_options_plain()
+    }
+}
+
+impl Eq for Requirements {}
+
+impl Requirements {
+    /// The daemon options without their source locations.
+    pub fn daemon_options_plain(&self) -> BTreeMap<String, serde_json::Value> {
+        self.daemon_options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
+/// A named volume of the scenario.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSpec {
+    /// Extra labels (the harness adds its own `io.shakedown.*` labels).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A user-defined network of the scenario (driver `bridge`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// No route out of the network (`docker network create --internal`).
+    #[serde(default)]
+    pub internal: bool,
+    /// Extra labels (the harness adds its own `io.shakedown.*` labels).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One mount of a container: a named volume of the scenario (`volume`) or a host path (`source`),
+/// at `target`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountSpec {
+    /// A volume of the scenario's top-level `volumes`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub volume: Option<Spanned<String>>,
+    /// A host path to bind-mount (absolute), or `{{daemon_socket}}` (the target daemon's own API
+    /// socket file) or `{{daemon_socket_dir}}` (the directory that socket is in).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<Spanned<String>>,
+    /// Where it appears in the container (absolute).
+    #[schemars(with = "String")]
+    pub target: Spanned<String>,
+    /// Mount it read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A health check (`docker run --health-*`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthcheckSpec {
+    /// The check: a list of arguments (run directly), or a string run by the container's shell.
+    pub test: Command,
+    /// Time between checks (default 30s).
+    #[serde(default)]
+    pub interval: Option<HumanDuration>,
+    /// A check taking longer fails (default 30s).
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Consecutive failures that make the container `unhealthy` (default 3).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Failures during this time after the start do not count (default 0s).
+    #[serde(default)]
+    pub start_period: Option<HumanDuration>,
+}
+
+/// The resource limits docker knows (`--ulimit NAME=...`).
+pub const ULIMIT_NAMES: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+/// The name of a resource limit, one of [`ULIMIT_NAMES`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub struct UlimitName(pub String);
+
+impl<'de> Deserialize<'de> for UlimitName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if ULIMIT_NAMES.contains(&s.as_str()) {
+            Ok(UlimitName(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "unknown ulimit {s:?} (known: {})",
+                ULIMIT_NAMES.join(", ")
+            )))
+        }
+    }
+}
+
+/// A resource limit: one number for both soft and hard, or `{soft, hard}`; -1 is unlimited.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum UlimitSpec {
+    /// Soft and hard limit alike.
+    Both(i64),
+    /// Soft and hard limits apart.
+    Apart {
+        /// The soft limit.
+        soft: i64,
+        /// The hard limit (at least the soft one).
+        hard: i64,
+    },
+}
+
+impl<'de> Deserialize<'de> for UlimitSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Apart {
+            soft: i64,
+            hard: i64,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Both(i64),
+            Apart(Apart),
+        }
+        let err = |m: String| Err(serde::de::Error::custom(m));
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("a ulimit is a number, or {soft: N, hard: N}"))?
+        {
+            Raw::Both(n) if n < -1 => err(format!("invalid ulimit {n}: -1 (unlimited) or more")),
+            Raw::Both(n) => Ok(UlimitSpec::Both(n)),
+            Raw::Apart(a) if a.soft < -1 || a.hard < -1 => err(format!(
+                "invalid ulimit {{soft: {}, hard: {}}}: -1 (unlimited) or more",
+                a.soft, a.hard
+            )),
+            Raw::Apart(a) if a.hard != -1 && (a.soft == -1 || a.soft > a.hard) => err(format!(
+                "invalid ulimit: soft limit {} is above the hard limit {}",
+                a.soft, a.hard
+            )),
+            Raw::Apart(a) => Ok(UlimitSpec::Apart {
+                soft: a.soft,
+                hard: a.hard,
+            }),
+        }
+    }
+}
+
+impl UlimitSpec {
+    /// (soft, hard).
+    pub fn limits(self) -> (i64, i64) {
+        match self {
+            UlimitSpec::Both(n) => (n, n),
+            UlimitSpec::Apart { soft, hard } => (soft, hard),
+        }
+    }
+}
+
+/// Where a container's output goes (`--log-driver`, `--log-opt`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogSpec {
+    /// The logging driver, e.g. `json-file`, `local`, `none`.
+    #[schemars(with = "String")]
+    pub driver: Spanned<String>,
+    /// The driver's options, e.g. `max-size: 1m`.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 /// A container the scenario uses.
@@ -131,7 +342,8 @@ pub struct ContainerSpec {
     /// Extra labels (the harness adds its own `io.shakedown.*` labels).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Restart policy: `no`, `always`, `unless-stopped`, `on-failure`.
+    /// Restart policy: `no`, `always`, `unless-stopped`, `on-failure`, or `on-failure:N` (at most
+    /// N restarts).
     #[serde(default)]
     pub restart: Option<RestartPolicy>,
     /// Remove the container when it exits (`--rm`).
@@ -141,6 +353,65 @@ pub struct ContainerSpec {
     /// or hairpin NAT with `requires: {userland_proxy: false}`.
     #[serde(default)]
     pub publish: Vec<u16>,
+    /// Mounts: named volumes of the scenario and bind mounts of host paths (`-v`).
+    #[serde(default)]
+    pub volumes: Vec<MountSpec>,
+    /// tmpfs mounts: container path → mount options, e.g. `{/run: "size=16m"}` (`--tmpfs`).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub tmpfs: BTreeMap<String, Spanned<String>>,
+    /// Networks of the scenario's top-level `networks` to join instead of the default bridge; the
+    /// container is reachable there under its scenario name (a DNS alias).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub networks: Vec<Spanned<String>>,
+    /// Host name inside the container (`--hostname`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub hostname: Option<Spanned<String>>,
+    /// User the command runs as: `NAME`, `UID`, `UID:GID` (`--user`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Spanned<String>>,
+    /// Working directory of the command, absolute (`--workdir`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub working_dir: Option<Spanned<String>>,
+    /// Health check (`--health-cmd` and friends).
+    #[serde(default)]
+    pub healthcheck: Option<HealthcheckSpec>,
+    /// CPUs the container may use, e.g. `0.5` (`--cpus`).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub cpus: Option<Spanned<f64>>,
+    /// Maximum number of processes and threads (`--pids-limit`), at least 1.
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub pids_limit: Option<Spanned<i64>>,
+    /// Resource limits by name (`nofile`, `nproc`, `core`, ...): a number, or `{soft, hard}`
+    /// (`--ulimit`).
+    #[serde(default)]
+    pub ulimits: BTreeMap<UlimitName, UlimitSpec>,
+    /// Capabilities to add, e.g. `NET_ADMIN` (`--cap-add`; `ALL` for all).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub cap_add: Vec<Spanned<String>>,
+    /// Capabilities to drop, e.g. `CHOWN` (`--cap-drop`; `ALL` for all).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub cap_drop: Vec<Spanned<String>>,
+    /// Run privileged (`--privileged`).
+    #[serde(default)]
+    pub privileged: bool,
+    /// Mount the root file system read-only (`--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Size of /dev/shm (`--shm-size`), e.g. `64MiB`.
+    #[serde(default)]
+    pub shm_size: Option<ByteSize>,
+    /// Logging driver and its options (`--log-driver`, `--log-opt`).
+    #[serde(default)]
+    pub log: Option<LogSpec>,
 }
 
 /// A container command.
@@ -163,9 +434,9 @@ impl Command {
     }
 }
 
-/// Docker restart policies.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
+/// Docker restart policies, written `no`, `always`, `unless-stopped`, `on-failure` or
+/// `on-failure:N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestartPolicy {
     /// Never restart.
     No,
@@ -173,8 +444,8 @@ pub enum RestartPolicy {
     Always,
     /// Restart unless stopped by the user.
     UnlessStopped,
-    /// Restart when the exit code is non-zero.
-    OnFailure,
+    /// Restart when the exit code is non-zero, at most this many times (unset: no limit).
+    OnFailure(Option<u32>),
 }
 
 impl RestartPolicy {
@@ -184,8 +455,75 @@ impl RestartPolicy {
             RestartPolicy::No => "no",
             RestartPolicy::Always => "always",
             RestartPolicy::UnlessStopped => "unless-stopped",
-            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::OnFailure(_) => "on-failure",
         }
+    }
+
+    /// The maximum restart count docker is given (`on-failure:N`).
+    pub fn max_retries(self) -> Option<u32> {
+        match self {
+            RestartPolicy::OnFailure(n) => n,
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "no" => RestartPolicy::No,
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            "on-failure" => RestartPolicy::OnFailure(None),
+            other => match other.strip_prefix("on-failure:").map(str::parse::<u32>) {
+                Some(Ok(n)) if n > 0 => RestartPolicy::OnFailure(Some(n)),
+                _ => {
+                    return Err(format!(
+                        "invalid restart policy {s:?}: use no, always, unless-stopped, on-failure \
+                         or on-failure:N with N at least 1"
+                    ))
+                }
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max_retries() {
+            Some(n) => write!(f, "on-failure:{n}"),
+            None => f.write_str(self.as_docker()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RestartPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for RestartPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl JsonSchema for RestartPolicy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RestartPolicy".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Restart policy: no, always, unless-stopped, on-failure, on-failure:N.",
+            "type": "string",
+            "pattern": "^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$"
+        })
     }
 }
 

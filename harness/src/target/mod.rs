@@ -84,7 +84,76 @@ fn daemon_options(plan: &PlannedScenario, daemon_args: &[String]) -> DaemonOptio
     DaemonOptions {
         live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
         extra_args,
+        config: plan.scenario.requires.daemon_options_plain(),
         ..Default::default()
+    }
+}
+
+/// Daemon options `docker info` shows, with where: an option not listed cannot be verified on a
+/// daemon the harness did not start.
+const VERIFIABLE_OPTIONS: &[&str] = &[
+    "experimental",
+    "default-runtime",
+    "storage-driver",
+    "labels",
+    "no-new-privileges",
+    "selinux-enabled",
+];
+
+/// Whether the daemon whose `docker info` is `info` runs with `key: want`; `Err` says why not or
+/// that it cannot be told.
+fn verify_option(
+    key: &str,
+    want: &serde_json::Value,
+    info: &serde_json::Value,
+) -> std::result::Result<(), String> {
+    use serde_json::Value;
+    let security = |name: &str| {
+        info["SecurityOptions"].as_array().is_some_and(|a| {
+            a.iter().any(|o| {
+                o.as_str()
+                    .is_some_and(|o| o.split(',').any(|p| p == format!("name={name}")))
+            })
+        })
+    };
+    let have = match key {
+        "experimental" => info["ExperimentalBuild"].clone(),
+        "default-runtime" => info["DefaultRuntime"].clone(),
+        "storage-driver" => info["Driver"].clone(),
+        "labels" => {
+            let mut v: Vec<String> = info["Labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            v.sort();
+            let mut w: Vec<String> = want
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            w.sort();
+            return if v == w {
+                Ok(())
+            } else {
+                Err(format!("the daemon's labels are {v:?}"))
+            };
+        }
+        "no-new-privileges" => Value::Bool(security("no-new-privileges")),
+        "selinux-enabled" => Value::Bool(security("selinux")),
+        _ => {
+            return Err(format!(
+                "{key:?} cannot be verified on an existing daemon (`docker info` does not show it;                  verifiable: {}): use --target managed",
+                VERIFIABLE_OPTIONS.join(", ")
+            ))
+        }
+    };
+    if &have == want {
+        Ok(())
+    } else {
+        Err(format!("the daemon runs with {key}: {have}"))
     }
 }
 
@@ -236,8 +305,36 @@ impl Target {
     /// Problems that make a scenario impossible on this target, decided before anything runs.
     pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
         if self.kind == TargetKind::Managed {
-            return Ok(());
+            let mut problems = Vec::new();
+            for p in plans {
+                let conflicts = daemon_options(p, &self.daemon_args).conflicts();
+                if !conflicts.is_empty() {
+                    problems.push(format!(
+                        "{}: scenario {:?} sets daemon option(s) {} in daemon_options, which are also                          given as dockerd flags ({}): dockerd refuses a setting given both ways",
+                        p.file.display(),
+                        p.name(),
+                        conflicts.join(", "),
+                        self.daemon_args.join(" ")
+                    ));
+                }
+            }
+            return if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Input(problems))
+            };
         }
+        let info = if plans
+            .iter()
+            .any(|p| !p.scenario.requires.daemon_options.is_empty())
+        {
+            self.client
+                .info_json()
+                .await
+                .map_err(|e| Error::env(format!("{e:#}")))?
+        } else {
+            serde_json::Value::Null
+        };
         let live = self
             .client
             .fingerprint()
@@ -261,6 +358,17 @@ impl Target {
                     p.file.display(),
                     p.name()
                 ));
+            }
+            for (key, want) in &p.scenario.requires.daemon_options {
+                if let Err(why) = verify_option(key, &want.value, &info) {
+                    problems.push(format!(
+                        "{}: scenario {:?} requires daemon option {key}: {}, and the daemon at {}                          was not started by the harness: {why}",
+                        p.file.display(),
+                        p.name(),
+                        want.value,
+                        self.client.host()
+                    ));
+                }
             }
             if let Some(want) = p.scenario.requires.live_restore {
                 if want != live {

@@ -14,6 +14,20 @@ use tokio::process::Command;
 /// pools are 172.17-31.x and 192.168.x, so 10.213.x stays out of the way of every daemon's
 /// own networks.
 const SUBNET_PREFIX: &str = "10.213";
+/// The second octet of the address pool of the managed daemon's user-defined networks.
+const POOL_OCTET: u32 = 214;
+
+/// The `--default-address-pool` of the daemon whose bridge has `subnet` (`10.213.N.0/24`):
+/// `10.214.N.0/24` in /28 networks, so the networks a scenario creates never take docker's
+/// default pools (172.17-31.x, 192.168.x), where another daemon's networks live.
+pub(super) fn address_pool(subnet: &str) -> Option<String> {
+    let n = subnet
+        .strip_prefix(&format!("{SUBNET_PREFIX}."))?
+        .split('.')
+        .next()?;
+    Some(format!("base=10.{POOL_OCTET}.{n}.0/24,size=28"))
+}
+
 /// `D/bridge`: the name of the bridge allocated for `D`.
 const BRIDGE_FILE: &str = "bridge";
 /// Upper bound for one `ip` invocation.
@@ -24,10 +38,14 @@ const IP_DEADLINE: Duration = Duration::from_secs(10);
 pub(super) async fn allocate_bridge(dir: &Path, id: &str) -> Result<(String, String)> {
     let name = bridge_name(id);
     let used = used_ipv4_prefixes().await?;
+    // The daemon's user-defined networks come from 10.214.N.0/24 (see `address_pool`): both
+    // must be free.
     let n = (0u32..=255)
         .find(|n| {
-            let net = (10u32 << 24) | (213 << 16) | (n << 8);
-            !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+            [213u32, POOL_OCTET].iter().all(|second| {
+                let net = (10u32 << 24) | (second << 16) | (n << 8);
+                !used.iter().any(|&(addr, len)| overlaps(net, 24, addr, len))
+            })
         })
         .ok_or_else(|| anyhow!("no free {SUBNET_PREFIX}.N.0/24 subnet left for a bridge"))?;
     // Recorded before the link exists, so a crash in between still leaves a trace for the
@@ -134,8 +152,73 @@ fn bridge_to_delete(recorded: &str, id: &str) -> Option<String> {
     (name == bridge_name(id) && name.len() <= 15 && !id.is_empty()).then(|| name.to_string())
 }
 
-/// Deletes the bridge recorded in `D/bridge` if it is this daemon's own.
+/// The address pool the daemon in `dir` was last started with, from `D/options.json`:
+/// (network, prefix length), e.g. 10.214.3.0/24.
+fn recorded_pool(dir: &Path) -> Option<(u32, u32)> {
+    let options: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("options.json")).ok()?).ok()?;
+    let args: Vec<&str> = options["args"]
+        .as_array()?
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let i = args.iter().position(|a| *a == "--default-address-pool")?;
+    let base = args.get(i + 1)?.strip_prefix("base=")?.split(',').next()?;
+    let (addr, len) = base.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    // Only a pool of ours: 10.214.N.0/24.
+    (addr.octets()[..2] == [10, POOL_OCTET as u8] && len == "24").then(|| (u32::from(addr), 24))
+}
+
+/// The bridges of the user-defined networks a daemon's scenarios created, should the networks
+/// outlive it (a killed run): links named `br-<12 hex>` with an address in the daemon's own pool,
+/// which no other daemon can be given while they exist (see `allocate_bridge`).
+fn network_bridges(addrs: &serde_json::Value, pool: (u32, u32)) -> Vec<String> {
+    addrs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|link| {
+            link["ifname"].as_str().is_some_and(|n| {
+                n.strip_prefix("br-")
+                    .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            })
+        })
+        .filter(|link| {
+            link["addr_info"].as_array().into_iter().flatten().any(|a| {
+                a["local"]
+                    .as_str()
+                    .and_then(|l| l.parse::<std::net::Ipv4Addr>().ok())
+                    .is_some_and(|l| overlaps(u32::from(l), 32, pool.0, pool.1))
+            })
+        })
+        .filter_map(|link| link["ifname"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Deletes the bridges of the daemon's own networks that are still there.
+async fn delete_network_bridges(dir: &Path, report: &mut Vec<String>) {
+    let Some(pool) = recorded_pool(dir) else {
+        return;
+    };
+    let addrs = match ip(&["-4", "-j", "addr", "show"]).await {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(e) => {
+            report.push(format!("could not list addresses: {e:#}"));
+            return;
+        }
+    };
+    for link in network_bridges(&addrs, pool) {
+        match ip(&["link", "del", &link]).await {
+            Ok(_) => report.push(format!("deleted network bridge {link}")),
+            Err(e) => report.push(format!("could not delete network bridge {link}: {e:#}")),
+        }
+    }
+}
+
+/// Deletes the bridge recorded in `D/bridge` if it is this daemon's own, and its networks'.
 pub(super) async fn delete_bridge(dir: &Path, id: &str, report: &mut Vec<String>) {
+    delete_network_bridges(dir, report).await;
     let Ok(recorded) = fs::read_to_string(dir.join(BRIDGE_FILE)) else {
         return;
     };
@@ -175,6 +258,19 @@ mod tests {
         ] {
             assert_eq!(bridge_to_delete(recorded, id), None, "{recorded} for {id}");
         }
+    }
+
+    #[test]
+    fn only_bridges_in_the_daemons_pool_are_its_networks() {
+        let addrs = serde_json::json!([
+            {"ifname": "br-0123456789ab", "addr_info": [{"local": "10.214.3.1", "prefixlen": 28}]},
+            {"ifname": "br-ba9876543210", "addr_info": [{"local": "10.214.4.1", "prefixlen": 28}]},
+            {"ifname": "docker0", "addr_info": [{"local": "10.214.3.17", "prefixlen": 28}]},
+            {"ifname": "br-0123", "addr_info": [{"local": "10.214.3.33", "prefixlen": 28}]},
+            {"ifname": "br-aaaaaaaaaaaa", "addr_info": [{"local": "172.18.0.1", "prefixlen": 16}]}
+        ]);
+        let pool = ((10 << 24) | (214 << 16) | (3 << 8), 24);
+        assert_eq!(network_bridges(&addrs, pool), ["br-0123456789ab"]);
     }
 
     #[test]

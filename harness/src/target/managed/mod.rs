@@ -6,7 +6,8 @@
 //! |-----------------|-----------------------------------------------------------------------|
 //! | `D/data`        | `--data-root`                                                         |
 //! | `D/exec`        | `--exec-root` (dockerd's own containerd keeps its socket in here)     |
-//! | `D/docker.sock` | the API socket                                                        |
+//! | `D/sock/docker.sock` | the API socket, alone in its directory (a container may bind-mount that directory) |
+//! | `D/docker.sock` | a symlink to `sock/docker.sock`                                       |
 //! | `D/docker.pid`  | dockerd's pidfile                                                     |
 //! | `D/dockerd.identity` | `<pid> <start time>` of the dockerd spawned last, written before it is ready |
 //! | `D/dockerd.log` | dockerd's stdout and stderr, appended across restarts                 |
@@ -81,6 +82,8 @@ pub struct DaemonOptions {
     /// Further dockerd arguments, appended last so they can override ours where dockerd lets
     /// a later flag win.
     pub extra_args: Vec<String>,
+    /// Settings written into the daemon's `daemon.json` (a scenario's `daemon_options`).
+    pub config: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl DaemonOptions {
@@ -89,7 +92,30 @@ impl DaemonOptions {
             "live_restore": self.live_restore,
             "debug": self.debug,
             "extra_args": self.extra_args,
+            "config": self.config,
         })
+    }
+
+    /// Keys of `config` that one of our flags also sets: dockerd refuses to start with a setting
+    /// given both as a flag and in its config file.
+    pub fn conflicts(&self) -> Vec<String> {
+        let mut flags: Vec<String> = self
+            .extra_args
+            .iter()
+            .filter_map(|a| a.strip_prefix("--"))
+            .map(|a| a.split('=').next().unwrap_or(a).to_string())
+            .collect();
+        if self.live_restore {
+            flags.push("live-restore".into());
+        }
+        if self.debug {
+            flags.push("debug".into());
+        }
+        self.config
+            .keys()
+            .filter(|k| flags.iter().any(|f| f == *k))
+            .cloned()
+            .collect()
     }
 }
 
@@ -184,12 +210,12 @@ impl ManagedDaemon {
         Ok(daemon)
     }
 
-    /// The API socket, `D/docker.sock`.
+    /// The API socket, `D/sock/docker.sock`.
     pub fn socket_path(&self) -> PathBuf {
-        self.dir.join("docker.sock")
+        socket_in(&self.dir)
     }
 
-    /// `unix://D/docker.sock`, for `DOCKER_HOST` or `docker -H`.
+    /// `unix://D/sock/docker.sock`, for `DOCKER_HOST` or `docker -H`.
     pub fn docker_host(&self) -> String {
         format!("unix://{}", self.socket_path().display())
     }
@@ -459,8 +485,13 @@ impl ManagedDaemon {
 
     /// Directory layout that does not depend on the options of one start.
     fn prepare_dir(&self) -> Result<()> {
-        for sub in ["data", "exec", "bin"] {
+        for sub in ["data", "exec", "bin", "sock"] {
             fs::create_dir_all(self.dir.join(sub))?;
+        }
+        let link = self.dir.join("docker.sock");
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink("sock/docker.sock", &link)
+                .with_context(|| format!("linking {}", link.display()))?;
         }
         let bin = self.dir.join("bin");
         for (name, target) in self.engine.helpers() {
@@ -497,6 +528,10 @@ impl ManagedDaemon {
             "--iptables=false".into(),
             "--ip-masq=false".into(),
         ];
+        if let Some(pool) = bridge::address_pool(&self.subnet) {
+            args.push("--default-address-pool".into());
+            args.push(pool.into());
+        }
         if opts.live_restore {
             args.push("--live-restore".into());
         }
@@ -513,6 +548,18 @@ impl ManagedDaemon {
         ready_deadline: Duration,
     ) -> Result<()> {
         let t0 = Instant::now();
+        let conflicts = opts.conflicts();
+        if !conflicts.is_empty() {
+            bail!(
+                "daemon option(s) {} are also given as dockerd flags ({}); dockerd refuses both",
+                conflicts.join(", "),
+                opts.extra_args.join(" ")
+            );
+        }
+        fs::write(
+            self.dir.join("daemon.json"),
+            serde_json::to_vec_pretty(&opts.config)?,
+        )?;
         let args = self.command_args(opts);
         let json = serde_json::json!({
             "options": opts.to_json(),
@@ -640,6 +687,11 @@ impl Drop for ManagedDaemon {
     }
 }
 
+/// The API socket of the managed daemon in `dir`.
+pub fn socket_in(dir: &Path) -> PathBuf {
+    dir.join("sock").join("docker.sock")
+}
+
 /// One GET /_ping over the unix socket; Ok only for a 200 answer.
 async fn ping(socket: &Path) -> Result<()> {
     let mut stream = tokio::net::UnixStream::connect(socket)
@@ -715,6 +767,28 @@ fn at_or_under(path: &Path, dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_keys_also_given_as_flags_conflict() {
+        let config = [
+            ("shutdown-timeout".to_string(), serde_json::json!(5)),
+            ("default-ulimits".to_string(), serde_json::json!({})),
+        ]
+        .into();
+        let opts = DaemonOptions {
+            extra_args: vec!["--shutdown-timeout=30".into(), "--debug".into()],
+            config,
+            ..Default::default()
+        };
+        assert_eq!(opts.conflicts(), ["shutdown-timeout"]);
+        let opts = DaemonOptions {
+            live_restore: true,
+            config: [("live-restore".to_string(), serde_json::json!(true))].into(),
+            ..Default::default()
+        };
+        assert_eq!(opts.conflicts(), ["live-restore"]);
+        assert!(DaemonOptions::default().conflicts().is_empty());
+    }
 
     #[test]
     fn at_or_under_compares_path_components() {
