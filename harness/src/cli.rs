@@ -66,7 +66,8 @@ pub enum Command {
     /// (containers, faults, injected leaks, a frozen or stopped daemon, managed daemons). Runs that
     /// are still alive are left alone.
     Clean {
-        /// `ssh://[USER@]HOST[:PORT]`: clean that host (runs `shakedown clean` there).
+        /// `ssh://[USER@]HOST[:PORT]` or `vagrant:MACHINE`: clean that host (runs `shakedown
+        /// clean` there).
         #[arg(long, value_name = "TARGET")]
         target: Option<String>,
         #[command(flatten)]
@@ -231,6 +232,8 @@ pub enum TargetArg {
     Local(TargetKind),
     /// On another host, over SSH.
     Ssh(crate::remote::SshTarget),
+    /// On a Vagrant machine, over SSH as `vagrant ssh-config` describes it.
+    Vagrant(String),
 }
 
 fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
@@ -238,8 +241,19 @@ fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
         "managed" => Ok(TargetArg::Local(TargetKind::Managed)),
         "docker" => Ok(TargetArg::Local(TargetKind::Docker)),
         s if s.starts_with("ssh://") => crate::remote::SshTarget::parse(s).map(TargetArg::Ssh),
+        s if s.starts_with("vagrant:") => match &s["vagrant:".len()..] {
+            m if !m.is_empty()
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+            {
+                Ok(TargetArg::Vagrant(m.to_string()))
+            }
+            _ => Err(format!(
+                "{s:?}: write vagrant:MACHINE (a machine of the Vagrantfile)"
+            )),
+        },
         s => Err(format!(
-            "unknown target {s:?}: managed, docker or ssh://[USER@]HOST[:PORT]"
+            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT] or vagrant:MACHINE"
         )),
     }
 }
@@ -266,7 +280,47 @@ impl SshArgs {
             identity: self.identity.clone(),
             options: self.ssh_option.clone(),
             home: self.remote_dir.clone(),
+            config: None,
+            name: None,
         }
+    }
+
+    /// How to reach a Vagrant machine: `vagrant ssh-config MACHINE` (run in the current
+    /// directory, or `VAGRANT_CWD`) is kept under the state directory and given to ssh with `-F`,
+    /// so every option Vagrant sets applies; commands run as root through sudo.
+    async fn vagrant(&self, machine: &str) -> Result<crate::remote::Ssh> {
+        let mut c = tokio::process::Command::new("vagrant");
+        c.args(["ssh-config", machine])
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(std::time::Duration::from_secs(120), c.output())
+            .await
+            .map_err(|_| {
+                Error::env(format!(
+                    "vagrant ssh-config {machine}: no answer within 120s"
+                ))
+            })?
+            .map_err(|e| Error::env(format!("cannot run vagrant (is it installed?): {e}")))?;
+        if !out.status.success() {
+            return Err(Error::env(format!(
+                "vagrant ssh-config {machine}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let dir = target::default_state_dir().join("vagrant");
+        let file = dir.join(format!("{}.ssh_config", report::multi::file_name(machine)));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&file, &out.stdout))
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", file.display())))?;
+        let mut ssh = self.to(crate::remote::SshTarget {
+            user: None,
+            host: machine.to_string(),
+            port: None,
+            existing_daemon: false,
+        });
+        ssh.config = Some(file);
+        ssh.name = Some(format!("vagrant:{machine}"));
+        Ok(ssh)
     }
 }
 
@@ -341,8 +395,16 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             target: Some(t),
             ssh,
         } => {
-            let target = crate::remote::SshTarget::parse(&t).map_err(Error::input)?;
-            let (text, code) = crate::remote::clean(&ssh.to(target))
+            let remote = match parse_target(&t).map_err(Error::input)? {
+                TargetArg::Ssh(target) => ssh.to(target),
+                TargetArg::Vagrant(m) => ssh.vagrant(&m).await?,
+                TargetArg::Local(_) => {
+                    return Err(Error::input(
+                        "clean --target takes ssh://… or vagrant:MACHINE; without it, this machine is cleaned",
+                    ))
+                }
+            };
+            let (text, code) = crate::remote::clean(&remote)
                 .await
                 .map_err(|e| Error::env(format!("{e:#}")))?;
             print!("{text}");
@@ -570,6 +632,7 @@ impl TargetArg {
         match self {
             TargetArg::Local(k) => k.as_str().into(),
             TargetArg::Ssh(t) => t.label(),
+            TargetArg::Vagrant(m) => format!("vagrant:{m}"),
         }
     }
 }
@@ -587,6 +650,7 @@ async fn run_target(
             .await
             .map(|j| (j, None)),
         TargetArg::Ssh(t) => run_remote(args, args.ssh.to(t.clone()), signals).await,
+        TargetArg::Vagrant(m) => run_remote(args, args.ssh.vagrant(m).await?, signals).await,
     }
 }
 
@@ -762,7 +826,7 @@ async fn run_remote(
     ssh: crate::remote::Ssh,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
-    let host = ssh.target.label();
+    let host = ssh.label();
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
     if plans.is_empty() {

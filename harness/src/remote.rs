@@ -136,6 +136,10 @@ pub struct Ssh {
     /// The harness's directory on the host (default [`REMOTE_HOME`]): binaries, each run's files,
     /// and the state directory of the runs there.
     pub home: String,
+    /// An ssh_config file to read (`ssh -F`), e.g. what `vagrant ssh-config` printed.
+    pub config: Option<PathBuf>,
+    /// How messages name the host when not by its address (`vagrant:MACHINE`).
+    pub name: Option<String>,
 }
 
 /// Single-quotes a word for the remote shell.
@@ -143,9 +147,24 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// A command for the remote shell, run as root: directly when the login is root, else through
+/// `sudo -n` (which fails at once instead of asking for a password).
+fn as_root(cmd: &str) -> String {
+    let q = quote(cmd);
+    format!("if [ \"$(id -u)\" = 0 ]; then sh -c {q}; else sudo -n sh -c {q}; fi")
+}
+
 impl Ssh {
+    /// The host as messages name it.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.target.label())
+    }
+
     fn command(&self, remote: &str) -> tokio::process::Command {
         let mut c = tokio::process::Command::new("ssh");
+        if let Some(f) = &self.config {
+            c.arg("-F").arg(f);
+        }
         for o in [
             "BatchMode=yes",
             "ConnectTimeout=10",
@@ -168,7 +187,7 @@ impl Ssh {
             Some(u) => format!("{u}@{}", self.target.host),
             None => self.target.host.clone(),
         };
-        c.arg("-T").arg("--").arg(dest).arg(remote);
+        c.arg("-T").arg("--").arg(dest).arg(as_root(remote));
         c.kill_on_drop(true);
         c
     }
@@ -182,7 +201,7 @@ impl Ssh {
         input: Input,
         deadline: Duration,
     ) -> anyhow::Result<String> {
-        let host = self.target.label();
+        let host = self.label();
         let mut c = self.command(remote);
         c.stdin(match input {
             Input::None => Stdio::null(),
@@ -227,7 +246,7 @@ impl Ssh {
 
     /// Makes sure the host can run this binary and has it; returns its path there.
     pub async fn install(&self) -> anyhow::Result<String> {
-        let host = self.target.label();
+        let host = self.label();
         let arch = self
             .exec("uname -m", "uname -m", Input::None, SHORT)
             .await?;
@@ -386,7 +405,7 @@ pub struct RemoteEnd {
 
 /// Runs scenarios on the host and writes its journal locally as it arrives.
 pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
-    let host = r.ssh.target.label();
+    let host = r.ssh.label();
     let exe = r.ssh.install().await?;
     let dir = format!("{}/remote/{}", r.ssh.home, r.run_id);
     let (tar, files) = r.bundle;
@@ -520,7 +539,7 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
 /// `shakedown clean` on the host; returns what it printed and its exit code.
 pub async fn clean(ssh: &Ssh) -> anyhow::Result<(String, i32)> {
     let exe = ssh.install().await?;
-    let host = ssh.target.label();
+    let host = ssh.label();
     let out = ssh
         .command(&format!(
             "SHAKEDOWN_STATE_DIR={} {} clean",

@@ -413,3 +413,60 @@ fn several_targets_give_one_report_even_when_one_is_unreachable() {
         common::text(&out)
     );
 }
+
+#[test]
+fn a_vagrant_machine_is_reached_as_vagrant_ssh_config_says() {
+    // Vagrant's boxes cannot be fetched here: `vagrant` on PATH is a script that prints what
+    // `vagrant ssh-config` prints for a running machine, pointing at the real sshd.
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let config = format!(
+        "Host $2\n  HostName 127.0.0.1\n  User root\n  Port {}\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  PasswordAuthentication no\n  IdentityFile {}\n  IdentitiesOnly yes\n  LogLevel FATAL\n",
+        sshd.port,
+        sshd.known_hosts.display(),
+        sshd.key.display()
+    );
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = ssh-config ] || exit 3\n[ \"$2\" = b12 ] || {{ echo \"The machine with the name '$2' was not found configured for this Vagrant environment.\" >&2; exit 1; }}\ncat <<EOF\n{config}EOF\n"
+    );
+    let vagrant = bin.join("vagrant");
+    std::fs::write(&vagrant, script).unwrap();
+    let mut mode = std::fs::metadata(&vagrant).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&vagrant, mode).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let json = dir.path().join("r.json");
+    let out = common::shakedown(state.path())
+        .env("PATH", &path)
+        .args(["run", "--target", "vagrant:b12", "--remote-dir"])
+        .arg(dir.path().join("remote"))
+        .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let r = common::json(&json);
+    assert_eq!(r["run"]["target"], "vagrant:b12 managed");
+    assert_eq!(outcomes(&r)[0].1, "pass");
+    // A machine the Vagrantfile does not have: Vagrant's own message, exit 2.
+    let out = common::shakedown(state.path())
+        .env("PATH", &path)
+        .args(["run", "--target", "vagrant:nope"])
+        .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("'nope' was not found"),
+        "{}",
+        common::text(&out)
+    );
+}
