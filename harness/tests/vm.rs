@@ -219,4 +219,46 @@ fn an_unknown_image_is_named() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    let rm = shakedown(state.path())
+        .args(["vm", "rm", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(rm.status.code(), Some(2), "{}", text(&rm));
+    assert!(
+        String::from_utf8_lossy(&rm.stderr).contains("no VM image nope"),
+        "{}",
+        text(&rm)
+    );
+    // list and rm on an image's files (an empty disk: nothing boots it here).
+    let fake = state.path().join("vms/fake");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("disk.img"), "").unwrap();
+    std::fs::write(
+        fake.join("vm.json"),
+        r#"{"name": "fake", "suite": "trixie", "kernel_package": "linux-image-cloud-amd64",
+            "engine": null, "recipe": 1, "kernel": "6.12.0-1-cloud-amd64",
+            "docker": "26.1.5+dfsg1-9+b9", "built_at": 0.0, "build_seconds": 0.0}"#,
+    )
+    .unwrap();
+    let list = shakedown(state.path())
+        .args(["vm", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listed.contains("fake") && listed.contains("6.12.0-1-cloud-amd64"),
+        "{}",
+        text(&list)
+    );
+    let rm = shakedown(state.path())
+        .args(["vm", "rm", "fake"])
+        .output()
+        .unwrap();
+    assert!(rm.status.success(), "{}", text(&rm));
+    assert!(!fake.exists());
+    let suite = shakedown(state.path())
+        .args(["vm", "build", "x", "--suite", "buster"])
+        .output()
+        .unwrap();
+    assert_eq!(suite.status.code(), Some(2), "{}", text(&suite));
 }
