@@ -203,32 +203,36 @@ fn sigterm_while_the_vm_boots_kills_it() {
     }
 }
 
+/// `shakedown ARGS...` in `state`: its exit code, standard output and standard error.
+fn cli(state: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = shakedown(state).args(args).output().unwrap();
+    let (o, e) = (&out.stdout, &out.stderr);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(o).into_owned(),
+        String::from_utf8_lossy(e).into_owned(),
+    )
+}
+
 #[test]
 fn an_unknown_image_is_named() {
     let state = tempfile::tempdir().unwrap();
-    let out = shakedown(state.path())
-        .args(["run", "--target", "vm:nope"])
-        .arg(common::builtin().join("pid1-sigterm.yaml"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no VM image nope"), "{err}");
-    let bad = shakedown(state.path())
-        .args(["run", "--target", "vm:../x"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
-    let rm = shakedown(state.path())
-        .args(["vm", "rm", "nope"])
-        .output()
-        .unwrap();
-    assert_eq!(rm.status.code(), Some(2), "{}", text(&rm));
-    assert!(
-        String::from_utf8_lossy(&rm.stderr).contains("no VM image nope"),
-        "{}",
-        text(&rm)
+    let pid1 = common::builtin().join("pid1-sigterm.yaml");
+    let run = cli(
+        state.path(),
+        &["run", "--target", "vm:nope", pid1.to_str().unwrap()],
     );
+    assert_eq!(run.0, Some(2), "{run:?}");
+    assert!(run.2.contains("no VM image nope"), "{run:?}");
+    let bad = cli(state.path(), &["run", "--target", "vm:../x"]);
+    assert_eq!(bad.0, Some(2), "{bad:?}");
+    let rm = cli(state.path(), &["vm", "rm", "nope"]);
+    assert!(
+        rm.0 == Some(2) && rm.2.contains("no VM image nope"),
+        "{rm:?}"
+    );
+    let suite = cli(state.path(), &["vm", "build", "x", "--suite", "buster"]);
+    assert_eq!(suite.0, Some(2), "{suite:?}");
     // list and rm on an image's files (an empty disk: nothing boots it here).
     let fake = state.path().join("vms/fake");
     std::fs::create_dir_all(&fake).unwrap();
@@ -240,25 +244,12 @@ fn an_unknown_image_is_named() {
             "docker": "26.1.5+dfsg1-9+b9", "built_at": 0.0, "build_seconds": 0.0}"#,
     )
     .unwrap();
-    let list = shakedown(state.path())
-        .args(["vm", "list"])
-        .output()
-        .unwrap();
-    let listed = String::from_utf8_lossy(&list.stdout);
+    let list = cli(state.path(), &["vm", "list"]);
     assert!(
-        listed.contains("fake") && listed.contains("6.12.0-1-cloud-amd64"),
-        "{}",
-        text(&list)
+        list.1.contains("fake") && list.1.contains("6.12.0-1-cloud-amd64"),
+        "{list:?}"
     );
-    let rm = shakedown(state.path())
-        .args(["vm", "rm", "fake"])
-        .output()
-        .unwrap();
-    assert!(rm.status.success(), "{}", text(&rm));
+    let rm = cli(state.path(), &["vm", "rm", "fake"]);
+    assert_eq!(rm.0, Some(0), "{rm:?}");
     assert!(!fake.exists());
-    let suite = shakedown(state.path())
-        .args(["vm", "build", "x", "--suite", "buster"])
-        .output()
-        .unwrap();
-    assert_eq!(suite.status.code(), Some(2), "{}", text(&suite));
 }
