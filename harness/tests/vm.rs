@@ -104,7 +104,11 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = common::json(&j);
     for s in r["run"]["scenarios"].as_array().into_iter().flatten() {
-        eprintln!("  {}: {:.1} s in the VM", s["name"], s["elapsed"]);
+        eprintln!(
+            "  {}: {:.1} s in the VM",
+            s["name"],
+            s["elapsed"].as_f64().unwrap_or_default()
+        );
     }
     for name in ["pid1-sigterm", "cgroup-oom", "vm-net-corrupt"] {
         assert_eq!(
