@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond what a Docker host needs (ci/install-deps.sh): headless
 # Chromium for the HTML reports, OpenSSH (a real sshd on loopback), ansible-core (the playbook in
-# ci/ansible), vagrant (`vagrant validate` of vagrant/Vagrantfile) and debootstrap (the example
-# image built from Debian's packages). Idempotent; needs root (uses sudo when not root).
+# ci/ansible), vagrant (`vagrant validate` of vagrant/Vagrantfile), debootstrap (the example
+# image and the VM images built from Debian's packages) and qemu-system-x86 (the VM target).
+# Idempotent; needs root (uses sudo when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
@@ -17,6 +18,8 @@ command -v ssh-keygen >/dev/null 2>&1 || pkgs+=(openssh-client)
 command -v ansible-playbook >/dev/null 2>&1 || pkgs+=(ansible-core)
 command -v vagrant >/dev/null 2>&1 || pkgs+=(vagrant)
 command -v debootstrap >/dev/null 2>&1 || pkgs+=(debootstrap)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || pkgs+=(qemu-system-x86)
+command -v mkfs.ext4 >/dev/null 2>&1 || pkgs+=(e2fsprogs)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing (tests): ${pkgs[*]}"
   $SUDO apt-get update -qq

@@ -80,6 +80,13 @@ pub enum Command {
         #[command(subcommand)]
         action: EnginesCommand,
     },
+    /// Virtual machines as targets, offline: Docker hosts built from Debian's packages under the
+    /// state directory, booted with qemu for `run --target vm:NAME`.
+    Vm {
+        /// What to do.
+        #[command(subcommand)]
+        action: VmCommand,
+    },
     /// Print the scenario format as JSON Schema (draft-07), for yaml-language-server.
     Schema,
     /// Print shell completions.
@@ -105,6 +112,33 @@ pub enum EnginesCommand {
         /// docker.io version.
         #[arg(value_name = "VERSION")]
         engine: String,
+    },
+}
+
+/// `shakedown vm ...`.
+#[derive(Debug, Subcommand)]
+pub enum VmCommand {
+    /// Build a VM image (debootstrap, docker.io, sshd, the suite's kernel); kept and reused while
+    /// its inputs stay the same.
+    Build {
+        /// The image's name (`--target vm:NAME`).
+        name: String,
+        /// Debian suite.
+        #[arg(long, default_value = "bookworm", value_parser = ["bullseye", "bookworm", "trixie", "sid"])]
+        suite: String,
+        /// Kernel package of that suite.
+        #[arg(long, value_name = "PACKAGE", default_value = crate::vm::DEFAULT_KERNEL)]
+        kernel: String,
+        /// docker.io version (must be the one the suite has; default: the suite's).
+        #[arg(long, value_name = "VERSION")]
+        engine: Option<String>,
+    },
+    /// The images built.
+    List,
+    /// Remove an image.
+    Rm {
+        /// The image's name.
+        name: String,
     },
 }
 
@@ -158,8 +192,9 @@ pub struct RunArgs {
     /// Scenario files or directories (default: the built-in suite).
     pub paths: Vec<PathBuf>,
     /// Where to run: `managed` (a private daemon the harness starts), `docker` (the existing one
-    /// at DOCKER_HOST), or `ssh://[USER@]HOST[:PORT]` (the harness runs on that host, on a private
-    /// daemon there; `?daemon=docker` for the host's own).
+    /// at DOCKER_HOST), `ssh://[USER@]HOST[:PORT]` (the harness runs on that host, on a private
+    /// daemon there; `?daemon=docker` for the host's own), or `vm:NAME` (a VM image of
+    /// `shakedown vm build`, booted for the run and reached over SSH).
     /// Repeat it to run on several targets at once: one report, a section (and a JUnit
     /// testsuite) per target.
     #[arg(long, default_value = "managed", value_parser = parse_target, value_name = "TARGET")]
@@ -234,6 +269,8 @@ pub enum TargetArg {
     Ssh(crate::remote::SshTarget),
     /// On a Vagrant machine, over SSH as `vagrant ssh-config` describes it.
     Vagrant(String),
+    /// In a VM booted for the run (`vm:NAME`), over SSH.
+    Vm(String),
 }
 
 fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
@@ -252,8 +289,13 @@ fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
                 "{s:?}: write vagrant:MACHINE (a machine of the Vagrantfile)"
             )),
         },
+        s if s.starts_with("vm:") => {
+            let name = &s[3..];
+            crate::vm::check_name(name)?;
+            Ok(TargetArg::Vm(name.to_string()))
+        }
         s => Err(format!(
-            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT] or vagrant:MACHINE"
+            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
         )),
     }
 }
@@ -398,6 +440,11 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             let remote = match parse_target(&t).map_err(Error::input)? {
                 TargetArg::Ssh(target) => ssh.to(target),
                 TargetArg::Vagrant(m) => ssh.vagrant(&m).await?,
+                TargetArg::Vm(_) => {
+                    return Err(Error::input(
+                        "a VM runs on a snapshot of its disk: nothing of a run outlives it, there is nothing to clean",
+                    ))
+                }
                 TargetArg::Local(_) => {
                     return Err(Error::input(
                         "clean --target takes ssh://… or vagrant:MACHINE; without it, this machine is cleaned",
@@ -411,6 +458,7 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             Ok(code)
         }
         Command::Engines { action } => engines(action).await,
+        Command::Vm { action } => vm(action).await,
         Command::Schema => {
             // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
             let _ = writeln!(std::io::stdout(), "{}", schema());
@@ -633,6 +681,7 @@ impl TargetArg {
             TargetArg::Local(k) => k.as_str().into(),
             TargetArg::Ssh(t) => t.label(),
             TargetArg::Vagrant(m) => format!("vagrant:{m}"),
+            TargetArg::Vm(n) => format!("vm:{n}"),
         }
     }
 }
@@ -649,8 +698,36 @@ async fn run_target(
         TargetArg::Local(k) => run_local(args, *k, artifacts, signals)
             .await
             .map(|j| (j, None)),
-        TargetArg::Ssh(t) => run_remote(args, args.ssh.to(t.clone()), signals).await,
-        TargetArg::Vagrant(m) => run_remote(args, args.ssh.vagrant(m).await?, signals).await,
+        TargetArg::Ssh(t) => {
+            let ssh = args.ssh.to(t.clone());
+            run_remote(args, ssh, t.label(), args.jobs, signals).await
+        }
+        TargetArg::Vagrant(m) => {
+            let ssh = args.ssh.vagrant(m).await?;
+            let label = ssh.label();
+            run_remote(args, ssh, label, args.jobs, signals).await
+        }
+        TargetArg::Vm(name) => {
+            let vms = crate::vm::Vms::new(&target::default_state_dir());
+            let mut vm = vms
+                .boot(name, &signals.cancel)
+                .await
+                .map_err(|e| Error::env(format!("{e:#}")))?;
+            eprintln!(
+                "vm:{name}: up in {:.0} s (kernel {}, docker.io {})",
+                vm.boot_seconds, vm.image.kernel, vm.image.docker
+            );
+            let r = run_remote(
+                args,
+                vm.ssh(&args.ssh.remote_dir),
+                format!("vm:{name} ({})", vm.image.suite),
+                Some(args.jobs.unwrap_or(crate::vm::DEFAULT_JOBS)),
+                signals,
+            )
+            .await;
+            vm.shutdown().await;
+            r
+        }
     }
 }
 
@@ -820,13 +897,15 @@ async fn run_local(
 }
 
 /// `run --target ssh://…`: the scenarios run on the host (see [`crate::remote`]); the journal
-/// arrives here line by line and is judged here, as `shakedown judge` would.
+/// arrives here line by line and is judged here, as `shakedown judge` would. `host` names the
+/// target in the journal and in messages; `jobs` is passed on as `--jobs`.
 async fn run_remote(
     args: &RunArgs,
     ssh: crate::remote::Ssh,
+    host: String,
+    jobs: Option<u32>,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
-    let host = ssh.label();
     let paths = or_builtin(&args.paths);
     let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
     if plans.is_empty() {
@@ -876,7 +955,7 @@ async fn run_remote(
     if let Some(f) = &args.filter {
         pass.extend(["--filter".to_string(), f.clone()]);
     }
-    if let Some(n) = args.jobs {
+    if let Some(n) = jobs {
         pass.extend(["--jobs".to_string(), n.to_string()]);
     }
     if let Some(v) = &args.engine {
@@ -1085,6 +1164,50 @@ async fn engines(action: EnginesCommand) -> Result<i32> {
         EnginesCommand::Rm { engine } => {
             e.remove(&engine).map_err(env)?;
             println!("removed engine {engine}");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn vm(action: VmCommand) -> Result<i32> {
+    let vms = crate::vm::Vms::new(&target::default_state_dir());
+    let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
+    match action {
+        VmCommand::Build {
+            name,
+            suite,
+            kernel,
+            engine,
+        } => {
+            crate::vm::check_name(&name).map_err(Error::input)?;
+            let spec = crate::vm::Spec {
+                name,
+                suite,
+                kernel,
+                engine,
+            };
+            let (i, built) = vms.build(&spec).await.map_err(env)?;
+            let how = if built {
+                format!("built in {:.0} s", i.build_seconds)
+            } else {
+                "up to date".into()
+            };
+            println!(
+                "vm {}: {how} ({}, kernel {}, docker.io {})",
+                i.name, i.suite, i.kernel, i.docker
+            );
+        }
+        VmCommand::List => {
+            for i in vms.list() {
+                println!(
+                    "{:<16} {:<9} {:<24} docker.io {}",
+                    i.name, i.suite, i.kernel, i.docker
+                );
+            }
+        }
+        VmCommand::Rm { name } => {
+            vms.remove(&name).await.map_err(env)?;
+            println!("removed vm {name}");
         }
     }
     Ok(EXIT_OK)

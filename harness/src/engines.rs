@@ -81,7 +81,7 @@ fn parse_madison(text: &str) -> Vec<(String, String)> {
 
 /// The Debian mirror the machine's own sources use (deb822 `.sources` or one-line lists),
 /// `deb.debian.org` when none is found.
-fn host_mirror() -> String {
+pub(crate) fn host_mirror() -> String {
     let mut texts: Vec<String> =
         vec![std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default()];
     for e in std::fs::read_dir("/etc/apt/sources.list.d")

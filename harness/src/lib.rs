@@ -38,6 +38,7 @@ pub mod stats;
 pub mod target;
 pub mod units;
 pub mod verdict;
+pub mod vm;
 
 /// Wall-clock now, seconds since the Unix epoch.
 pub fn unix_now() -> f64 {

@@ -292,6 +292,13 @@ impl Ssh {
         Ok(path)
     }
 
+    /// Whether the host answers over SSH (`true`), within a short deadline.
+    pub async fn probe(&self) -> anyhow::Result<()> {
+        self.exec("probing", "true", Input::None, Duration::from_secs(15))
+            .await
+            .map(|_| ())
+    }
+
     /// Copies a bundle (a tar of the scenario files) into a new directory for this run.
     async fn unpack(&self, dir: &str, tar: Vec<u8>) -> anyhow::Result<()> {
         let q = quote(dir);
@@ -324,7 +331,11 @@ fn file_sha256(path: &Path) -> anyhow::Result<String> {
 /// contexts it names, as a tar whose paths keep their layout below their common directory.
 /// Returns the tar and each scenario file's path inside it, in the order given.
 pub fn bundle(scenarios: &[(PathBuf, Vec<PathBuf>)]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
-    let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("{}", p.display()));
+    let abs = |p: &Path| {
+        std::path::absolute(p)
+            .map(|p| lexical(&p))
+            .with_context(|| format!("{}", p.display()))
+    };
     let mut all = vec![];
     for (file, refs) in scenarios {
         all.push(abs(file)?);
@@ -356,6 +367,23 @@ pub fn bundle(scenarios: &[(PathBuf, Vec<PathBuf>)]) -> anyhow::Result<(Vec<u8>,
         .map(|(f, _)| rel(&abs(f)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((tar.into_inner()?, files))
+}
+
+/// An absolute path without `.` and `..` components (`/a/b/../c` → `/a/c`), so that paths given
+/// as `dir/../file` pack below their real common directory.
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The deepest directory containing every path.
@@ -615,6 +643,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(files, ["suite/a.yaml", "suite/a.yaml"]);
+        // `..` in a path given is resolved, not packed.
+        let (_, files) = bundle(&[
+            (s.join("ctx/../a.yaml"), vec![]),
+            (d.path().join("app.tar"), vec![]),
+        ])
+        .unwrap();
+        assert_eq!(files, ["suite/a.yaml", "app.tar"]);
         let mut names: Vec<String> = tar::Archive::new(&tar[..])
             .entries()
             .unwrap()

@@ -53,6 +53,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
         "session",
         "engines",
         "signal",
+        "vm",
     ];
     for rel in [
         "record.rs",
