@@ -225,7 +225,12 @@ fn invocations(text: &str) -> Vec<(String, Vec<String>)> {
                 .filter(|w| w.starts_with("--"))
                 .cloned()
                 .collect();
-            Some((words[1].clone(), options))
+            // `vm build`, `engines fetch`: a subcommand of a subcommand.
+            let sub = match words[1].as_str() {
+                "vm" | "engines" => format!("{} {}", words[1], words[2]),
+                w => w.to_string(),
+            };
+            Some((sub, options))
         })
         .collect()
 }
@@ -245,7 +250,8 @@ fn ci_templates_parse_and_call_real_options() {
         assert!(calls.len() >= 2, "{file}: {calls:?}");
         for (sub, options) in calls {
             let help = Command::new(env!("CARGO_BIN_EXE_shakedown"))
-                .args([sub.as_str(), "--help"])
+                .args(sub.split(' '))
+                .arg("--help")
                 .output()
                 .unwrap();
             assert!(
