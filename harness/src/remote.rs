@@ -15,7 +15,6 @@
 //! they do for `ssh` (BatchMode: an unknown host key or a password prompt fails instead of
 //! waiting).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -467,9 +466,12 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let stdout = child.stdout.take().context("ssh stdout")?;
     let stderr = child.stderr.take().context("ssh stderr")?;
     if let Some(d) = r.journal.parent() {
-        std::fs::create_dir_all(d).with_context(|| format!("{}", d.display()))?;
+        tokio::fs::create_dir_all(d)
+            .await
+            .with_context(|| format!("{}", d.display()))?;
     }
-    let mut file = std::fs::File::create(r.journal)
+    let mut file = tokio::fs::File::create(r.journal)
+        .await
         .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
     let progress = crate::report::progress::Progress::new();
     let label = host.clone();
@@ -481,7 +483,11 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
             kept.push_str(&l);
             kept.push('\n');
             if kept.len() > 65536 {
-                kept.drain(..kept.len() - 65536);
+                let mut cut = kept.len() - 65536;
+                while !kept.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                kept.drain(..cut);
             }
         }
         kept
@@ -499,7 +505,14 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
         tokio::select! {
             line = lines.next_line() => match line {
                 Ok(Some(l)) => {
-                    writeln!(file, "{l}").and_then(|()| file.flush()).with_context(|| {
+                    let mut line = l.clone().into_bytes();
+                    line.push(b'\n');
+                    // Flushed line by line: what arrived is on disk if this side dies.
+                    let written = async {
+                        file.write_all(&line).await?;
+                        file.flush().await
+                    };
+                    written.await.with_context(|| {
                         format!("cannot write the journal {}", r.journal.display())
                     })?;
                     if let Ok(e) = serde_json::from_str::<Entry>(&l) {
