@@ -814,6 +814,22 @@ async fn run_many(
     })
 }
 
+/// The scenarios `run` was given (the built-in suite by default), planned; none is an error.
+fn planned(args: &RunArgs) -> Result<Vec<scenario::PlannedScenario>> {
+    let plans = scenario::plan(
+        &or_builtin(&args.paths),
+        args.repeat,
+        args.filter.as_deref(),
+    )?;
+    if plans.is_empty() {
+        return Err(Error::input(format!(
+            "no scenario matches --filter {:?}",
+            args.filter.clone().unwrap_or_default()
+        )));
+    }
+    Ok(plans)
+}
+
 /// Runs the scenarios on this machine; returns the journal.
 async fn run_local(
     args: &RunArgs,
@@ -821,14 +837,7 @@ async fn run_local(
     artifacts: Option<PathBuf>,
     signals: &Signals,
 ) -> Result<PathBuf> {
-    let paths = or_builtin(&args.paths);
-    let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
-    if plans.is_empty() {
-        return Err(Error::input(format!(
-            "no scenario matches --filter {:?}",
-            args.filter.clone().unwrap_or_default()
-        )));
-    }
+    let plans = planned(args)?;
     let state = target::default_state_dir();
     let run_id = session::new_run_id();
     let jobs = match (args.jobs, kind) {
@@ -906,14 +915,7 @@ async fn run_remote(
     jobs: Option<u32>,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
-    let paths = or_builtin(&args.paths);
-    let plans = scenario::plan(&paths, args.repeat, args.filter.as_deref())?;
-    if plans.is_empty() {
-        return Err(Error::input(format!(
-            "no scenario matches --filter {:?}",
-            args.filter.clone().unwrap_or_default()
-        )));
-    }
+    let plans = planned(args)?;
     if !args.load.is_empty() {
         return Err(Error::input(
             "--load with an SSH target: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
