@@ -1,6 +1,10 @@
 //! Compiles `fixture/fixture.rs` into a fully static `shakedown-fixture` executable in `OUT_DIR`,
 //! which `src/fixture.rs` embeds and puts into the offline fixture image. The image is `FROM scratch`
 //! (no libc, no loader), so the helper must be static: glibc linked in with `+crt-static` (static-pie).
+//!
+//! Also sets `SHAKEDOWN_SOURCE_ID`, a hash of the crate's sources (`src/`, `fixture/`, `build.rs`,
+//! `Cargo.toml`), which `--version` prints: a binary copied to an SSH host must match the one that
+//! judges its journal.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,11 +12,39 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=fixture/fixture.rs");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.toml");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest_dir = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     );
+    let mut files = vec![
+        manifest_dir.join("build.rs"),
+        manifest_dir.join("Cargo.toml"),
+        manifest_dir.join("fixture").join("fixture.rs"),
+    ];
+    collect(&manifest_dir.join("src"), &mut files);
+    files.sort();
+    let mut id = Fnv::default();
+    for f in &files {
+        let rel = f.strip_prefix(&manifest_dir).unwrap_or(f);
+        id.write(rel.to_string_lossy().as_bytes());
+        id.write(&[0]);
+        id.write(&std::fs::read(f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display())));
+        id.write(&[0]);
+    }
+    println!("cargo:rustc-env=SHAKEDOWN_SOURCE_ID={:016x}", id.0);
+
     let source = manifest_dir.join("fixture").join("fixture.rs");
+    // The helper is compiled again only when its source changed (this script also runs for every
+    // change under src/, for the id above).
+    let stamp = out.join("shakedown-fixture.source");
+    let helper_source = std::fs::read(&source).unwrap_or_default();
+    if out.join("shakedown-fixture").is_file()
+        && std::fs::read(&stamp).is_ok_and(|s| s == helper_source)
+    {
+        return;
+    }
     let target = gnu_target(
         &std::env::var("TARGET")
             .or_else(|_| std::env::var("HOST"))
@@ -50,6 +82,39 @@ fn main() {
             result.status,
             String::from_utf8_lossy(&result.stderr)
         );
+    }
+    std::fs::write(&stamp, &helper_source).expect("writing the helper's stamp");
+}
+
+/// Every file below `dir`, recursively.
+fn collect(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    for e in entries {
+        let path = e.expect("a directory entry").path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: stable across compilers, unlike `std`'s hasher.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 

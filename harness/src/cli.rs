@@ -17,7 +17,7 @@ use crate::verdict::{self, Outcome};
 
 /// Chaos and fault-injection harness for Docker hosts.
 #[derive(Debug, Parser)]
-#[command(name = "shakedown", version, about, propagate_version = true)]
+#[command(name = "shakedown", version = crate::VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -184,6 +184,8 @@ pub struct QualifyArgs {
     /// Load the images of this `docker save` archive into every side's daemons (repeatable).
     #[arg(long, value_name = "FILE.tar")]
     pub load: Vec<PathBuf>,
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 /// Arguments of `run`.
@@ -214,6 +216,14 @@ pub struct RunArgs {
     /// How the journal names the target when it is not this machine (`--stream`).
     #[arg(long, hide = true, value_name = "LABEL")]
     pub target_label: Option<String>,
+    /// The fixture image's build context carried by the machine that started this run
+    /// (`--stream`), instead of one made from this host's static binaries.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub fixture_context: Option<PathBuf>,
+    /// A further argument for the managed dockerd (`--FLAG=VALUE`, repeatable): a `qualify` side's
+    /// daemon settings, passed on to a run on a host.
+    #[arg(long, hide = true, value_name = "ARG")]
+    pub daemon_arg: Vec<String>,
     /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
     #[arg(long, value_name = "DIR")]
     pub engine_dir: Option<PathBuf>,
@@ -265,38 +275,20 @@ pub struct RunArgs {
 pub enum TargetArg {
     /// On this machine.
     Local(TargetKind),
-    /// On another host, over SSH.
-    Ssh(crate::remote::SshTarget),
-    /// On a Vagrant machine, over SSH as `vagrant ssh-config` describes it.
-    Vagrant(String),
-    /// In a VM booted for the run (`vm:NAME`), over SSH.
-    Vm(String),
+    /// On another host, a Vagrant machine or a VM, over SSH.
+    Remote(crate::remote::HostSpec),
 }
 
 fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
     match s {
         "managed" => Ok(TargetArg::Local(TargetKind::Managed)),
         "docker" => Ok(TargetArg::Local(TargetKind::Docker)),
-        s if s.starts_with("ssh://") => crate::remote::SshTarget::parse(s).map(TargetArg::Ssh),
-        s if s.starts_with("vagrant:") => match &s["vagrant:".len()..] {
-            m if !m.is_empty()
-                && m.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
-            {
-                Ok(TargetArg::Vagrant(m.to_string()))
-            }
-            _ => Err(format!(
-                "{s:?}: write vagrant:MACHINE (a machine of the Vagrantfile)"
+        s => match crate::remote::HostSpec::parse(s) {
+            Some(r) => r.map(TargetArg::Remote),
+            None => Err(format!(
+                "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
             )),
         },
-        s if s.starts_with("vm:") => {
-            let name = &s[3..];
-            crate::vm::check_name(name)?;
-            Ok(TargetArg::Vm(name.to_string()))
-        }
-        s => Err(format!(
-            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
-        )),
     }
 }
 
@@ -313,56 +305,22 @@ pub struct SshArgs {
     /// directory of the runs there.
     #[arg(long, value_name = "DIR", default_value = crate::remote::REMOTE_HOME)]
     pub remote_dir: String,
+    /// The shakedown binary to copy to SSH, Vagrant and VM targets (default: this one). It must be
+    /// built from the same sources; a static build (`ci/build-static.sh`) runs on hosts with an
+    /// older glibc than this machine's.
+    #[arg(long, value_name = "FILE", env = "SHAKEDOWN_REMOTE_BINARY")]
+    pub remote_binary: Option<PathBuf>,
 }
 
 impl SshArgs {
-    fn to(&self, target: crate::remote::SshTarget) -> crate::remote::Ssh {
-        crate::remote::Ssh {
-            target,
+    /// The settings every host of the command is reached with.
+    fn access(&self) -> crate::remote::Access {
+        crate::remote::Access {
             identity: self.identity.clone(),
             options: self.ssh_option.clone(),
             home: self.remote_dir.clone(),
-            config: None,
-            name: None,
+            binary: self.remote_binary.clone(),
         }
-    }
-
-    /// How to reach a Vagrant machine: `vagrant ssh-config MACHINE` (run in the current
-    /// directory, or `VAGRANT_CWD`) is kept under the state directory and given to ssh with `-F`,
-    /// so every option Vagrant sets applies; commands run as root through sudo.
-    async fn vagrant(&self, machine: &str) -> Result<crate::remote::Ssh> {
-        let mut c = tokio::process::Command::new("vagrant");
-        c.args(["ssh-config", machine])
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(std::time::Duration::from_secs(120), c.output())
-            .await
-            .map_err(|_| {
-                Error::env(format!(
-                    "vagrant ssh-config {machine}: no answer within 120s"
-                ))
-            })?
-            .map_err(|e| Error::env(format!("cannot run vagrant (is it installed?): {e}")))?;
-        if !out.status.success() {
-            return Err(Error::env(format!(
-                "vagrant ssh-config {machine}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        let dir = target::default_state_dir().join("vagrant");
-        let file = dir.join(format!("{}.ssh_config", report::multi::file_name(machine)));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&file, &out.stdout))
-            .map_err(|e| Error::env(format!("cannot write {}: {e}", file.display())))?;
-        let mut ssh = self.to(crate::remote::SshTarget {
-            user: None,
-            host: machine.to_string(),
-            port: None,
-            existing_daemon: false,
-        });
-        ssh.config = Some(file);
-        ssh.name = Some(format!("vagrant:{machine}"));
-        Ok(ssh)
     }
 }
 
@@ -406,9 +364,13 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a terminal: a run on an SSH host writes to a pipe, read line by line here.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }
 
@@ -437,10 +399,14 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             target: Some(t),
             ssh,
         } => {
+            let access = ssh.access();
             let remote = match parse_target(&t).map_err(Error::input)? {
-                TargetArg::Ssh(target) => ssh.to(target),
-                TargetArg::Vagrant(m) => ssh.vagrant(&m).await?,
-                TargetArg::Vm(_) => {
+                TargetArg::Remote(crate::remote::HostSpec::Ssh(target)) => access.to(target),
+                TargetArg::Remote(crate::remote::HostSpec::Vagrant(m)) => access
+                    .vagrant(&m)
+                    .await
+                    .map_err(|e| Error::env(format!("{e:#}")))?,
+                TargetArg::Remote(crate::remote::HostSpec::Vm(_)) => {
                     return Err(Error::input(
                         "a VM runs on a snapshot of its disk: nothing of a run outlives it, there is nothing to clean",
                     ))
@@ -574,15 +540,23 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
             return Err(Error::input("--stream runs one target"));
         }
     }
+    // Planned once for every target: bad input stops the command before anything runs.
+    let plans = planned(&args)?;
     let signals = Signals::install()?;
     if args.stream {
         signals.stop_at_end_of_input();
     }
     if targets.len() > 1 {
-        return run_many(&args, &targets, &signals, verbose).await;
+        return run_many(&args, &plans, &targets, &signals, verbose).await;
     }
-    let (journal, problem) =
-        run_target(&args, &targets[0].target, args.artifacts.clone(), &signals).await?;
+    let (journal, problem) = run_target(
+        &args,
+        &plans,
+        &targets[0].target,
+        args.artifacts.clone(),
+        &signals,
+    )
+    .await?;
     if args.stream {
         // The other side judges the journal it received.
         return Ok(match signals.which() {
@@ -679,9 +653,7 @@ impl TargetArg {
     fn label(&self) -> String {
         match self {
             TargetArg::Local(k) => k.as_str().into(),
-            TargetArg::Ssh(t) => t.label(),
-            TargetArg::Vagrant(m) => format!("vagrant:{m}"),
-            TargetArg::Vm(n) => format!("vm:{n}"),
+            TargetArg::Remote(h) => h.label(),
         }
     }
 }
@@ -690,42 +662,24 @@ impl TargetArg {
 /// wrong with the connection if something did.
 async fn run_target(
     args: &RunArgs,
+    plans: &[scenario::PlannedScenario],
     target: &TargetArg,
     artifacts: Option<PathBuf>,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
     match target {
-        TargetArg::Local(k) => run_local(args, *k, artifacts, signals)
+        TargetArg::Local(k) => run_local(args, plans.to_vec(), *k, artifacts, signals)
             .await
             .map(|j| (j, None)),
-        TargetArg::Ssh(t) => {
-            let ssh = args.ssh.to(t.clone());
-            run_remote(args, ssh, t.label(), args.jobs, signals).await
-        }
-        TargetArg::Vagrant(m) => {
-            let ssh = args.ssh.vagrant(m).await?;
-            let label = ssh.label();
-            run_remote(args, ssh, label, args.jobs, signals).await
-        }
-        TargetArg::Vm(name) => {
-            let vms = crate::vm::Vms::new(&target::default_state_dir());
-            let mut vm = vms
-                .boot(name, &signals.cancel)
+        TargetArg::Remote(spec) => {
+            let host = args
+                .ssh
+                .access()
+                .open(spec, &signals.cancel)
                 .await
                 .map_err(|e| Error::env(format!("{e:#}")))?;
-            eprintln!(
-                "vm:{name}: up in {:.0} s (kernel {}, docker.io {})",
-                vm.boot_seconds, vm.image.kernel, vm.image.docker
-            );
-            let r = run_remote(
-                args,
-                vm.ssh(&args.ssh.remote_dir),
-                format!("vm:{name} ({})", vm.image.suite),
-                Some(args.jobs.unwrap_or(crate::vm::DEFAULT_JOBS)),
-                signals,
-            )
-            .await;
-            vm.shutdown().await;
+            let r = run_remote(args, plans, &host, signals).await;
+            host.close().await;
             r
         }
     }
@@ -734,6 +688,7 @@ async fn run_target(
 /// Several targets at once (bounded): one report, a section per target.
 async fn run_many(
     args: &RunArgs,
+    plans: &[scenario::PlannedScenario],
     targets: &[NamedTarget],
     signals: &Signals,
     verbose: bool,
@@ -747,7 +702,7 @@ async fn run_many(
                 .artifacts
                 .as_ref()
                 .map(|a| a.join(report::multi::file_name(&t.name)));
-            let r = run_target(args, &t.target, artifacts, signals).await;
+            let r = run_target(args, plans, &t.target, artifacts, signals).await;
             if let Err(e) = &r {
                 eprintln!("{}: {e}", t.name);
             }
@@ -833,11 +788,11 @@ fn planned(args: &RunArgs) -> Result<Vec<scenario::PlannedScenario>> {
 /// Runs the scenarios on this machine; returns the journal.
 async fn run_local(
     args: &RunArgs,
+    plans: Vec<scenario::PlannedScenario>,
     kind: TargetKind,
     artifacts: Option<PathBuf>,
     signals: &Signals,
 ) -> Result<PathBuf> {
-    let plans = planned(args)?;
     let state = target::default_state_dir();
     let run_id = session::new_run_id();
     let jobs = match (args.jobs, kind) {
@@ -885,7 +840,7 @@ async fn run_local(
             engine_dir,
             allow_disruptive: args.allow_disruptive,
             state_dir: state.clone(),
-            daemon_args: vec![],
+            daemon_args: args.daemon_arg.clone(),
         },
         jobs,
         journal: args
@@ -900,22 +855,20 @@ async fn run_local(
         plans,
         images,
         stream: args.stream,
+        fixture_context: args.fixture_context.clone(),
     };
     session::execute(&session, signals).await?;
     Ok(session.journal)
 }
 
-/// `run --target ssh://…`: the scenarios run on the host (see [`crate::remote`]); the journal
-/// arrives here line by line and is judged here, as `shakedown judge` would. `host` names the
-/// target in the journal and in messages; `jobs` is passed on as `--jobs`.
+/// `run --target ssh://…|vagrant:…|vm:…`: the scenarios run on the host (see [`crate::remote`]);
+/// the journal arrives here line by line and is judged here, as `shakedown judge` would.
 async fn run_remote(
     args: &RunArgs,
-    ssh: crate::remote::Ssh,
-    host: String,
-    jobs: Option<u32>,
+    plans: &[scenario::PlannedScenario],
+    host: &crate::remote::Opened,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
-    let plans = planned(args)?;
     if !args.load.is_empty() {
         return Err(Error::input(
             "--load with an SSH target: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
@@ -929,53 +882,6 @@ async fn run_remote(
     if args.stream {
         return Err(Error::input("--stream runs on the host, not towards it"));
     }
-    // Each scenario file once, with the archives and build contexts its images name.
-    let mut files: Vec<(PathBuf, Vec<PathBuf>)> = vec![];
-    for p in &plans {
-        if files.iter().any(|(f, _)| f == &p.file) {
-            continue;
-        }
-        let dir = p.file.parent().unwrap_or(Path::new("."));
-        let refs = p
-            .scenario
-            .images
-            .values()
-            .filter_map(|i| match i {
-                scenario::ImageSource::Tar(x) | scenario::ImageSource::Build(x) => {
-                    Some(dir.join(x))
-                }
-                scenario::ImageSource::Host(_) => None,
-            })
-            .collect();
-        files.push((p.file.clone(), refs));
-    }
-    let bundle = crate::remote::bundle(&files).map_err(|e| Error::input(format!("{e:#}")))?;
-    let mut pass = vec![];
-    if let Some(n) = args.repeat {
-        pass.extend(["--repeat".to_string(), n.to_string()]);
-    }
-    if let Some(f) = &args.filter {
-        pass.extend(["--filter".to_string(), f.clone()]);
-    }
-    if let Some(n) = jobs {
-        pass.extend(["--jobs".to_string(), n.to_string()]);
-    }
-    if let Some(v) = &args.engine {
-        pass.extend(["--engine".to_string(), v.clone()]);
-    }
-    pass.extend(["--target-label".to_string(), host.clone()]);
-    if ssh.target.existing_daemon {
-        pass.extend(["--target".to_string(), "docker".to_string()]);
-    }
-    if args.allow_disruptive {
-        pass.push("--allow-disruptive".into());
-    }
-    pass.extend([
-        "--forensics".to_string(),
-        clap::ValueEnum::to_possible_value(&args.forensics)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_else(|| "on-failure".into()),
-    ]);
     let run_id = session::new_run_id();
     let journal = args.journal.clone().unwrap_or_else(|| {
         target::default_state_dir()
@@ -983,27 +889,24 @@ async fn run_remote(
             .join(&run_id)
             .join("journal.jsonl")
     });
-    let end = crate::remote::run(crate::remote::RemoteRun {
-        ssh: &ssh,
-        run_id: &run_id,
-        bundle,
-        args: pass,
-        journal: &journal,
-        cancel: signals.cancel.clone(),
-    })
-    .await
-    .map_err(|e| Error::env(format!("{e:#}")))?;
-    if end.code == Some(crate::error::EXIT_USAGE) && !journal_has_plan(&journal) {
-        return Err(Error::env(format!(
-            "shakedown could not start on {host}: {}",
-            end.stderr.trim()
-        )));
-    }
-    Ok((journal, end.problem))
-}
-
-fn journal_has_plan(path: &Path) -> bool {
-    journal::fold_path(path).is_ok()
+    let problem = crate::remote::host::run(
+        host,
+        crate::remote::host::Request {
+            plans,
+            repeat: args.repeat,
+            filter: args.filter.as_deref(),
+            jobs: args.jobs,
+            engine: args.engine.as_deref(),
+            daemon_args: &args.daemon_arg,
+            allow_disruptive: args.allow_disruptive,
+            forensics: args.forensics,
+            journal: &journal,
+            run_id: &run_id,
+            cancel: signals.cancel.clone(),
+        },
+    )
+    .await?;
+    Ok((journal, problem))
 }
 
 /// Report files to write.
@@ -1082,9 +985,18 @@ async fn qualify(args: QualifyArgs) -> Result<i32> {
         }
         None => qualify::Thresholds::default(),
     };
+    let remote = |s: &Side| matches!(s.kind, qualify::side::SideKind::Remote { .. });
+    if !args.load.is_empty() && (remote(&baseline) || remote(&candidate)) {
+        return Err(Error::input(
+            "--load with a side on a host: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
+        ));
+    }
     let images = crate::images::resolve(&plans, &args.load, true).await?;
     let q = qualify::run::Qualification {
         images,
+        filter: args.filter.clone(),
+        jobs_given: args.jobs,
+        access: args.ssh.access(),
         baseline,
         candidate,
         jobs: args

@@ -249,19 +249,61 @@ pub fn image_tag(context: &[u8]) -> String {
     format!("{IMAGE_REPO}:{hex}")
 }
 
-/// The fixture image for a daemon: inspects the tag made from this host's [`build_context`] and, if
+/// This host's build context for the image: [`build_context`] of the static binaries
+/// [`Sources::find`] finds here. An SSH run makes it on the machine it starts from and carries it to
+/// the host, so the host needs none of them.
+pub fn host_context() -> anyhow::Result<Vec<u8>> {
+    build_context(&Sources::find()?)
+}
+
+/// Reads a build context made by [`host_context`] elsewhere and carried here (`run
+/// --fixture-context FILE`); the error names the file.
+pub fn read_context(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let data = std::fs::read(path).with_context(|| {
+        format!(
+            "reading the fixture image's build context {}",
+            path.display()
+        )
+    })?;
+    let mut names = tar::Archive::new(data.as_slice())
+        .entries()
+        .and_then(|es| {
+            es.map(|e| Ok(e?.path()?.to_string_lossy().into_owned()))
+                .collect::<std::io::Result<Vec<_>>>()
+        })
+        .with_context(|| format!("{} is not a tar archive", path.display()))?
+        .into_iter();
+    if !names.any(|n| n == "Dockerfile") {
+        bail!(
+            "{} has no Dockerfile: it is not a fixture build context",
+            path.display()
+        );
+    }
+    Ok(data)
+}
+
+/// The fixture image for a daemon: inspects the tag made from the build context — the one in
+/// `carried` if given (see [`read_context`]), else this host's ([`host_context`]) — and, if
 /// the daemon does not have it, builds it with the classic builder (tar body, `rm`, label
 /// [`IMAGE_LABEL`]`=1`). The whole call and every item of the build's output stream are bounded by
 /// `deadline` with `tokio::time::timeout` (bollard's own timeout does not bound streams). Returns the
 /// tag. Errors say what failed: a missing package, an unanswered or failed inspect, or the build
 /// output's error message with the output's last lines.
-pub async fn ensure_image(docker: &bollard::Docker, deadline: Duration) -> anyhow::Result<String> {
+pub async fn ensure_image(
+    docker: &bollard::Docker,
+    carried: Option<&Path>,
+    deadline: Duration,
+) -> anyhow::Result<String> {
     let started = Instant::now();
     let end = started + deadline;
+    let carried = carried.map(Path::to_path_buf);
     let context = crate::host::blocking(
         "preparing the fixture image's build context",
         deadline,
-        || build_context(&Sources::find()?),
+        move || match carried {
+            Some(p) => read_context(&p),
+            None => host_context(),
+        },
     )
     .await??;
     let tag = image_tag(&context);
@@ -470,7 +512,7 @@ mod tests {
             false,
         )
         .await;
-        let err = ensure_image(&docker, Duration::from_secs(10))
+        let err = ensure_image(&docker, None, Duration::from_secs(10))
             .await
             .unwrap_err();
         let text = format!("{err:#}");
@@ -488,7 +530,7 @@ mod tests {
         // Built without an error, but the daemon still has no such tag.
         let (dir2, docker) =
             fake_daemon(&["{\"stream\":\"Successfully built 0123\\n\"}\n"], false).await;
-        let err = ensure_image(&docker, Duration::from_secs(10))
+        let err = ensure_image(&docker, None, Duration::from_secs(10))
             .await
             .unwrap_err();
         assert!(format!("{err:#}").contains("after building it"), "{err:#}");
@@ -503,7 +545,7 @@ mod tests {
         let (dir, docker) =
             fake_daemon(&["{\"stream\":\"Step 1/4 : FROM scratch\\n\"}\n"], true).await;
         let started = std::time::Instant::now();
-        let err = ensure_image(&docker, Duration::from_secs(2))
+        let err = ensure_image(&docker, None, Duration::from_secs(2))
             .await
             .unwrap_err();
         let took = started.elapsed();

@@ -40,6 +40,16 @@ pub mod units;
 pub mod verdict;
 pub mod vm;
 
+/// This build's version as `--version` prints it: the package version and a hash of the sources it
+/// was built from (`build.rs`), so that two binaries that would stream and judge journals
+/// differently never pass for one another (see [`remote`]).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (source ",
+    env!("SHAKEDOWN_SOURCE_ID"),
+    ")"
+);
+
 /// Wall-clock now, seconds since the Unix epoch.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()

@@ -3,7 +3,7 @@
 //! `qualify` runs several (each side, round after round) and compares their journals.
 
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -113,6 +113,9 @@ pub struct Session {
     pub images: Vec<crate::images::Wanted>,
     /// Copy every journal line to standard output as it is written (`run --stream`).
     pub stream: bool,
+    /// The fixture image's build context carried from the machine that started an SSH run (`run
+    /// --fixture-context`); `None`: made from this host's static binaries.
+    pub fixture_context: Option<PathBuf>,
 }
 
 /// Runs a session to its end and returns when its journal is complete. Errors before the first
@@ -128,6 +131,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         forensics,
         images,
         stream,
+        fixture_context,
     } = session;
     let state = &topts.state_dir;
     let journal = if *stream {
@@ -226,7 +230,14 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
                 journal: &journal,
                 ledger: &ledger,
             };
-            let run = run_on(&mut targets, plans, images, &envs, &shared);
+            let run = run_on(
+                &mut targets,
+                plans,
+                images,
+                fixture_context.as_deref(),
+                &envs,
+                &shared,
+            );
             // A panic outside the scenarios' own tasks still undoes everything below.
             match AssertUnwindSafe(run).catch_unwind().await {
                 Ok(r) => r,
@@ -278,6 +289,7 @@ async fn run_on(
     targets: &mut [Target],
     plans: &[PlannedScenario],
     images: &[crate::images::Wanted],
+    fixture_context: Option<&Path>,
     envs: &[Arc<RunEnv>],
     shared: &Shared<'_>,
 ) -> Result<()> {
@@ -291,9 +303,13 @@ async fn run_on(
         let client = t.client().clone();
         let tag = if needs_fixture {
             let started = std::time::Instant::now();
-            let tag = crate::fixture::ensure_image(client.raw(), Duration::from_secs(300))
-                .await
-                .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
+            let tag = crate::fixture::ensure_image(
+                client.raw(),
+                fixture_context,
+                Duration::from_secs(300),
+            )
+            .await
+            .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
             shared.journal.emit(Event::Setup {
                 name: "fixture image".into(),
                 seconds: started.elapsed().as_secs_f64(),

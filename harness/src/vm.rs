@@ -429,7 +429,7 @@ impl Vms {
             image,
             boot_seconds: 0.0,
         };
-        let probe = vm.ssh(crate::remote::REMOTE_HOME);
+        let probe = vm.ssh(crate::remote::REMOTE_HOME, None);
         loop {
             if let Some(status) = vm.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 vm.child = None;
@@ -477,7 +477,7 @@ pub struct Running {
 
 impl Running {
     /// How to reach it: root on the forwarded port, its own key, its host key checked.
-    pub fn ssh(&self, home: &str) -> crate::remote::Ssh {
+    pub fn ssh(&self, home: &str, binary: Option<PathBuf>) -> crate::remote::Ssh {
         crate::remote::Ssh {
             target: crate::remote::SshTarget {
                 user: Some("root".into()),
@@ -499,6 +499,7 @@ impl Running {
             home: home.to_string(),
             config: None,
             name: Some(format!("vm:{}", self.name)),
+            binary,
         }
     }
 

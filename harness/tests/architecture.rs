@@ -54,6 +54,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
         "engines",
         "signal",
         "vm",
+        "remote",
     ];
     for rel in [
         "record.rs",

@@ -231,7 +231,11 @@ fn bad_sides_are_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let files = [scenario(dir.path(), "quick", QUICK)];
     for (sides, says) in [
-        (["vm:b12", "system"], "not available"),
+        (["vm:b12", "system"], "no VM image b12"),
+        (
+            ["ssh://h,engine-dir=/x", "system"],
+            "a host runs its own engine",
+        ),
         (["engine=28.5.2,system", "system"], "give one engine"),
         (["system", "bogus"], "\"bogus\" is not"),
         (
@@ -272,4 +276,55 @@ fn bad_sides_are_refused_before_anything_runs() {
         text(&out)
     );
     assert!(!state.path().join("runs").exists());
+}
+
+/// A side on a host reached over SSH (a real sshd on loopback) runs there with its daemon
+/// settings, and is compared like a side here: the same regression as above, found with the
+/// baseline's rounds run through SSH. Docker's exit codes in each side's journal are the oracle.
+#[test]
+fn a_side_on_an_ssh_host_runs_there_with_its_daemon_settings() {
+    let sshd = common::sshd::Sshd::start();
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = [scenario(dir.path(), "grace", GRACE)];
+    let host = format!("ssh://root@127.0.0.1:{}", sshd.port);
+    let out = qualify(
+        state.path(),
+        dir.path(),
+        [&format!("{host},daemon.init=true"), "system"],
+        &files,
+        &[
+            "--repeat",
+            "3",
+            "-i",
+            sshd.key.to_str().unwrap(),
+            "--ssh-option",
+            &format!("UserKnownHostsFile={}", sshd.known_hosts.display()),
+            "--remote-dir",
+            dir.path().join("remote").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&dir.path().join("q.json"));
+    assert_eq!(kind(&r, "stop-grace"), "regression", "{r:#}");
+    let baseline = journals(dir.path(), "baseline");
+    assert_eq!(baseline.len(), 3);
+    for j in &baseline {
+        let t = std::fs::read_to_string(j).unwrap();
+        let first = t.lines().next().unwrap();
+        assert!(
+            first.contains(&format!("\"target\":\"{host} managed")),
+            "{first}"
+        );
+        assert!(t.contains("\"exit_code\":143") && !t.contains("\"exit_code\":137"));
+    }
+    for j in journals(dir.path(), "candidate") {
+        let t = std::fs::read_to_string(j).unwrap();
+        assert!(t.contains("\"exit_code\":137") && !t.contains("\"exit_code\":143"));
+    }
+    // The runs happened there: each left its journal in the remote directory's state.
+    let there = std::fs::read_dir(dir.path().join("remote/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(there, 3);
 }

@@ -28,6 +28,12 @@ fn remote(sshd: &Sshd, state: &Path, remote_dir: &Path) -> Command {
     c
 }
 
+/// The command stopped with exit 2 and said `says`.
+fn refused(out: &std::process::Output, says: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(out));
+    assert!(common::text(out).contains(says), "{}", common::text(out));
+}
+
 /// A scenario's name, outcome, and each check's step and name with whether it passed.
 type Outcome = (String, String, Vec<(String, bool)>);
 
@@ -113,12 +119,15 @@ fn same_verdicts_as_a_local_run() {
         .collect();
     assert_eq!(remote_runs.len(), 1);
     assert!(!state.path().join("runs").exists());
-    // The binary is kept by content; the run's own files are gone.
-    let bins: Vec<_> = std::fs::read_dir(remote_dir.join("bin"))
+    // The binary and the fixture's context are kept by content; the run's own files are gone.
+    let mut bins: Vec<String> = std::fs::read_dir(remote_dir.join("bin"))
         .unwrap()
         .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|n| n.split('-').next().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(bins.len(), 1);
+    bins.sort();
+    assert_eq!(bins, ["fixture", "shakedown"]);
     let left: Vec<_> = std::fs::read_dir(remote_dir.join("remote"))
         .map(|r| r.flatten().collect())
         .unwrap_or_default();
@@ -406,12 +415,7 @@ fn several_targets_give_one_report_even_when_one_is_unreachable() {
         .arg(&inventory)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
-    assert!(
-        common::text(&out).contains("targets.yaml"),
-        "{}",
-        common::text(&out)
-    );
+    refused(&out, "targets.yaml");
 }
 
 #[test]
@@ -469,4 +473,134 @@ fn a_vagrant_machine_is_reached_as_vagrant_ssh_config_says() {
         "{}",
         common::text(&out)
     );
+}
+
+/// `ci/build-static.sh dev`: the static build of these sources (built here if missing or stale).
+fn static_build() -> std::path::PathBuf {
+    let out = Command::new(common::repo().join("ci/build-static.sh"))
+        .arg("dev")
+        .output()
+        .expect("running ci/build-static.sh");
+    assert!(out.status.success(), "{}", common::text(&out));
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
+}
+
+/// The deployment: a static shakedown copied to a host that has a Docker engine and
+/// nothing else of the fixture's (its static busybox and bash are hidden from sshd's sessions), the
+/// fixture image built there from the static programs carried from here. A binary from other
+/// sources is refused.
+#[test]
+fn a_static_build_runs_on_a_host_without_the_fixtures_programs() {
+    let bin = static_build();
+    // Static: it runs in a root holding nothing but itself.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::copy(&bin, root.path().join("shakedown")).unwrap();
+    let out = Command::new("chroot")
+        .arg(root.path())
+        .args(["/shakedown", "--version"])
+        .output()
+        .unwrap();
+    let ours = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert_eq!(out.stdout, ours.stdout, "{}", common::text(&out));
+
+    // Not tini: Debian's engine runs it as its docker-init (a symlink to tini-static).
+    let statics: Vec<std::path::PathBuf> = [
+        ["/usr/bin/busybox", "/bin/busybox"],
+        ["/usr/bin/bash-static", "/bin/bash-static"],
+    ]
+    .iter()
+    .map(|c| {
+        c.iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{c:?}: ci/install-deps.sh installs it"))
+            .canonicalize()
+            .unwrap()
+    })
+    .collect();
+    let hidden: Vec<&Path> = statics.iter().map(|p| p.as_path()).collect();
+    let sshd = Sshd::start_hiding(&hidden);
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let remote_dir = dir.path().join("remote");
+    let ssh = |cmd: &str| {
+        Command::new("ssh")
+            .args(["-p", &sshd.port.to_string(), "-i"])
+            .arg(&sshd.key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+            .args(["-o", "BatchMode=yes", "root@127.0.0.1", cmd])
+            .output()
+            .unwrap()
+    };
+    // The "host" really lacks them.
+    for p in &statics {
+        let out = ssh(&format!("cat {}", p.display()));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hidden by the test's sshd\n",
+            "{}",
+            common::text(&out)
+        );
+    }
+
+    let scenario = common::repo().join("scenarios/pid1-sigterm.yaml");
+    let json = dir.path().join("r.json");
+    let out = remote(&sshd, state.path(), &remote_dir)
+        .arg("--remote-binary")
+        .arg(&bin)
+        .arg(&scenario)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let report = common::json(&json);
+    assert_eq!(report["verdicts"][0]["outcome"], "pass", "{report}");
+    // What ran there is the static build, kept by its hash, with the carried context beside it.
+    let kept = remote_dir.join(format!("bin/shakedown-{}", &sha256(&bin)[..16]));
+    assert!(kept.is_file(), "{}", kept.display());
+    let contexts: Vec<_> = std::fs::read_dir(remote_dir.join("bin"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("fixture-"))
+        .collect();
+    assert_eq!(contexts.len(), 1);
+
+    // Without the carried context the host could not have built the fixture.
+    let out = ssh(&format!(
+        "SHAKEDOWN_STATE_DIR={} {} run {}",
+        remote_dir.join("alone").display(),
+        kept.display(),
+        scenario.display()
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a 64-bit ELF"),
+        "{}",
+        common::text(&out)
+    );
+
+    // A binary from other sources is refused before anything is copied.
+    let other = dir.path().join("other");
+    std::fs::write(&other, "#!/bin/sh\necho shakedown 0.0.1\n").unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = remote(&sshd, state.path(), &dir.path().join("remote2"))
+        .arg("--remote-binary")
+        .arg(&other)
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    refused(&out, "built from the same sources");
+    assert!(!dir.path().join("remote2/bin").exists());
 }

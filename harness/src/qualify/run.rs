@@ -2,7 +2,9 @@
 //! sides are read), in ABBA order — baseline then candidate, then candidate then baseline — so
 //! that drift on the machine (load, caches, thermal) hits both sides alike. Both sides share this
 //! host, so they never run at the same time. Each run is an ordinary session with its journal; the
-//! comparison reads only the journals.
+//! comparison reads only the journals. A side on a host reached over SSH runs there as `run
+//! --target` does (a VM is booted once, for every round, and shut down at the end); its journal
+//! comes back here.
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +40,22 @@ pub struct Qualification {
     pub forensics: ForensicsPolicy,
     /// Images to load into every side's daemons.
     pub images: Vec<crate::images::Wanted>,
+    /// `--filter` (a side on a host plans the scenario files again there).
+    pub filter: Option<String>,
+    /// `--jobs` as given (a side on a VM runs one scenario at a time unless told).
+    pub jobs_given: Option<u32>,
+    /// How hosts are reached.
+    pub access: crate::remote::Access,
+}
+
+/// How a side gets its runs.
+enum Runner {
+    /// Read from journals.
+    Journals,
+    /// Sessions on this machine.
+    Local(TargetOptions),
+    /// Runs on a host, on its engine or on this one.
+    Remote(Box<crate::remote::Opened>, Option<String>),
 }
 
 /// Reads saved journals as a side.
@@ -69,7 +87,7 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
                 .map_err(|e| Error::env(format!("side {}: engine {v}: {e:#}", side.spec)))?,
         ),
         SideKind::EngineDir(d) => Some(d.clone()),
-        SideKind::System | SideKind::Journals(_) => None,
+        SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };
     Ok(TargetOptions {
         kind: TargetKind::Managed,
@@ -84,63 +102,136 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
 pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyReport> {
     let state = crate::target::default_state_dir();
     let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
-    // Everything that can fail before anything runs: engines fetched and runnable, journals read.
-    let mut targets = Vec::new();
+    // Everything that can fail before anything runs: engines fetched and runnable, journals read,
+    // hosts reached (VMs booted).
+    let mut runners = Vec::new();
     let mut runs = Vec::new();
+    let mut opening = Ok(());
     for (_, side) in sides {
-        match &side.kind {
-            SideKind::Journals(js) => {
-                targets.push(None);
-                runs.push(read_side(&side.spec, js)?);
-            }
-            _ => {
-                targets.push(Some(target_of(side, &state).await?));
-                runs.push(SideRuns {
-                    spec: side.spec.clone(),
-                    plans: q.plans.clone(),
-                    records: vec![],
-                    journals: vec![],
-                });
+        let runner = match &side.kind {
+            SideKind::Journals(js) => match read_side(&side.spec, js) {
+                Ok(r) => {
+                    runs.push(r);
+                    Ok(Runner::Journals)
+                }
+                Err(e) => Err(e),
+            },
+            SideKind::Remote { host, engine } => q
+                .access
+                .open(host, &signals.cancel)
+                .await
+                .map(|h| Runner::Remote(Box::new(h), engine.clone()))
+                .map_err(|e| Error::env(format!("side {}: {e:#}", side.spec))),
+            _ => target_of(side, &state).await.map(Runner::Local),
+        };
+        match runner {
+            Ok(r) => runners.push(r),
+            Err(e) => {
+                opening = Err(e);
+                break;
             }
         }
+        if !matches!(side.kind, SideKind::Journals(_)) {
+            runs.push(SideRuns {
+                spec: side.spec.clone(),
+                plans: q.plans.clone(),
+                records: vec![],
+                journals: vec![],
+            });
+        }
     }
+    let result = match opening {
+        Ok(()) => rounds(q, &runners, &mut runs, signals).await,
+        Err(e) => Err(e),
+    };
+    for r in runners {
+        if let Runner::Remote(h, _) = r {
+            h.close().await;
+        }
+    }
+    result?;
+    Ok(compare(&runs[0], &runs[1], &q.thresholds))
+}
+
+/// The rounds, in ABBA order.
+async fn rounds(
+    q: &Qualification,
+    runners: &[Runner],
+    runs: &mut [SideRuns],
+    signals: &Signals,
+) -> Result<()> {
+    let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
     std::fs::create_dir_all(&q.out)
         .map_err(|e| Error::env(format!("cannot create {}: {e}", q.out.display())))?;
     for round in 0..q.rounds {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
-            let Some(topts) = &targets[i] else { continue };
             if signals.cancel.is_cancelled() {
                 break;
             }
             let (which, side) = sides[i];
             let run_id = session::new_run_id();
             let journal = q.out.join(format!("{which}-round{}.jsonl", round + 1));
-            eprintln!(
-                "qualify: round {}/{} on the {which} ({})",
-                round + 1,
-                q.rounds,
-                side.spec
-            );
-            let s = Session {
-                plans: q.plans.clone(),
-                target: topts.clone(),
-                target_label: format!("managed {}", side.spec),
-                jobs: q.jobs,
-                forensics: Forensics {
-                    policy: q.forensics,
-                    dir: q.out.join("artifacts").join(&run_id),
-                },
-                run_id,
-                journal: journal.clone(),
-                images: q.images.clone(),
-                stream: false,
-            };
-            session::execute(&s, signals).await?;
+            match &runners[i] {
+                Runner::Journals => continue,
+                Runner::Local(topts) => {
+                    eprintln!(
+                        "qualify: round {}/{} on the {which} ({})",
+                        round + 1,
+                        q.rounds,
+                        side.spec
+                    );
+                    let s = Session {
+                        plans: q.plans.clone(),
+                        target: topts.clone(),
+                        target_label: format!("managed {}", side.spec),
+                        jobs: q.jobs,
+                        forensics: Forensics {
+                            policy: q.forensics,
+                            dir: q.out.join("artifacts").join(&run_id),
+                        },
+                        run_id,
+                        journal: journal.clone(),
+                        images: q.images.clone(),
+                        stream: false,
+                        fixture_context: None,
+                    };
+                    session::execute(&s, signals).await?;
+                }
+                Runner::Remote(host, engine) => {
+                    eprintln!(
+                        "qualify: round {}/{} on the {which} ({}, on {})",
+                        round + 1,
+                        q.rounds,
+                        side.spec,
+                        host.label
+                    );
+                    let problem = crate::remote::host::run(
+                        host,
+                        crate::remote::host::Request {
+                            plans: &q.plans,
+                            repeat: Some(1),
+                            filter: q.filter.as_deref(),
+                            jobs: q.jobs_given,
+                            engine: engine.as_deref(),
+                            daemon_args: &side.daemon_args,
+                            allow_disruptive: false,
+                            forensics: q.forensics,
+                            journal: &journal,
+                            run_id: &run_id,
+                            cancel: signals.cancel.clone(),
+                        },
+                    )
+                    .await?;
+                    if let Some(p) = problem {
+                        return Err(Error::env(format!("side {}: {p}", side.spec)));
+                    }
+                }
+            }
             let folded = crate::journal::fold_path(&journal)?;
             runs[i].records.push(folded.record);
             runs[i].journals.push(journal);
         }
     }
-    Ok(compare(&runs[0], &runs[1], &q.thresholds))
+    Ok(())
 }

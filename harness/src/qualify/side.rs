@@ -1,6 +1,8 @@
 //! A side of a qualification, as written on the command line: `engine=VERSION`, `engine-dir=DIR`,
 //! `system` (the engine on PATH) or `journal=FILE` (saved runs, repeatable), each optionally with
-//! dockerd settings `daemon.FLAG=VALUE` (`engine=20.10.24,daemon.shutdown-timeout=30`).
+//! dockerd settings `daemon.FLAG=VALUE` (`engine=20.10.24,daemon.shutdown-timeout=30`); or a host
+//! reached over SSH first — `ssh://…`, `vagrant:MACHINE`, `vm:NAME` — optionally followed by
+//! `,engine=VERSION` (fetched there) and `daemon.FLAG=VALUE` (`vm:b13,engine=26.1.5`).
 
 use std::path::PathBuf;
 
@@ -17,6 +19,14 @@ pub enum SideKind {
     System,
     /// Saved journals: nothing runs, their runs are compared.
     Journals(Vec<PathBuf>),
+    /// A host reached over SSH (a VM is booted for the whole qualification), on its engine or on
+    /// the one given, fetched there.
+    Remote {
+        /// The host.
+        host: crate::remote::HostSpec,
+        /// `engine=VERSION`.
+        engine: Option<String>,
+    },
 }
 
 /// One side.
@@ -34,18 +44,18 @@ impl Side {
     /// Parses a side; errors name the side and what is wrong.
     pub fn parse(spec: &str) -> Result<Side> {
         let bad = |why: String| Error::input(format!("side {spec:?}: {why}"));
-        if spec.starts_with("vm:") || spec.starts_with("ssh://") || spec.starts_with("vagrant:") {
-            return Err(bad(
-                "remote and VM targets are not available in this build: compare engines \
-                 (engine=VERSION), engine directories (engine-dir=DIR) or saved journals \
-                 (journal=FILE)"
-                    .into(),
-            ));
-        }
+        let (host, rest) =
+            match crate::remote::HostSpec::parse(spec.split(',').next().unwrap_or("")) {
+                Some(h) => (
+                    Some(h.map_err(bad)?),
+                    spec.split_once(',').map_or("", |(_, r)| r),
+                ),
+                None => (None, spec),
+            };
         let mut kind = None;
         let mut journals = Vec::new();
         let mut daemon_args = Vec::new();
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let set = |kind: &mut Option<SideKind>, k: SideKind| -> Result<()> {
                 if kind.replace(k).is_some() {
                     return Err(bad(
@@ -71,6 +81,36 @@ impl Side {
                     )))
                 }
             }
+        }
+        if let Some(host) = host {
+            let engine = match kind {
+                None => None,
+                Some(SideKind::Engine(v)) => Some(v),
+                Some(_) => {
+                    return Err(bad(
+                        "a host runs its own engine or engine=VERSION (fetched there)".into(),
+                    ))
+                }
+            };
+            if !journals.is_empty() {
+                return Err(bad(
+                    "a side runs on a host or reads journals, not both".into()
+                ));
+            }
+            if let crate::remote::HostSpec::Ssh(t) = &host {
+                if t.existing_daemon && (engine.is_some() || !daemon_args.is_empty()) {
+                    return Err(bad(
+                        "?daemon=docker runs on the host's own daemon: engine= and daemon. \
+                         settings need the private one the harness starts"
+                            .into(),
+                    ));
+                }
+            }
+            return Ok(Side {
+                spec: spec.to_string(),
+                kind: SideKind::Remote { host, engine },
+                daemon_args,
+            });
         }
         let kind = match (kind, journals.is_empty()) {
             (Some(_), false) => {
@@ -116,13 +156,31 @@ mod tests {
             Side::parse("journal=a.jsonl,journal=b.jsonl").unwrap().kind,
             SideKind::Journals(vec!["a.jsonl".into(), "b.jsonl".into()])
         );
+        assert_eq!(
+            Side::parse("vm:b13,engine=26.1.5,daemon.init=true").unwrap(),
+            Side {
+                spec: "vm:b13,engine=26.1.5,daemon.init=true".into(),
+                kind: SideKind::Remote {
+                    host: crate::remote::HostSpec::Vm("b13".into()),
+                    engine: Some("26.1.5".into()),
+                },
+                daemon_args: vec!["--init=true".into()],
+            }
+        );
+        assert!(matches!(
+            Side::parse("ssh://root@h:2222").unwrap().kind,
+            SideKind::Remote { engine: None, .. }
+        ));
         for bad in [
             "",
             "engine=",
             "engine=1,system",
             "journal=a,engine=1",
             "journal=a,daemon.x=1",
-            "vm:b12",
+            "vm:",
+            "vm:b12,system",
+            "vm:b12,journal=a",
+            "ssh://h?daemon=docker,engine=1",
             "colour=red",
         ] {
             let e = Side::parse(bad).unwrap_err().to_string();

@@ -32,6 +32,13 @@ fn keygen(path: &Path) {
 impl Sshd {
     /// Starts sshd on a free loopback port and waits until it accepts connections.
     pub fn start() -> Sshd {
+        Sshd::start_hiding(&[])
+    }
+
+    /// Like [`Sshd::start`], but sshd and every session run in a mount namespace of their own where
+    /// each of `hidden` (existing files) reads as a short text file, not the program it is here: a
+    /// "host" without those programs.
+    pub fn start_hiding(hidden: &[&Path]) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host"));
@@ -62,7 +69,26 @@ impl Sshd {
         .unwrap();
         // Privilege separation needs this directory; Debian's package creates it at boot only.
         std::fs::create_dir_all("/run/sshd").unwrap();
-        let child = Command::new("/usr/sbin/sshd")
+        let mut cmd = if hidden.is_empty() {
+            Command::new("/usr/sbin/sshd")
+        } else {
+            std::fs::write(d.join("hidden"), "hidden by the test's sshd\n").unwrap();
+            let mut script = String::from("set -e; ");
+            for f in hidden {
+                script.push_str(&format!(
+                    "mount --bind '{}' '{}'; ",
+                    d.join("hidden").display(),
+                    f.display()
+                ));
+            }
+            // sshd's arguments follow the script: `$0` is the first, `$@` the rest.
+            script.push_str("exec /usr/sbin/sshd \"$0\" \"$@\"");
+            let mut c = Command::new("unshare");
+            c.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+                .arg(script);
+            c
+        };
+        let child = cmd
             .args(["-D", "-e", "-f"])
             .arg(d.join("sshd_config"))
             .stdout(Stdio::null())

@@ -1,7 +1,10 @@
 //! The SSH target: scenarios run on another host by the harness itself, so every fault, check and
 //! timing is the host's own and no SSH round trip is ever measured. The local side validates the
-//! scenarios, copies this very binary to the host (kept there under a name carrying its sha256, so
-//! an unchanged build is copied once) with the scenario files and what they reference, starts
+//! scenarios, copies this very binary — or the static build of the same sources given with
+//! `--remote-binary` (`ci/build-static.sh`), which runs whatever the host's glibc — to the host
+//! (kept there under a name carrying its sha256, so an unchanged build is copied once) with the
+//! scenario files and what they reference, and the fixture image's build context made here from
+//! the static programs this machine has (kept by hash too; the host needs none of them), starts
 //! `shakedown run --stream` there and receives its journal line by line over the SSH session; the
 //! local side writes that journal, shows progress from it, judges it and writes the reports.
 //!
@@ -23,6 +26,10 @@ use anyhow::{anyhow, bail, Context};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::journal::Entry;
+
+pub mod host;
+
+pub use host::{Access, HostSpec, Opened};
 
 /// Where the harness keeps its files on the host (binaries by hash, each run's files).
 pub const REMOTE_HOME: &str = "/var/lib/shakedown";
@@ -139,6 +146,8 @@ pub struct Ssh {
     pub config: Option<PathBuf>,
     /// How messages name the host when not by its address (`vagrant:MACHINE`).
     pub name: Option<String>,
+    /// The shakedown binary to copy to the host (`--remote-binary`); `None`: this one.
+    pub binary: Option<PathBuf>,
 }
 
 /// Single-quotes a word for the remote shell.
@@ -243,7 +252,17 @@ impl Ssh {
             .map_err(|_| anyhow!("{what} on {host}: no answer within {deadline:?}"))?
     }
 
-    /// Makes sure the host can run this binary and has it; returns its path there.
+    /// The shakedown binary copied to the host: [`Ssh::binary`] if given, else this one.
+    fn binary(&self) -> anyhow::Result<PathBuf> {
+        match &self.binary {
+            Some(b) => Ok(b.clone()),
+            None => std::env::current_exe().context("finding this binary"),
+        }
+    }
+
+    /// Makes sure the host can run the binary to copy ([`Ssh::binary`]) and has it; returns its path
+    /// there. A binary other than this one must come from the same sources (its `--version` names
+    /// them), since the journal it streams back is judged here.
     pub async fn install(&self) -> anyhow::Result<String> {
         let host = self.label();
         let arch = self
@@ -256,38 +275,96 @@ impl Ssh {
                 std::env::consts::ARCH
             );
         }
-        let exe = std::env::current_exe().context("finding this binary")?;
-        let hash = {
+        let exe = self.binary()?;
+        if self.binary.is_some() {
+            let theirs = crate::host::cmd::Cmd::new(&exe.to_string_lossy(), &["--version"])
+                .deadline(SHORT)
+                .run()
+                .await?;
+            let theirs = theirs.trim();
+            let ours = format!("shakedown {}", crate::VERSION);
+            if theirs != ours {
+                bail!(
+                    "{} is {theirs:?}, this is {ours:?}: the binary copied to the host must be built \
+                     from the same sources (ci/build-static.sh builds a static one)",
+                    exe.display()
+                );
+            }
+        }
+        let (hash, is_static) = {
             let exe = exe.clone();
-            crate::host::blocking("hashing this binary", COPY, move || file_sha256(&exe)).await??
+            crate::host::blocking("hashing the binary to copy", COPY, move || {
+                let is_static = crate::fixture::is_static_elf(&exe)?;
+                anyhow::Ok((file_sha256(&exe)?, is_static))
+            })
+            .await??
         };
-        let path = format!("{}/bin/shakedown-{}", self.home, &hash[..16]);
+        let path = self
+            .put(
+                "shakedown",
+                &format!("bin/shakedown-{}", &hash[..16]),
+                0o755,
+                Input::File(exe),
+            )
+            .await?;
+        let q = quote(&path);
+        let version = self
+            .exec("running shakedown", &format!("{q} --version"), Input::None, SHORT)
+            .await
+            .map_err(|e| {
+                if is_static {
+                    e
+                } else {
+                    anyhow!("{e:#}\n(the binary is dynamically linked against this machine's glibc: copy a static one with --remote-binary FILE, built by ci/build-static.sh)")
+                }
+            })?;
+        tracing::debug!("{host}: {}", version.trim());
+        Ok(path)
+    }
+
+    /// Makes sure the host has the fixture image's build context carried from here (kept by its
+    /// hash, like the binary); returns its path there.
+    pub async fn install_fixture(&self, context: Vec<u8>) -> anyhow::Result<String> {
+        let hex = crate::fixture::image_tag(&context);
+        let hash = hex.rsplit(':').next().unwrap_or("context").to_string();
+        self.put(
+            "the fixture's build context",
+            &format!("bin/fixture-{hash}.tar"),
+            0o644,
+            Input::Bytes(context),
+        )
+        .await
+    }
+
+    /// Copies a file to `home/name` unless it is there already (names carry a content hash), through
+    /// a temporary name so a cut-off copy is never taken for a whole one; returns its path.
+    async fn put(&self, what: &str, name: &str, mode: u32, input: Input) -> anyhow::Result<String> {
+        let path = format!("{}/{name}", self.home);
         let q = quote(&path);
         let present = self
             .exec(
-                "looking for shakedown",
-                &format!("test -x {q} && echo present || echo missing"),
+                &format!("looking for {what}"),
+                &format!("test -f {q} && echo present || echo missing"),
                 Input::None,
                 SHORT,
             )
             .await?;
         if present.trim() != "present" {
+            let dir = Path::new(&path)
+                .parent()
+                .map(|d| d.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.home.clone());
             self.exec(
-                "copying shakedown",
+                &format!("copying {what}"),
                 &format!(
-                    "mkdir -p {dir} && cat > {q}.part && chmod 0755 {q}.part && mv -f {q}.part {q}",
-                    dir = quote(&format!("{}/bin", self.home))
+                    "mkdir -p {dir} && cat > {q}.part && chmod {mode:o} {q}.part && mv -f {q}.part {q}",
+                    dir = quote(&dir)
                 ),
-                Input::File(exe),
+                input,
                 COPY,
             )
             .await?;
         }
-        let version = self
-            .exec("running shakedown", &format!("{q} --version"), Input::None, SHORT)
-            .await
-            .map_err(|e| anyhow!("{e:#}\n(the binary is linked against this machine's glibc: build it on a system at least as old as {host})"))?;
-        tracing::debug!("{host}: {}", version.trim());
         Ok(path)
     }
 
@@ -411,6 +488,9 @@ pub struct RemoteRun<'a> {
     pub run_id: &'a str,
     /// The bundle and its scenario files.
     pub bundle: (Vec<u8>, Vec<String>),
+    /// The fixture image's build context made here ([`crate::fixture::host_context`]), carried to
+    /// the host; `None`: the host builds it from its own static binaries.
+    pub fixture: Option<Vec<u8>>,
     /// `shakedown run` options passed through (`--repeat`, `--filter`, `--jobs`, ...).
     pub args: Vec<String>,
     /// Where the journal is written locally as it arrives.
@@ -434,6 +514,10 @@ pub struct RemoteEnd {
 pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let host = r.ssh.label();
     let exe = r.ssh.install().await?;
+    let fixture = match r.fixture {
+        Some(c) => Some(r.ssh.install_fixture(c).await?),
+        None => None,
+    };
     let dir = format!("{}/remote/{}", r.ssh.home, r.run_id);
     let (tar, files) = r.bundle;
     r.ssh.unpack(&dir, tar).await?;
@@ -455,6 +539,9 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
         " --artifacts {}",
         quote(&format!("{dir}/artifacts"))
     ));
+    if let Some(f) = &fixture {
+        cmd.push_str(&format!(" --fixture-context {}", quote(f)));
+    }
     let mut c = r.ssh.command(&cmd);
     c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
