@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 ci/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The static build the SSH tests copy to their "host" (tests/ssh.rs builds it too when missing).
+ci/build-static.sh dev >/dev/null
 cargo test --workspace
