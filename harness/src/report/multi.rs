@@ -78,11 +78,7 @@ impl MultiReport {
         let mut failed = 0;
         for t in &targets {
             match &t.report {
-                Some(r) => {
-                    summary.passed += r.summary.passed;
-                    summary.failed += r.summary.failed;
-                    summary.unknown += r.summary.unknown;
-                }
+                Some(r) => summary.add(&r.summary),
                 None => failed += 1,
             }
         }
@@ -107,17 +103,10 @@ pub fn terminal(m: &MultiReport, verbose: bool) -> String {
         }
         out.push('\n');
     }
-    let s = &m.summary;
     out.push_str(&format!(
-        "{} targets: {} passed, {} failed{}{}\n",
+        "{} targets: {}{}\n",
         m.targets.len(),
-        s.passed,
-        s.failed,
-        if s.unknown > 0 {
-            format!(", {} unknown", s.unknown)
-        } else {
-            String::new()
-        },
+        m.summary.text(),
         if m.targets_failed > 0 {
             format!("; {} target(s) could not run", m.targets_failed)
         } else {
