@@ -546,6 +546,9 @@ mod tests {
             text.contains("skipped on both sides, not compared: needs cgroup v1"),
             "{text}"
         );
+        let page = crate::report::html::qualify_page(&both);
+        assert!(page.contains("class=\"badge not-compared\""), "{page}");
+        assert!(page.contains("skipped, not run: needs cgroup v1"), "{page}");
         // Skipped on one side only: reported, and it fails the qualification (never `same`).
         for (b, c, which) in [
             (&ran, &skipped(3), "candidate"),
