@@ -39,15 +39,52 @@ fn marking(dir: &Path, name: &str, version: u8, out: &Path, marker: &str) -> std
     )
 }
 
+/// A test's place: the host's cgroup version and the other one, a temporary directory, and in
+/// it the state directory and the (bind-mounted) directory the containers mark.
+struct Place {
+    have: u8,
+    other: u8,
+    tmp: tempfile::TempDir,
+}
+
+impl Place {
+    fn new() -> Place {
+        let have = host_cgroup();
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("out")).unwrap();
+        Place {
+            have,
+            other: 3 - have,
+            tmp,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn state(&self) -> std::path::PathBuf {
+        self.dir().join("state")
+    }
+
+    fn out(&self) -> std::path::PathBuf {
+        self.dir().join("out")
+    }
+
+    /// The reason a scenario needing the other version is skipped for.
+    fn reason(&self) -> String {
+        format!(
+            "needs cgroup v{}; the daemon runs cgroup v{}",
+            self.other, self.have
+        )
+    }
+}
+
 #[test]
 fn a_scenario_needing_the_other_cgroup_version_is_skipped_and_the_hosts_own_runs() {
-    let (have, other) = match host_cgroup() {
-        1 => (1, 2),
-        _ => (2, 1),
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let (dir, state, out) = (tmp.path(), tmp.path().join("state"), tmp.path().join("out"));
-    std::fs::create_dir_all(&out).unwrap();
+    let p = Place::new();
+    let (dir, state, out) = (p.dir(), p.state(), p.out());
+    let (have, other) = (p.have, p.other);
     // The skipped one first: it is the plan's first scenario, the one a managed daemon is
     // started for.
     let skip = marking(dir, "needs-other", other, &out, "ran-other");
@@ -59,7 +96,7 @@ fn a_scenario_needing_the_other_cgroup_version_is_skipped_and_the_hosts_own_runs
         &[&skip, &own],
         &["--junit", junit.to_str().unwrap()],
     );
-    let reason = format!("needs cgroup v{other}; the daemon runs cgroup v{have}");
+    let reason = p.reason();
 
     // Exit 0: a pass and a skip.
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -129,11 +166,9 @@ fn a_scenario_needing_the_other_cgroup_version_is_skipped_and_the_hosts_own_runs
 
 #[test]
 fn a_run_of_skipped_scenarios_only_succeeds_and_says_nothing_ran() {
-    let other = if host_cgroup() == 1 { 2 } else { 1 };
-    let tmp = tempfile::tempdir().unwrap();
-    let (dir, state, out) = (tmp.path(), tmp.path().join("state"), tmp.path().join("out"));
-    std::fs::create_dir_all(&out).unwrap();
-    let f = marking(dir, "only", other, &out, "ran");
+    let p = Place::new();
+    let (dir, state, out) = (p.dir(), p.state(), p.out());
+    let f = marking(dir, "only", p.other, &out, "ran");
     let (o, r) = run_json(&state, dir, &[&f], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -170,4 +205,43 @@ fn a_cgroup_version_other_than_v1_or_v2_is_an_input_error_with_its_place() {
     }
     // Nothing was started for it.
     assert!(!tmp.path().join("state").join("managed").exists());
+}
+
+#[test]
+fn qualify_does_not_compare_a_scenario_both_sides_skipped_and_says_so() {
+    let p = Place::new();
+    let (dir, state, out) = (p.dir(), p.state(), p.out());
+    let skip = marking(dir, "needs-other", p.other, &out, "ran-other");
+    let o = shakedown(&state)
+        .arg("qualify")
+        .args(["--baseline", "system", "--candidate", "system"])
+        .arg(&skip)
+        .args(["--repeat", "2", "--out"])
+        .arg(dir.join("runs"))
+        .arg("--json")
+        .arg(dir.join("q.json"))
+        .arg("--junit")
+        .arg(dir.join("q.xml"))
+        .output()
+        .unwrap();
+    // Nothing to compare is no failure of the candidate.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = json(&dir.join("q.json"));
+    let s = &r["scenarios"][0];
+    assert_eq!(s["kind"], "not-compared", "{r:#}");
+    let reason = p.reason();
+    for side in ["baseline", "candidate"] {
+        assert_eq!(s[side]["outcome"], "skipped", "{s:#}");
+        assert_eq!(s[side]["skipped"], reason.as_str(), "{s:#}");
+        assert_eq!(s[side]["rounds"], 2, "{s:#}");
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!("skipped on both sides, not compared: {reason}")),
+        "{}",
+        text(&o)
+    );
+    let xml = std::fs::read_to_string(dir.join("q.xml")).unwrap();
+    assert_eq!(xml.matches("<skipped message=").count(), 2, "{xml}");
+    assert!(!out.join("ran-other").exists(), "the skipped scenario ran");
 }

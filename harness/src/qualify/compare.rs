@@ -25,9 +25,9 @@ const LEVEL: f64 = 0.95;
 /// Values each side needs for a timing to be compared.
 const MIN_VALUES: usize = 3;
 
-/// The comparison's verdict on a scenario.
+/// The comparison's verdict on a scenario (serialised as its label).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// No change beyond doubt.
     Same,
@@ -48,6 +48,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Same,
+        Kind::Fixed,
+        Kind::Better,
+        Kind::Regression,
+        Kind::Broken,
+        Kind::Unknown,
+        Kind::NotCompared,
+        Kind::OneSided,
+    ];
+
     /// Name as printed.
     pub fn label(self) -> &'static str {
         match self {
@@ -570,6 +582,10 @@ mod tests {
                 which == "baseline",
                 "{xml}"
             );
+        }
+        // Every kind is serialised as its label (the summary's keys).
+        for k in Kind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.label());
         }
         // Skipped in some rounds only: that side is unknown.
         let mut mixed = skipped(2);

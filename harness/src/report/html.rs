@@ -669,16 +669,7 @@ mod tests {
             let class = o.label().to_lowercase();
             assert!(STYLE.contains(&format!(".{class}")), "{o:?}");
         }
-        for k in [
-            Kind::Same,
-            Kind::Fixed,
-            Kind::Better,
-            Kind::Regression,
-            Kind::Broken,
-            Kind::Unknown,
-            Kind::NotCompared,
-            Kind::OneSided,
-        ] {
+        for k in Kind::ALL {
             assert!(STYLE.contains(&format!(".{}", k.label())), "{k:?}");
         }
     }
