@@ -13,7 +13,7 @@ use crate::report::{self, Report};
 use crate::scenario::{self, Scenario};
 use crate::session::{self, Session, Signals};
 use crate::target::{self, TargetKind, TargetOptions};
-use crate::verdict::{self, Outcome};
+use crate::verdict;
 
 /// Chaos and fault-injection harness for Docker hosts.
 #[derive(Debug, Parser)]
@@ -721,7 +721,7 @@ async fn run_many(
                 }
                 match report_of(&journal) {
                     Ok(report) => {
-                        if report.verdicts.iter().any(|v| v.outcome != Outcome::Pass) {
+                        if !report.succeeded() {
                             code = code.max(EXIT_FAILED);
                         }
                         report::multi::Section::ran(&t.name, &t.labels, &journal, report)
@@ -943,13 +943,11 @@ fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
         std::fs::write(path, report::html::run_page(&report))
             .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
     }
-    Ok(
-        if report.verdicts.iter().all(|v| v.outcome == Outcome::Pass) {
-            EXIT_OK
-        } else {
-            EXIT_FAILED
-        },
-    )
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }
 
 async fn qualify(args: QualifyArgs) -> Result<i32> {

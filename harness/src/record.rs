@@ -98,6 +98,14 @@ pub struct ScenarioRecord {
     pub error: Option<String>,
     /// Whether the run was interrupted during this scenario (or the journal ends inside it).
     pub interrupted: bool,
+    /// Why the scenario was not run because the daemon cannot have what it requires (its verdict
+    /// is `skipped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Why the scenario was not run because whether the daemon has what it requires could not be
+    /// told (its verdict is `unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
     /// Monotonic offset of the scenario's start.
     #[serde(with = "secs", default)]
     pub started: Duration,

@@ -297,8 +297,17 @@ async fn run_on(
         .first()
         .ok_or_else(|| Error::env("no target was opened"))?;
     first.refusals(plans).await?;
-    let needs_fixture = plans.iter().any(runner::uses_fixture);
+    // Scenarios the daemon cannot serve are journaled as not run, before anything is prepared for
+    // them: nothing below (fixture image, preflight, scheduling) is done for them.
+    let runnable = tokio::select! {
+        r = runner::requires::screen(first.client(), plans, shared.journal) => r,
+        // Interrupted while asking: nothing ran (every scenario is unknown).
+        _ = shared.cancel.cancelled() => return Ok(()),
+    };
+    let to_run: Vec<PlannedScenario> = runnable.iter().map(|i| plans[*i].clone()).collect();
+    let needs_fixture = to_run.iter().any(runner::uses_fixture);
     // Every job's daemon gets the images it needs, side by side.
+    let to_run = &to_run;
     let prepared = futures_util::future::join_all(targets.iter().map(|t| async move {
         let client = t.client().clone();
         let tag = if needs_fixture {
@@ -333,7 +342,7 @@ async fn run_on(
                 });
             }
         }
-        runner::preflight(&client, plans).await?;
+        runner::preflight(&client, to_run).await?;
         Ok(tag)
     }))
     .await;
@@ -357,6 +366,6 @@ async fn run_on(
             env: env.clone(),
         })
         .collect();
-    schedule::run_plan(jobs, plans, shared).await;
+    schedule::run_plan(jobs, plans, &runnable, shared).await;
     Ok(())
 }

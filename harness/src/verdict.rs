@@ -18,6 +18,9 @@ pub enum Outcome {
     Fail,
     /// Could not be decided (the step did not run, or the run was interrupted).
     Unknown,
+    /// Not run: the daemon cannot have what the scenario requires (its reason says what). Neither
+    /// a pass nor a failure; it does not fail the run.
+    Skipped,
 }
 
 impl Outcome {
@@ -27,7 +30,13 @@ impl Outcome {
             Outcome::Pass => "PASS",
             Outcome::Fail => "FAIL",
             Outcome::Unknown => "UNKNOWN",
+            Outcome::Skipped => "SKIP",
         }
+    }
+
+    /// Whether this outcome lets the run succeed (exit code 0): passed, or skipped.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Outcome::Pass | Outcome::Skipped)
     }
 }
 
@@ -106,6 +115,10 @@ pub struct ScenarioVerdict {
     pub errors: Vec<String>,
     /// Per-measure statistics over iterations.
     pub stats: Vec<MeasureStats>,
+    /// Why the scenario was skipped (outcome `skipped`), e.g. "needs cgroup v1; the daemon runs
+    /// cgroup v2".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl ScenarioVerdict {
@@ -131,6 +144,31 @@ impl ScenarioVerdict {
 
 /// Judges one scenario's record against its plan.
 pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
+    // Not run, by the journal's own account: skipped (the daemon cannot have what it requires),
+    // or undecided (whether it can could not be told: unknown, never skipped). A journal that
+    // says so and also has the scenario running is not believed either way: unknown.
+    if rec.skipped.is_some() || rec.undecided.is_some() {
+        let ran = !rec.iterations.is_empty() || rec.interrupted;
+        let (outcome, errors, skipped) = match (&rec.skipped, &rec.undecided) {
+            (Some(reason), None) if !ran => (Outcome::Skipped, vec![], Some(reason.clone())),
+            (None, Some(reason)) if !ran => {
+                (Outcome::Unknown, vec![format!("not run: {reason}")], None)
+            }
+            _ => (
+                Outcome::Unknown,
+                vec!["the journal has the scenario both not run and running".to_string()],
+                None,
+            ),
+        };
+        return ScenarioVerdict {
+            name: rec.name.clone(),
+            outcome,
+            checks: vec![],
+            errors,
+            stats: vec![],
+            skipped,
+        };
+    }
     let mut checks = Vec::new();
     let mut errors = Vec::new();
     if let Some(e) = &rec.error {
@@ -209,6 +247,7 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
         checks,
         errors,
         stats: stats(rec),
+        skipped: None,
     }
 }
 
@@ -350,6 +389,53 @@ mod tests {
         assert!(v.checks.iter().any(|c| c.outcome == Outcome::Unknown));
         assert_eq!(v.outcome, Outcome::Unknown);
         assert!(v.failures()[0].ends_with("(unknown)"), "{:?}", v.failures());
+    }
+
+    #[test]
+    fn a_scenario_not_run_is_skipped_or_unknown_as_the_journal_says() {
+        let p = plan();
+        let skipped = ScenarioRecord {
+            name: "t".into(),
+            skipped: Some("needs cgroup v1; the daemon runs cgroup v2".into()),
+            ..Default::default()
+        };
+        let v = judge(&p, &skipped);
+        assert_eq!((v.outcome, v.outcome.label()), (Outcome::Skipped, "SKIP"));
+        assert!(v.outcome.is_ok() && v.failures().is_empty());
+        assert_eq!(
+            v.skipped.as_deref(),
+            Some("needs cgroup v1; the daemon runs cgroup v2")
+        );
+        // Undecided (the version could not be read): unknown, with the reason, never skipped.
+        let undecided = ScenarioRecord {
+            name: "t".into(),
+            undecided: Some("needs cgroup v1, and no answer".into()),
+            ..Default::default()
+        };
+        let v = judge(&p, &undecided);
+        assert_eq!(v.outcome, Outcome::Unknown);
+        assert!(!v.outcome.is_ok() && v.skipped.is_none());
+        assert_eq!(
+            v.failures(),
+            vec!["not run: needs cgroup v1, and no answer"]
+        );
+        // A journal that has the scenario skipped and running too is believed neither way.
+        let mut both = record(vec![
+            step(0, StepOutcome::Ok, 0, 0.2),
+            step(1, StepOutcome::Ok, 143, 0.1),
+        ]);
+        both.skipped = skipped.skipped.clone();
+        assert_eq!(judge(&p, &both).outcome, Outcome::Unknown);
+        let interrupted = ScenarioRecord {
+            interrupted: true,
+            ..skipped
+        };
+        assert_eq!(judge(&p, &interrupted).outcome, Outcome::Unknown);
+        // The serialised name.
+        assert_eq!(
+            serde_json::to_value(Outcome::Skipped).unwrap(),
+            serde_json::json!("skipped")
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{json, run_json, scenario, shakedown, text, verdict};
+use common::{assert_judge_reproduces, json, run_json, scenario, shakedown, text, verdict};
 
 /// The record's steps of scenario `name`'s first iteration.
 fn steps<'a>(r: &'a serde_json::Value, name: &str) -> &'a Vec<serde_json::Value> {
@@ -43,26 +43,6 @@ fn secs(v: &serde_json::Value) -> f64 {
 /// Unix time of a run-clock offset.
 fn unix(r: &serde_json::Value, t: &serde_json::Value) -> f64 {
     secs(&r["run"]["started_unix"]) + secs(t)
-}
-
-/// `shakedown judge JOURNAL` gives the same verdicts and terminal report as the live run.
-fn assert_judge_reproduces(
-    state: &Path,
-    dir: &Path,
-    live: &std::process::Output,
-    r: &serde_json::Value,
-) {
-    let again = dir.join("again.json");
-    let out = shakedown(state)
-        .arg("judge")
-        .arg(dir.join("j.jsonl"))
-        .arg("--json")
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), live.status.code(), "{}", text(&out));
-    assert_eq!(json(&again)["verdicts"], r["verdicts"]);
-    assert_eq!(out.stdout, live.stdout, "the terminal report differs");
 }
 
 /// Steps are recorded in scenario order, whatever order they ended in.

@@ -201,6 +201,64 @@ fn a_journal_folds_into_its_verdicts_and_a_cut_one_is_unknown_where_unfinished()
 }
 
 #[test]
+fn a_scenario_journaled_as_skipped_or_undecided_is_judged_skipped_or_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three planned scenarios; the journal runs only the first, skips the second and could not
+    // decide the third.
+    let about = |e: &Entry, i: usize| {
+        let v = serde_json::to_value(e).unwrap();
+        v["scenario"] == i || v["at"]["scenario"] == i || v["scope"]["iteration"]["scenario"] == i
+    };
+    let mut events: Vec<Event> = entries(&[143, 143, 143])
+        .into_iter()
+        .filter(|e| !about(e, 1) && !about(e, 2))
+        .map(|e| e.event)
+        .collect();
+    let end = events.pop().unwrap();
+    events.extend([
+        Event::ScenarioSkipped {
+            scenario: 1,
+            reason: "needs cgroup v1; the daemon runs cgroup v2".into(),
+        },
+        Event::ScenarioUndecided {
+            scenario: 2,
+            reason: "needs cgroup v1, and the daemon's cgroup version could not be read".into(),
+        },
+        end,
+    ]);
+    let renumbered: Vec<Entry> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| Entry {
+            seq: i as u64,
+            t: Duration::from_millis(i as u64 * 10),
+            event,
+        })
+        .collect();
+    let path = write(dir.path(), &renumbered, "");
+    assert_eq!(
+        outcomes(&path),
+        vec![Outcome::Pass, Outcome::Skipped, Outcome::Unknown]
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(r#""event":"scenario_skipped","scenario":1,"reason":"needs cgroup v1"#),
+        "{text}"
+    );
+    // Without its event a scenario never counts as skipped: a journal cut before it leaves it
+    // unknown.
+    let cut_at = renumbered
+        .iter()
+        .position(|e| matches!(e.event, Event::ScenarioSkipped { .. }))
+        .unwrap();
+    let cut = write(dir.path(), &renumbered[..cut_at], "");
+    assert_eq!(
+        outcomes(&cut),
+        vec![Outcome::Pass, Outcome::Unknown, Outcome::Unknown]
+    );
+}
+
+#[test]
 fn outstanding_changes_follow_handles_and_failed_undos() {
     let make = |id: u64| Event::ChangeMade {
         change: id,

@@ -332,6 +332,20 @@ impl Folder {
                 }
             }
             Event::IterationFinished { .. } => {}
+            Event::ScenarioSkipped { scenario, reason } => {
+                if let Some(s) = rec.scenarios.get_mut(*scenario) {
+                    s.interrupted = false;
+                    s.skipped = Some(reason.clone());
+                    s.started = t;
+                }
+            }
+            Event::ScenarioUndecided { scenario, reason } => {
+                if let Some(s) = rec.scenarios.get_mut(*scenario) {
+                    s.interrupted = false;
+                    s.undecided = Some(reason.clone());
+                    s.started = t;
+                }
+            }
             Event::ScenarioFinished {
                 scenario,
                 error,

@@ -289,6 +289,23 @@ pub enum Event {
         /// Iteration.
         iteration: u32,
     },
+    /// A scenario is not run: the daemon cannot have what it requires (`requires: {cgroup: v1}` on
+    /// a cgroup v2 daemon). Nothing was started or changed for it; its verdict is `skipped`.
+    ScenarioSkipped {
+        /// Its index in the plan.
+        scenario: usize,
+        /// Why, e.g. "needs cgroup v1; the daemon runs cgroup v2".
+        reason: String,
+    },
+    /// A scenario is not run: whether the daemon has what it requires could not be told (its
+    /// cgroup version could not be read). Nothing was started or changed for it; its verdict is
+    /// `unknown`.
+    ScenarioUndecided {
+        /// Its index in the plan.
+        scenario: usize,
+        /// Why.
+        reason: String,
+    },
     /// A scenario ended.
     ScenarioFinished {
         /// Its index.

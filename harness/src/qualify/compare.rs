@@ -4,7 +4,9 @@
 //!
 //! Per scenario: `same`, `fixed` (fails on the baseline, passes on the candidate), `better` (a
 //! timing faster beyond doubt), `regression` (a timing slower beyond doubt), `broken` (passes on
-//! the baseline, fails on the candidate) or `unknown` (a side could not decide).
+//! the baseline, fails on the candidate) or `unknown` (a side could not decide). A scenario skipped
+//! on both sides (the daemons cannot have what it requires) is `not-compared`; skipped on one side
+//! only it is `one-sided`, a difference that fails the qualification.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,9 +25,9 @@ const LEVEL: f64 = 0.95;
 /// Values each side needs for a timing to be compared.
 const MIN_VALUES: usize = 3;
 
-/// The comparison's verdict on a scenario.
+/// The comparison's verdict on a scenario (serialised as its label).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// No change beyond doubt.
     Same,
@@ -39,9 +41,25 @@ pub enum Kind {
     Broken,
     /// A side could not decide (interrupted, a check that could not be decided).
     Unknown,
+    /// Skipped on both sides (neither daemon can have what it requires): nothing to compare.
+    NotCompared,
+    /// Skipped on one side only: the sides differ in what they can run.
+    OneSided,
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Same,
+        Kind::Fixed,
+        Kind::Better,
+        Kind::Regression,
+        Kind::Broken,
+        Kind::Unknown,
+        Kind::NotCompared,
+        Kind::OneSided,
+    ];
+
     /// Name as printed.
     pub fn label(self) -> &'static str {
         match self {
@@ -51,12 +69,17 @@ impl Kind {
             Kind::Regression => "regression",
             Kind::Broken => "broken",
             Kind::Unknown => "unknown",
+            Kind::NotCompared => "not-compared",
+            Kind::OneSided => "one-sided",
         }
     }
 
     /// Whether this fails a qualification (exit code 1).
     pub fn fails(self) -> bool {
-        matches!(self, Kind::Regression | Kind::Broken | Kind::Unknown)
+        matches!(
+            self,
+            Kind::Regression | Kind::Broken | Kind::Unknown | Kind::OneSided
+        )
     }
 }
 
@@ -104,7 +127,8 @@ pub struct MeasureComparison {
 /// One side's results for a scenario.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SideResult {
-    /// Pass, fail or unknown over all rounds (fail if any round failed).
+    /// Pass, fail or unknown over all rounds (fail if any round failed); skipped when every
+    /// round skipped it (skipped in some rounds only: unknown).
     pub outcome: Outcome,
     /// Rounds that passed.
     pub passed: usize,
@@ -114,6 +138,9 @@ pub struct SideResult {
     pub failures: Vec<String>,
     /// Forensics bundles written.
     pub forensics: Vec<PathBuf>,
+    /// Why it was skipped, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// One scenario on both sides.
@@ -200,10 +227,36 @@ fn merged(records: &[&ScenarioRecord]) -> ScenarioRecord {
 }
 
 fn side_result(plan: &PlannedScenario, records: &[&ScenarioRecord]) -> SideResult {
-    let per_round: Vec<Outcome> = records
-        .iter()
-        .map(|r| verdict::judge(plan, r).outcome)
-        .collect();
+    let verdicts: Vec<verdict::ScenarioVerdict> =
+        records.iter().map(|r| verdict::judge(plan, r)).collect();
+    let per_round: Vec<Outcome> = verdicts.iter().map(|v| v.outcome).collect();
+    let skipped = verdicts.iter().find_map(|v| v.skipped.clone());
+    let skips = per_round.iter().filter(|o| **o == Outcome::Skipped).count();
+    if skips > 0 {
+        // Every round skipped it, or only some: then the daemon's answer changed between rounds,
+        // and the side cannot be decided.
+        let all_skipped = skips == per_round.len();
+        let reason = skipped.clone().unwrap_or_default();
+        return SideResult {
+            outcome: if all_skipped {
+                Outcome::Skipped
+            } else {
+                Outcome::Unknown
+            },
+            passed: per_round.iter().filter(|o| **o == Outcome::Pass).count(),
+            rounds: records.len(),
+            failures: if all_skipped {
+                vec![]
+            } else {
+                vec![format!(
+                    "skipped in {skips} of {} rounds ({reason})",
+                    per_round.len()
+                )]
+            },
+            forensics: vec![],
+            skipped,
+        };
+    }
     let all = verdict::judge(plan, &merged(records));
     let outcome = if records.is_empty() || per_round.contains(&Outcome::Unknown) {
         Outcome::Unknown
@@ -223,6 +276,7 @@ fn side_result(plan: &PlannedScenario, records: &[&ScenarioRecord]) -> SideResul
             .flat_map(|it| it.steps.iter())
             .filter_map(|s| s.forensics.clone())
             .collect(),
+        skipped: None,
     }
 }
 
@@ -311,6 +365,8 @@ pub fn compare(base: &SideRuns, cand: &SideRuns, thresholds: &Thresholds) -> Qua
             })
             .collect();
         let kind = match (rb.outcome, rc.outcome) {
+            (Outcome::Skipped, Outcome::Skipped) => Kind::NotCompared,
+            (Outcome::Skipped, _) | (_, Outcome::Skipped) => Kind::OneSided,
             (Outcome::Unknown, _) | (_, Outcome::Unknown) => Kind::Unknown,
             (Outcome::Pass, Outcome::Fail) => Kind::Broken,
             (Outcome::Fail, Outcome::Pass) => Kind::Fixed,
@@ -470,6 +526,73 @@ mod tests {
         assert!(r.fails());
         let m = &r.scenarios[0].measures[0];
         assert!(m.interval.0 > 1.25 && m.ratio > 1.9, "{m:?}");
+    }
+
+    #[test]
+    fn skipped_on_both_sides_is_not_compared_and_on_one_side_a_difference() {
+        let skipped = |n: usize| SideRuns {
+            records: (0..n)
+                .map(|_| RunRecord {
+                    scenarios: vec![ScenarioRecord {
+                        name: "s".into(),
+                        skipped: Some("needs cgroup v1; the daemon runs cgroup v2".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+            ..side(&[])
+        };
+        let ran = side(&[(143, 1.0), (143, 1.0), (143, 1.0)]);
+        let both = compare(&skipped(3), &skipped(3), &Thresholds::default());
+        let s = &both.scenarios[0];
+        assert_eq!(s.kind, Kind::NotCompared);
+        assert_eq!(s.baseline.outcome, Outcome::Skipped);
+        assert_eq!(
+            s.candidate.skipped.as_deref(),
+            Some("needs cgroup v1; the daemon runs cgroup v2")
+        );
+        assert!(!both.fails());
+        let text = crate::report::qualify::render(&both);
+        assert!(
+            text.contains("skipped on both sides, not compared: needs cgroup v1"),
+            "{text}"
+        );
+        let page = crate::report::html::qualify_page(&both);
+        assert!(page.contains("class=\"badge not-compared\""), "{page}");
+        assert!(page.contains("skipped, not run: needs cgroup v1"), "{page}");
+        // Skipped on one side only: reported, and it fails the qualification (never `same`).
+        for (b, c, which) in [
+            (&ran, &skipped(3), "candidate"),
+            (&skipped(3), &ran, "baseline"),
+        ] {
+            let r = compare(b, c, &Thresholds::default());
+            assert_eq!(r.scenarios[0].kind, Kind::OneSided);
+            assert!(r.fails());
+            let text = crate::report::qualify::render(&r);
+            assert!(
+                text.contains(&format!("skipped on the {which} only (needs cgroup v1")),
+                "{text}"
+            );
+            // JUnit: the candidate's testcase fails; a skipped baseline's is skipped.
+            let xml = crate::report::qualify::junit(&r).unwrap();
+            assert!(xml.contains("one-sided: skipped on the"), "{xml}");
+            assert_eq!(
+                xml.contains("<skipped message=\"needs cgroup v1"),
+                which == "baseline",
+                "{xml}"
+            );
+        }
+        // Every kind is serialised as its label (the summary's keys).
+        for k in Kind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.label());
+        }
+        // Skipped in some rounds only: that side is unknown.
+        let mut mixed = skipped(2);
+        mixed.records.extend(ran.records.clone());
+        let r = compare(&ran, &mixed, &Thresholds::default());
+        assert_eq!(r.scenarios[0].candidate.outcome, Outcome::Unknown);
+        assert_eq!(r.scenarios[0].kind, Kind::Unknown);
     }
 
     #[test]

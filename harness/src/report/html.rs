@@ -15,7 +15,6 @@ use std::path::Path;
 use crate::qualify::compare::{Change, MeasureComparison, QualifyReport, SideResult};
 use crate::record::{Fingerprint, IterationRecord, StepOutcome};
 use crate::units::{format_duration, format_secs};
-use crate::verdict::Outcome;
 
 use super::Report;
 
@@ -29,7 +28,7 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f4f4f4}.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-weight:600}
 .pass,.same{background:#2e7d32}.fail,.broken,.regression{background:#c62828}.unknown{background:#6d6d6d}
-.fixed,.better{background:#1565c0}.banner{padding:10px 14px;border-radius:6px;color:#fff;font-size:16px}
+.fixed,.better{background:#1565c0}.skip,.not-compared{background:#9e9e9e}.one-sided{background:#ef6c00}.banner{padding:10px 14px;border-radius:6px;color:#fff;font-size:16px}
 ul.fail{background:none;color:#c62828;margin:4px 0}code{font-size:12px}
 svg.plot{display:block;margin:6px 0 14px}svg text{font:11px system-ui,sans-serif;fill:#333}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;opacity:.7}
@@ -226,6 +225,9 @@ fn side_cell(r: &SideResult) -> String {
 
 fn side_details(out: &mut String, which: &str, r: &SideResult) {
     let _ = write!(out, "<td><b>{which}</b>: {}", side_cell(r));
+    if let Some(reason) = &r.skipped {
+        let _ = write!(out, "<div>skipped, not run: {}</div>", esc(reason));
+    }
     if !r.failures.is_empty() {
         out.push_str("<ul class=\"fail\">");
         for f in &r.failures {
@@ -556,11 +558,9 @@ pub fn run_page(r: &Report) -> String {
     let failed = r.summary.failed + r.summary.unknown > 0;
     let _ = writeln!(
         b,
-        "<p class=\"banner {}\">{} passed, {} failed, {} unknown{}</p>",
+        "<p class=\"banner {}\">{}{}</p>",
         if failed { "fail" } else { "pass" },
-        r.summary.passed,
-        r.summary.failed,
-        r.summary.unknown,
+        esc(&r.summary.text()),
         run.interrupted
             .as_deref()
             .map(|s| format!(" — interrupted by {}", esc(s)))
@@ -599,6 +599,9 @@ pub fn run_page(r: &Report) -> String {
             esc(&v.name),
             badge(v.outcome.label())
         );
+        if let Some(reason) = &v.skipped {
+            let _ = writeln!(b, "<p>Skipped, not run: {}.</p>", esc(reason));
+        }
         let failures = v.failures();
         if !failures.is_empty() {
             b.push_str("<ul class=\"fail\">");
@@ -622,7 +625,7 @@ pub fn run_page(r: &Report) -> String {
                 b.push_str("</p>\n");
             }
         }
-        if v.outcome != Outcome::Pass && s.iterations.is_empty() {
+        if !v.outcome.is_ok() && s.iterations.is_empty() {
             b.push_str("<p>Not run.</p>\n");
         }
     }
@@ -638,6 +641,7 @@ pub fn run_page(r: &Report) -> String {
 mod tests {
     use super::*;
     use crate::qualify::compare::Kind;
+    use crate::verdict::Outcome;
 
     #[test]
     fn escapes_and_ticks() {
@@ -655,19 +659,17 @@ mod tests {
 
     #[test]
     fn kinds_and_outcomes_have_badge_styles() {
-        for o in [Outcome::Pass, Outcome::Fail, Outcome::Unknown] {
+        for o in [
+            Outcome::Pass,
+            Outcome::Fail,
+            Outcome::Unknown,
+            Outcome::Skipped,
+        ] {
             assert!(badge(o.label()).contains("class=\"badge pass") || o != Outcome::Pass);
             let class = o.label().to_lowercase();
             assert!(STYLE.contains(&format!(".{class}")), "{o:?}");
         }
-        for k in [
-            Kind::Same,
-            Kind::Fixed,
-            Kind::Better,
-            Kind::Regression,
-            Kind::Broken,
-            Kind::Unknown,
-        ] {
+        for k in Kind::ALL {
             assert!(STYLE.contains(&format!(".{}", k.label())), "{k:?}");
         }
     }

@@ -32,6 +32,11 @@ pub fn suite(report: &Report, name: &str) -> (TestSuite, Duration) {
         total += elapsed;
         let status = match v.outcome {
             Outcome::Pass => TestCaseStatus::success(),
+            Outcome::Skipped => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(v.skipped.clone().unwrap_or_else(|| "skipped".into()));
+                s
+            }
             Outcome::Fail | Outcome::Unknown => {
                 let failures = v.failures();
                 let mut s = TestCaseStatus::non_success(if v.outcome == Outcome::Fail {

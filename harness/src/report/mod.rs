@@ -35,6 +35,40 @@ pub struct Summary {
     pub failed: usize,
     /// Scenarios without a decision (interrupted, not run).
     pub unknown: usize,
+    /// Scenarios not run because the daemon cannot have what they require.
+    #[serde(default)]
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// Scenarios that ran (passed, failed or unknown): none when every one was skipped.
+    pub fn ran(&self) -> usize {
+        self.passed + self.failed + self.unknown
+    }
+
+    /// Adds another summary's counts.
+    pub fn add(&mut self, o: &Summary) {
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.unknown += o.unknown;
+        self.skipped += o.skipped;
+    }
+
+    /// The counts in words: `18 passed, 0 failed, 1 skipped`; unknown and skipped only when there
+    /// are any, and said plainly when nothing ran because everything was skipped.
+    pub fn text(&self) -> String {
+        let mut out = format!("{} passed, {} failed", self.passed, self.failed);
+        if self.unknown > 0 {
+            out.push_str(&format!(", {} unknown", self.unknown));
+        }
+        if self.skipped > 0 {
+            out.push_str(&format!(", {} skipped", self.skipped));
+            if self.ran() == 0 {
+                out.push_str(" — nothing ran: every scenario was skipped");
+            }
+        }
+        out
+    }
 }
 
 impl Report {
@@ -46,6 +80,7 @@ impl Report {
                 Outcome::Pass => summary.passed += 1,
                 Outcome::Fail => summary.failed += 1,
                 Outcome::Unknown => summary.unknown += 1,
+                Outcome::Skipped => summary.skipped += 1,
             }
         }
         Report {
@@ -54,6 +89,11 @@ impl Report {
             verdicts,
             run,
         }
+    }
+
+    /// Whether the run succeeded: every scenario passed or was skipped.
+    pub fn succeeded(&self) -> bool {
+        self.verdicts.iter().all(|v| v.outcome.is_ok())
     }
 }
 

@@ -78,11 +78,7 @@ impl MultiReport {
         let mut failed = 0;
         for t in &targets {
             match &t.report {
-                Some(r) => {
-                    summary.passed += r.summary.passed;
-                    summary.failed += r.summary.failed;
-                    summary.unknown += r.summary.unknown;
-                }
+                Some(r) => summary.add(&r.summary),
                 None => failed += 1,
             }
         }
@@ -107,17 +103,10 @@ pub fn terminal(m: &MultiReport, verbose: bool) -> String {
         }
         out.push('\n');
     }
-    let s = &m.summary;
     out.push_str(&format!(
-        "{} targets: {} passed, {} failed{}{}\n",
+        "{} targets: {}{}\n",
         m.targets.len(),
-        s.passed,
-        s.failed,
-        if s.unknown > 0 {
-            format!(", {} unknown", s.unknown)
-        } else {
-            String::new()
-        },
+        m.summary.text(),
         if m.targets_failed > 0 {
             format!("; {} target(s) could not run", m.targets_failed)
         } else {
@@ -188,4 +177,68 @@ pub fn file_name(name: &str) -> String {
         })
         .collect();
     s.trim_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RunRecord, ScenarioRecord};
+    use crate::verdict::{Outcome, ScenarioVerdict};
+
+    fn report(outcomes: &[Outcome]) -> Report {
+        let names: Vec<String> = (0..outcomes.len()).map(|i| format!("s{i}")).collect();
+        let run = RunRecord {
+            scenarios: names
+                .iter()
+                .map(|n| ScenarioRecord {
+                    name: n.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let verdicts = names
+            .iter()
+            .zip(outcomes)
+            .map(|(n, o)| ScenarioVerdict {
+                name: n.clone(),
+                outcome: *o,
+                checks: vec![],
+                errors: vec![],
+                stats: vec![],
+                skipped: (*o == Outcome::Skipped).then(|| "needs cgroup v1".into()),
+            })
+            .collect();
+        Report::new(run, verdicts)
+    }
+
+    #[test]
+    fn skipped_scenarios_are_summed_apart_over_the_targets() {
+        let m = MultiReport::new(vec![
+            Section::ran(
+                "v1",
+                &BTreeMap::new(),
+                Path::new("a.jsonl"),
+                report(&[Outcome::Pass, Outcome::Pass]),
+            ),
+            Section::ran(
+                "v2",
+                &BTreeMap::new(),
+                Path::new("b.jsonl"),
+                report(&[Outcome::Pass, Outcome::Skipped]),
+            ),
+        ]);
+        assert_eq!(m.summary.skipped, 1);
+        assert_eq!(m.summary.passed, 3);
+        let text = terminal(&m, false);
+        assert!(
+            text.contains("2 targets: 3 passed, 0 failed, 1 skipped"),
+            "{text}"
+        );
+        let xml = junit(&m).unwrap();
+        assert!(
+            xml.contains("<skipped message=\"needs cgroup v1\"/>"),
+            "{xml}"
+        );
+    }
 }

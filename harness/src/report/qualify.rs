@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 
-use crate::qualify::compare::{Change, Kind, MeasureComparison, QualifyReport, SideResult};
+use crate::qualify::compare::{
+    Change, Kind, MeasureComparison, QualifyReport, ScenarioComparison, SideResult,
+};
 use crate::units::format_secs;
 use crate::verdict::Outcome;
 
@@ -88,6 +90,15 @@ pub fn render(r: &QualifyReport) -> String {
                 .take(1)
                 .map(|f| format!("was: {f}"))
                 .collect(),
+            Kind::NotCompared => vec![format!(
+                "skipped on both sides, not compared: {}",
+                s.baseline
+                    .skipped
+                    .as_deref()
+                    .or(s.candidate.skipped.as_deref())
+                    .unwrap_or_default()
+            )],
+            Kind::OneSided => vec![one_sided(s)],
             Kind::Same => vec![],
         };
         let _ = writeln!(
@@ -116,9 +127,27 @@ pub fn render(r: &QualifyReport) -> String {
     out
 }
 
+/// What a `one-sided` comparison is: which side skipped the scenario, and why.
+pub fn one_sided(s: &ScenarioComparison) -> String {
+    let (skipped, ran, r) = if s.baseline.outcome == Outcome::Skipped {
+        ("baseline", "candidate", &s.baseline)
+    } else {
+        ("candidate", "baseline", &s.candidate)
+    };
+    format!(
+        "skipped on the {skipped} only ({}), run on the {ran}: the sides differ",
+        r.skipped.as_deref().unwrap_or("no reason given")
+    )
+}
+
 fn case(name: &str, side: &str, result: &SideResult, failed_by: Option<&str>) -> TestCase {
     let status = match (result.outcome, failed_by) {
         (Outcome::Pass, None) => TestCaseStatus::success(),
+        (Outcome::Skipped, None) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(result.skipped.clone().unwrap_or_else(|| "skipped".into()));
+            s
+        }
         (outcome, why) => {
             let mut s = TestCaseStatus::non_success(if outcome == Outcome::Unknown {
                 NonSuccessKind::Error
@@ -144,15 +173,19 @@ pub fn junit(r: &QualifyReport) -> anyhow::Result<String> {
     let mut suite = TestSuite::new("shakedown qualify");
     for s in &r.scenarios {
         suite.add_test_case(case(&s.name, "baseline", &s.baseline, None));
-        let why = (s.kind == Kind::Regression).then(|| {
-            let m: Vec<String> = s
-                .measures
-                .iter()
-                .filter(|m| m.change == Change::Worse)
-                .map(|m| format!("{} {}: ×{:.2}", m.step, m.measure, m.ratio))
-                .collect();
-            format!("regression: {}", m.join(", "))
-        });
+        let why = match s.kind {
+            Kind::Regression => {
+                let m: Vec<String> = s
+                    .measures
+                    .iter()
+                    .filter(|m| m.change == Change::Worse)
+                    .map(|m| format!("{} {}: ×{:.2}", m.step, m.measure, m.ratio))
+                    .collect();
+                Some(format!("regression: {}", m.join(", ")))
+            }
+            Kind::OneSided => Some(format!("one-sided: {}", one_sided(s))),
+            _ => None,
+        };
         suite.add_test_case(case(&s.name, "candidate", &s.candidate, why.as_deref()));
     }
     let mut report = JReport::new("shakedown");

@@ -82,12 +82,15 @@ pub fn render(report: &Report, verbose: bool) -> String {
     };
     for v in &report.verdicts {
         let keys = key_measures(v);
-        let shown: Vec<String> = v
+        let mut shown: Vec<String> = v
             .stats
             .iter()
             .filter(|s| keys.contains(&(s.step.clone(), s.measure.clone())))
             .map(|s| format!("{} {}: {}", s.step, s.measure, stat_text(s)))
             .collect();
+        if let Some(reason) = &v.skipped {
+            shown.push(reason.clone());
+        }
         let _ = writeln!(
             out,
             "{:>8} [{:>8}] {:<width$}  {}",
@@ -114,11 +117,7 @@ pub fn render(report: &Report, verbose: bool) -> String {
             }
         }
     }
-    for v in report
-        .verdicts
-        .iter()
-        .filter(|v| v.outcome != Outcome::Pass)
-    {
+    for v in report.verdicts.iter().filter(|v| !v.outcome.is_ok()) {
         let _ = writeln!(out, "\n{} {}:", v.outcome.label(), v.name);
         let failures = v.failures();
         if failures.is_empty() {
@@ -133,24 +132,15 @@ pub fn render(report: &Report, verbose: bool) -> String {
             }
         }
     }
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "\n{} passed, {} failed{}",
-        s.passed,
-        s.failed,
-        if s.unknown > 0 {
-            format!(", {} unknown", s.unknown)
-        } else {
-            String::new()
-        }
-    );
-    if report.verdicts.len() > 1 {
-        let mut by_time: Vec<(&str, Duration)> = report
-            .verdicts
-            .iter()
-            .map(|v| (v.name.as_str(), elapsed(&v.name)))
-            .collect();
+    let _ = writeln!(out, "\n{}", report.summary.text());
+    // Of the scenarios that ran (a skipped one took no time).
+    let mut by_time: Vec<(&str, Duration)> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.outcome != Outcome::Skipped)
+        .map(|v| (v.name.as_str(), elapsed(&v.name)))
+        .collect();
+    if by_time.len() > 1 {
         by_time.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
         let slowest: Vec<String> = by_time
             .iter()
@@ -180,6 +170,7 @@ mod tests {
             checks,
             errors: vec![],
             stats,
+            skipped: None,
         }
     }
 
@@ -285,5 +276,61 @@ mod tests {
             verbose.contains("stop web · daemon_duration = 30ms"),
             "{verbose}"
         );
+    }
+    #[test]
+    fn a_skipped_scenario_shows_its_reason_and_is_counted_apart() {
+        let run = RunRecord {
+            scenarios: vec![
+                ScenarioRecord {
+                    name: "ran".into(),
+                    elapsed: Duration::from_secs(2),
+                    ..Default::default()
+                },
+                ScenarioRecord {
+                    name: "frozen".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let mut skipped = verdict("frozen", Outcome::Skipped, vec![], vec![]);
+        skipped.skipped = Some("needs cgroup v1; the daemon runs cgroup v2".into());
+        let report = Report::new(
+            run.clone(),
+            vec![
+                verdict("ran", Outcome::Pass, vec![], vec![]),
+                skipped.clone(),
+            ],
+        );
+        assert!(report.succeeded());
+        let text = render(&report, false);
+        let line = text.lines().find(|l| l.contains("frozen")).unwrap();
+        assert!(
+            line.trim_start().starts_with("SKIP")
+                && line.ends_with("needs cgroup v1; the daemon runs cgroup v2"),
+            "{text}"
+        );
+        assert!(text.contains("\n1 passed, 0 failed, 1 skipped\n"), "{text}");
+        // Not listed among the failures, not among the slowest.
+        assert!(!text.contains("SKIP frozen:"), "{text}");
+        assert!(!text.contains("slowest"), "{text}");
+        // Everything skipped: still a success, and said plainly that nothing ran.
+        let all = Report::new(run, vec![skipped]);
+        assert!(all.succeeded());
+        assert!(
+            render(&all, false).contains("0 passed, 0 failed, 1 skipped — nothing ran"),
+            "{}",
+            render(&all, false)
+        );
+        // JUnit: a skipped testcase with the reason.
+        let xml = crate::report::junit::render(&all).unwrap();
+        assert!(
+            xml.contains("<skipped message=\"needs cgroup v1; the daemon runs cgroup v2\"/>"),
+            "{xml}"
+        );
+        // HTML: its badge and the reason.
+        let page = crate::report::html::run_page(&all);
+        assert!(page.contains("class=\"badge skip\""), "{page}");
+        assert!(page.contains("Skipped, not run: needs cgroup v1"), "{page}");
     }
 }

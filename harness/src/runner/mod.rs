@@ -16,6 +16,7 @@
 //! iteration's task, none can outlive it.
 
 mod observe;
+pub mod requires;
 pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};

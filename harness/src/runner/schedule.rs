@@ -42,9 +42,14 @@ pub struct Shared<'a> {
     pub ledger: &'a Ledger,
 }
 
-/// Runs every scenario of `plans` on the jobs.
-pub async fn run_plan(jobs: Vec<Job<'_>>, plans: &[PlannedScenario], shared: &Shared<'_>) {
-    let queue = Mutex::new((0..plans.len()).collect::<VecDeque<usize>>());
+/// Runs the scenarios of `plans` whose indices are in `runnable` (in that order) on the jobs.
+pub async fn run_plan(
+    jobs: Vec<Job<'_>>,
+    plans: &[PlannedScenario],
+    runnable: &[usize],
+    shared: &Shared<'_>,
+) {
+    let queue = Mutex::new(runnable.iter().copied().collect::<VecDeque<usize>>());
     // Readers run side by side; an exclusive scenario takes it for writing, alone. tokio's lock is
     // fair, so the scenarios queued after an exclusive one wait for it too.
     let gate = tokio::sync::RwLock::new(());

@@ -110,6 +110,30 @@ pub struct Requirements {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub daemon_options: BTreeMap<String, Spanned<serde_json::Value>>,
+    /// The cgroup version the daemon must run on (`v1` or `v2`, as `docker info` reports it);
+    /// unset: either. On a daemon with the other version the scenario is not run and its verdict
+    /// is `skipped`, with the reason; when the version cannot be read, `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<CgroupVersion>,
+}
+
+/// A cgroup version (`docker info`'s `CgroupVersion`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupVersion {
+    /// cgroup v1 (legacy or hybrid hierarchy).
+    V1,
+    /// cgroup v2 (the unified hierarchy).
+    V2,
+}
+
+impl std::fmt::Display for CgroupVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CgroupVersion::V1 => "cgroup v1",
+            CgroupVersion::V2 => "cgroup v2",
+        })
+    }
 }
 
 impl PartialEq for Requirements {
@@ -119,6 +143,7 @@ impl PartialEq for Requirements {
             && self.disruptive == o.disruptive
             && self.exclusive == o.exclusive
             && self.daemon_options_plain() == o.daemon_options_plain()
+            && self.cgroup == o.cgroup
     }
 }
 

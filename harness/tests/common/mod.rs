@@ -368,6 +368,27 @@ pub fn run_json(
     (out, json_or_null(&j))
 }
 
+/// `shakedown judge DIR/j.jsonl` (the journal [`run_json`] wrote) gives the same exit code,
+/// verdicts and terminal report as the live run.
+pub fn assert_judge_reproduces(
+    state: &Path,
+    dir: &Path,
+    live: &std::process::Output,
+    r: &serde_json::Value,
+) {
+    let again = dir.join("again.json");
+    let out = shakedown(state)
+        .arg("judge")
+        .arg(dir.join("j.jsonl"))
+        .arg("--json")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), live.status.code(), "{}", text(&out));
+    assert_eq!(json(&again)["verdicts"], r["verdicts"]);
+    assert_eq!(out.stdout, live.stdout, "the terminal report differs");
+}
+
 /// `shakedown run FILE --json JSON EXTRA...` in the background, its output kept.
 pub fn spawn_json(state: &Path, file: &Path, json: &Path, extra: &[&str]) -> Spawned {
     Spawned::new(
