@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::host::Cmd;
 
 /// Version of the build recipe: bump it when what an image contains changes.
-pub const RECIPE: u32 = 1;
+pub const RECIPE: u32 = 3;
 /// The kernel package when none is asked for.
 pub const DEFAULT_KERNEL: &str = "linux-image-cloud-amd64";
 /// Packages every image has (besides the kernel).
@@ -607,9 +607,16 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# What udev sets up: bullseye's runc re-executes itself through /dev/fd (runc#2552).
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# As on a systemd host: every controller available to child cgroups.
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control || echo "shakedown-init: cgroup controller $c not enabled"; done
 hostname {host}
 for m in {modules}; do modprobe "$m" || echo "shakedown-init: modprobe $m failed"; done
 ip link set lo up
