@@ -89,6 +89,7 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
         .args(["--target", "vm:b12"])
         .arg(common::builtin().join("pid1-sigterm.yaml"))
         .arg(common::builtin().join("cgroup-oom.yaml"))
+        .arg(common::builtin().join("stop-frozen.yaml"))
         .arg(&netem)
         .arg("--json")
         .arg(&j)
@@ -117,6 +118,32 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
             "{name}: {}",
             text(&out)
         );
+    }
+    // The VM runs cgroup v2 (its init mounts only that): the scenario that needs v1 is skipped,
+    // with the reason, not run.
+    assert_eq!(
+        common::verdict(&r, "stop-frozen")["outcome"],
+        "skipped",
+        "{}",
+        text(&out)
+    );
+    // How it was emulated is said: KVM, or software emulation with why not KVM.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let up = err
+        .lines()
+        .find(|l| l.starts_with("vm:b12: up in"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        up.contains("(kvm;") || up.contains("(tcg (no KVM: "),
+        "{up}"
+    );
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        assert!(up.contains("(tcg (no KVM: /dev/kvm"), "{up}");
     }
     // The VM's kernel as its dockerd reports it: Debian's 6.1, not this host's.
     let fp = &r["run"]["fingerprint"];

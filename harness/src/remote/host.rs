@@ -147,8 +147,8 @@ impl Access {
                 let vms = crate::vm::Vms::new(&crate::target::default_state_dir());
                 let vm = vms.boot(name, cancel).await?;
                 eprintln!(
-                    "vm:{name}: up in {:.0} s (kernel {}, docker.io {})",
-                    vm.boot_seconds, vm.image.kernel, vm.image.docker
+                    "vm:{name}: up in {:.0} s ({}; kernel {}, docker.io {})",
+                    vm.boot_seconds, vm.accel, vm.image.kernel, vm.image.docker
                 );
                 Opened {
                     ssh: vm.ssh(&self.home, self.binary.clone()),
