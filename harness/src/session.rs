@@ -154,7 +154,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
     journal.emit(Event::RunStarted(RunStart {
         format: journal::FORMAT,
         run_id: run_id.clone(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: crate::VERSION.into(),
         pid: std::process::id(),
         pid_start_time: crate::proc::stat(std::process::id())
             .map(|s| s.start_time)

@@ -156,14 +156,7 @@ mod tests {
     use std::time::Duration;
 
     fn ev(action: &str, id: &str, t: f64) -> EventRecord {
-        EventRecord {
-            t: Duration::from_secs_f64(t),
-            time_nano: 0,
-            action: action.into(),
-            id: id.into(),
-            container: Some("web".into()),
-            attributes: Default::default(),
-        }
+        event(action, id, t, None)
     }
 
     #[test]

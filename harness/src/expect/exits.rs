@@ -220,19 +220,6 @@ mod tests {
     use crate::verdict::Outcome;
     use std::time::Duration;
 
-    fn ev(action: &str, id: &str, t: f64, code: Option<&str>) -> EventRecord {
-        EventRecord {
-            t: Duration::from_secs_f64(t),
-            time_nano: 0,
-            action: action.into(),
-            id: id.into(),
-            container: Some("web".into()),
-            attributes: code
-                .map(|c| [("exitCode".to_string(), c.to_string())].into())
-                .unwrap_or_default(),
-        }
-    }
-
     fn iteration(events: Vec<EventRecord>) -> IterationRecord {
         IterationRecord {
             events,
@@ -243,25 +230,25 @@ mod tests {
     #[test]
     fn causes_are_told_apart_run_by_run() {
         let it = iteration(vec![
-            ev("start", WEB_ID, 0.1, None),
-            ev("oom", WEB_ID, 0.2, None),
-            ev("die", WEB_ID, 0.2, Some("137")),
-            ev("start", WEB_ID, 0.3, None),
+            event("start", WEB_ID, 0.1, None),
+            event("oom", WEB_ID, 0.2, None),
+            event("die", WEB_ID, 0.2, Some("137")),
+            event("start", WEB_ID, 0.3, None),
             // The oom notice arrives after the die: still this run's.
-            ev("die", WEB_ID, 0.4, Some("137")),
-            ev("oom", WEB_ID, 0.41, None),
-            ev("start", WEB_ID, 0.5, None),
-            ev("die", WEB_ID, 0.6, Some("3")),
-            ev("start", WEB_ID, 0.7, None),
-            ev("kill", WEB_ID, 0.8, None),
-            ev("die", WEB_ID, 0.8, Some("143")),
-            ev("start", WEB_ID, 0.85, None),
-            ev("die", WEB_ID, 0.9, Some("0")),
+            event("die", WEB_ID, 0.4, Some("137")),
+            event("oom", WEB_ID, 0.41, None),
+            event("start", WEB_ID, 0.5, None),
+            event("die", WEB_ID, 0.6, Some("3")),
+            event("start", WEB_ID, 0.7, None),
+            event("kill", WEB_ID, 0.8, None),
+            event("die", WEB_ID, 0.8, Some("143")),
+            event("start", WEB_ID, 0.85, None),
+            event("die", WEB_ID, 0.9, Some("0")),
             // Another container's exits never count.
-            ev("oom", "other", 0.5, None),
-            ev("die", "other", 0.5, Some("137")),
+            event("oom", "other", 0.5, None),
+            event("die", "other", 0.5, Some("137")),
             // After the step was observed.
-            ev("die", WEB_ID, 9.0, Some("1")),
+            event("die", WEB_ID, 9.0, Some("1")),
         ]);
         let s = step(exited(0, false), 1.0);
         let want = Exits {
@@ -288,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_gap_makes_the_counts_unknown() {
-        let mut it = iteration(vec![ev("die", WEB_ID, 0.2, Some("1"))]);
+        let mut it = iteration(vec![event("die", WEB_ID, 0.2, Some("1"))]);
         it.gaps.push(crate::record::SourceGap {
             source: Source::Events,
             from: Duration::from_millis(100),

@@ -314,7 +314,7 @@ fn outcome_text(step: &StepRecord) -> String {
 pub(crate) mod testutil {
     use std::time::Duration;
 
-    use crate::record::{Measure, Observation, StepOutcome, StepRecord};
+    use crate::record::{EventRecord, Measure, Observation, StepOutcome, StepRecord};
 
     /// The docker id of the test step's container.
     pub const WEB_ID: &str = "a1b2c3";
@@ -340,6 +340,20 @@ pub(crate) mod testutil {
             forensics: None,
             samples: vec![],
             leaks: None,
+        }
+    }
+
+    /// A daemon event for the container `web` at `t` seconds, with its exit code if given.
+    pub fn event(action: &str, id: &str, t: f64, code: Option<&str>) -> EventRecord {
+        EventRecord {
+            t: Duration::from_secs_f64(t),
+            time_nano: 0,
+            action: action.into(),
+            id: id.into(),
+            container: Some("web".into()),
+            attributes: code
+                .map(|c| [("exitCode".to_string(), c.to_string())].into())
+                .unwrap_or_default(),
         }
     }
 

@@ -404,7 +404,7 @@ pub fn compare(base: &SideRuns, cand: &SideRuns, thresholds: &Thresholds) -> Qua
         journals: s.journals.clone(),
     };
     QualifyReport {
-        shakedown_version: env!("CARGO_PKG_VERSION").into(),
+        shakedown_version: crate::VERSION.into(),
         baseline: side(base),
         candidate: side(cand),
         scenarios,

@@ -84,7 +84,7 @@ impl Report {
             }
         }
         Report {
-            shakedown_version: env!("CARGO_PKG_VERSION").into(),
+            shakedown_version: crate::VERSION.into(),
             summary,
             verdicts,
             run,

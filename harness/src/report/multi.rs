@@ -83,7 +83,7 @@ impl MultiReport {
             }
         }
         MultiReport {
-            shakedown_version: env!("CARGO_PKG_VERSION").into(),
+            shakedown_version: crate::VERSION.into(),
             summary,
             targets_failed: failed,
             targets,
