@@ -133,6 +133,15 @@ pub enum VmCommand {
         #[arg(long, value_name = "VERSION")]
         engine: Option<String>,
     },
+    /// Boot an image and open a shell in it as root (or run COMMAND there), then shut it down:
+    /// to look around a VM as the harness sees it.
+    Ssh {
+        /// The image's name.
+        name: String,
+        /// A command to run instead of a shell.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// The images built.
     List,
     /// Remove an image.
@@ -146,7 +155,9 @@ pub enum VmCommand {
 #[derive(Debug, clap::Args)]
 pub struct QualifyArgs {
     /// The baseline: engine=VERSION, engine-dir=DIR, system, or journal=FILE (repeatable), with
-    /// daemon.FLAG=VALUE settings (e.g. engine=20.10.24,daemon.init=true).
+    /// daemon.FLAG=VALUE settings (e.g. engine=20.10.24,daemon.init=true); or a host —
+    /// ssh://…, vagrant:MACHINE, vm:NAME — optionally with engine=VERSION and daemon. settings
+    /// (e.g. vm:b12,engine=20.10.24).
     #[arg(long, value_name = "SIDE")]
     pub baseline: String,
     /// The candidate, written like the baseline.
@@ -1120,6 +1131,17 @@ async fn vm(action: VmCommand) -> Result<i32> {
         VmCommand::Rm { name } => {
             vms.remove(&name).await.map_err(env)?;
             println!("removed vm {name}");
+        }
+        VmCommand::Ssh { name, command } => {
+            let signals = Signals::install()?;
+            let mut vm = vms.boot(&name, &signals.cancel).await.map_err(env)?;
+            eprintln!("{}", vm.up_line());
+            let code = vm
+                .ssh(crate::remote::REMOTE_HOME, None)
+                .interactive(&command)
+                .await;
+            vm.shutdown().await;
+            return code.map_err(env);
         }
     }
     Ok(EXIT_OK)

@@ -637,6 +637,14 @@ impl BootError {
 }
 
 impl Running {
+    /// `vm:NAME: up in N s (ACCEL; kernel …, docker.io …)`, as runs report a boot.
+    pub fn up_line(&self) -> String {
+        format!(
+            "vm:{}: up in {:.0} s ({}; kernel {}, docker.io {})",
+            self.name, self.boot_seconds, self.accel, self.image.kernel, self.image.docker
+        )
+    }
+
     /// How to reach it: root on the forwarded port, its own key, its host key checked.
     pub fn ssh(&self, home: &str, binary: Option<PathBuf>) -> crate::remote::Ssh {
         crate::remote::Ssh {

@@ -284,3 +284,34 @@ fn an_unknown_image_is_named() {
     assert_eq!(rm.0, Some(0), "{rm:?}");
     assert!(!fake.exists());
 }
+
+/// `vm ssh NAME -- COMMAND` runs the command in the booted VM, with this terminal's streams, and
+/// passes its exit code on; the VM is gone afterwards.
+#[test]
+fn vm_ssh_runs_a_command_in_the_vm() {
+    let img = image();
+    let child = shakedown(&state())
+        .args([
+            "vm",
+            "ssh",
+            "b12",
+            "--",
+            "uname -r; cat /sys/fs/cgroup/cgroup.subtree_control; exit 3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = common::Spawned::new(child).wait_with_output();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), img["kernel"].as_str(), "{}", text(&out));
+    // Every controller is delegated, as a systemd host does.
+    let controllers = lines.next().unwrap_or_default();
+    for c in ["cpu", "memory", "pids", "io"] {
+        assert!(controllers.split(' ').any(|x| x == c), "{controllers}");
+    }
+    assert!(qemus_of(pid).is_empty(), "qemu left: {:?}", qemus_of(pid));
+}

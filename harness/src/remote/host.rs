@@ -146,10 +146,7 @@ impl Access {
             HostSpec::Vm(name) => {
                 let vms = crate::vm::Vms::new(&crate::target::default_state_dir());
                 let vm = vms.boot(name, cancel).await?;
-                eprintln!(
-                    "vm:{name}: up in {:.0} s ({}; kernel {}, docker.io {})",
-                    vm.boot_seconds, vm.accel, vm.image.kernel, vm.image.docker
-                );
+                eprintln!("{}", vm.up_line());
                 Opened {
                     ssh: vm.ssh(&self.home, self.binary.clone()),
                     label: format!("vm:{name} ({})", vm.image.suite),

@@ -200,6 +200,32 @@ impl Ssh {
         c
     }
 
+    /// A session on the host with this terminal: a login shell (`-t`) without a command, else
+    /// the command. Interactive, so bounded by the user and by ssh's keepalives (a dead host ends
+    /// it within 15 s), not by a deadline. Returns ssh's exit code.
+    pub async fn interactive(&self, command: &[String]) -> anyhow::Result<i32> {
+        let mut c = self.command(&command.join(" "));
+        if command.is_empty() {
+            // `-T` and an empty command above: ask for a terminal instead and no command.
+            let mut args: Vec<std::ffi::OsString> =
+                c.as_std().get_args().map(|a| a.to_os_string()).collect();
+            args.truncate(args.len() - 1);
+            if let Some(t) = args.iter().position(|a| a == "-T") {
+                args[t] = "-t".into();
+            }
+            c = tokio::process::Command::new("ssh");
+            c.args(args).kill_on_drop(true);
+        }
+        let status = c
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .await
+            .context("cannot run ssh (install openssh-client)")?;
+        Ok(status.code().unwrap_or(255))
+    }
+
     /// Runs a shell command on the host with `input` on its standard input; fails on a non-zero
     /// exit, naming the host and what the command printed.
     async fn exec(
