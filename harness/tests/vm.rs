@@ -65,6 +65,17 @@ fn qemus_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Runs the command to its end with its output captured; returns its pid and output.
+fn run_to_end(c: &mut std::process::Command) -> (u32, std::process::Output) {
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, common::Spawned::new(child).wait_with_output())
+}
+
 /// A netem fault: Debian's kernel has the qdisc, this host's kernel has not.
 const NETEM: &str = r#"
 name: vm-net-corrupt
@@ -84,23 +95,19 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
     let netem = scenario(dir.path(), "netem", NETEM);
     let j = dir.path().join("r.json");
     let t = Instant::now();
-    let child = shakedown(&state())
-        .arg("run")
-        .args(["--target", "vm:b12"])
-        .arg(common::builtin().join("pid1-sigterm.yaml"))
-        .arg(common::builtin().join("cgroup-oom.yaml"))
-        .arg(common::builtin().join("stop-frozen.yaml"))
-        .arg(&netem)
-        .arg("--json")
-        .arg(&j)
-        .arg("--journal")
-        .arg(dir.path().join("j.jsonl"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = common::Spawned::new(child).wait_with_output();
+    let (pid, out) = run_to_end(
+        shakedown(&state())
+            .arg("run")
+            .args(["--target", "vm:b12"])
+            .arg(common::builtin().join("pid1-sigterm.yaml"))
+            .arg(common::builtin().join("cgroup-oom.yaml"))
+            .arg(common::builtin().join("stop-frozen.yaml"))
+            .arg(&netem)
+            .arg("--json")
+            .arg(&j)
+            .arg("--journal")
+            .arg(dir.path().join("j.jsonl")),
+    );
     eprintln!("run in the VM: {:.0} s", t.elapsed().as_secs_f64());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = common::json(&j);
@@ -290,20 +297,13 @@ fn an_unknown_image_is_named() {
 #[test]
 fn vm_ssh_runs_a_command_in_the_vm() {
     let img = image();
-    let child = shakedown(&state())
-        .args([
-            "vm",
-            "ssh",
-            "b12",
-            "--",
-            "uname -r; cat /sys/fs/cgroup/cgroup.subtree_control; exit 3",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = common::Spawned::new(child).wait_with_output();
+    let (pid, out) = run_to_end(shakedown(&state()).args([
+        "vm",
+        "ssh",
+        "b12",
+        "--",
+        "uname -r; cat /sys/fs/cgroup/cgroup.subtree_control; exit 3",
+    ]));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut lines = stdout.lines();
