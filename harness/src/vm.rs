@@ -375,20 +375,16 @@ impl Vms {
             .ok_or_else(|| {
                 anyhow!("qemu-system-x86_64 is missing: apt-get install qemu-system-x86")
             })?;
-        match std::env::var("SHAKEDOWN_VM_ACCEL").as_deref() {
-            Ok("kvm") => {
-                return self
-                    .boot_with(name, &image, &qemu, Accel::Kvm, cancel)
-                    .await
-                    .map_err(BootError::into_anyhow)
-            }
-            Ok("tcg") => {
-                return self
-                    .boot_with(name, &image, &qemu, Accel::Tcg, cancel)
-                    .await
-                    .map_err(BootError::into_anyhow)
-            }
-            _ => {}
+        let forced = match std::env::var("SHAKEDOWN_VM_ACCEL").as_deref() {
+            Ok("kvm") => Some(Accel::Kvm),
+            Ok("tcg") => Some(Accel::Tcg),
+            _ => None,
+        };
+        if let Some(accel) = forced {
+            return self
+                .boot_with(name, &image, &qemu, accel, cancel)
+                .await
+                .map_err(BootError::into_anyhow);
         }
         let verdict = self.dir.join(".kvm");
         let boot_id =

@@ -98,6 +98,35 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
     })
 }
 
+/// How a side gets its runs, and what it starts with: a journal side's runs, read; nothing yet
+/// for a side that runs.
+async fn open_side(
+    q: &Qualification,
+    side: &Side,
+    state: &Path,
+    signals: &Signals,
+) -> Result<(Runner, SideRuns)> {
+    let runner = match &side.kind {
+        SideKind::Journals(js) => return Ok((Runner::Journals, read_side(&side.spec, js)?)),
+        SideKind::Remote { host, engine } => q
+            .access
+            .open(host, &signals.cancel)
+            .await
+            .map(|h| Runner::Remote(Box::new(h), engine.clone()))
+            .map_err(|e| Error::env(format!("side {}: {e:#}", side.spec)))?,
+        _ => Runner::Local(target_of(side, state).await?),
+    };
+    Ok((
+        runner,
+        SideRuns {
+            spec: side.spec.clone(),
+            plans: q.plans.clone(),
+            records: vec![],
+            journals: vec![],
+        },
+    ))
+}
+
 /// Runs the rounds and compares; returns the report and the signal that cut it short, if any.
 pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyReport> {
     let state = crate::target::default_state_dir();
@@ -108,36 +137,15 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
     let mut runs = Vec::new();
     let mut opening = Ok(());
     for (_, side) in sides {
-        let runner = match &side.kind {
-            SideKind::Journals(js) => match read_side(&side.spec, js) {
-                Ok(r) => {
-                    runs.push(r);
-                    Ok(Runner::Journals)
-                }
-                Err(e) => Err(e),
-            },
-            SideKind::Remote { host, engine } => q
-                .access
-                .open(host, &signals.cancel)
-                .await
-                .map(|h| Runner::Remote(Box::new(h), engine.clone()))
-                .map_err(|e| Error::env(format!("side {}: {e:#}", side.spec))),
-            _ => target_of(side, &state).await.map(Runner::Local),
-        };
-        match runner {
-            Ok(r) => runners.push(r),
+        match open_side(q, side, &state, signals).await {
+            Ok((runner, side_runs)) => {
+                runners.push(runner);
+                runs.push(side_runs);
+            }
             Err(e) => {
                 opening = Err(e);
                 break;
             }
-        }
-        if !matches!(side.kind, SideKind::Journals(_)) {
-            runs.push(SideRuns {
-                spec: side.spec.clone(),
-                plans: q.plans.clone(),
-                records: vec![],
-                journals: vec![],
-            });
         }
     }
     let result = match opening {

@@ -95,17 +95,10 @@ impl Access {
                 anyhow!("{e} (is vagrant installed, and is this the Vagrantfile's directory?)")
             })?;
         let dir = crate::target::default_state_dir().join("vagrant");
-        let safe: String = machine
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let file = dir.join(format!("{safe}.ssh_config"));
+        let file = dir.join(format!(
+            "{}.ssh_config",
+            crate::report::multi::file_name(machine)
+        ));
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(&file, out))
             .with_context(|| format!("cannot write {}", file.display()))?;

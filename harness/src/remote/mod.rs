@@ -169,6 +169,12 @@ impl Ssh {
     }
 
     fn command(&self, remote: &str) -> tokio::process::Command {
+        self.ssh(Some(remote))
+    }
+
+    /// `ssh` to the host: with a command (run as root, no terminal), or without one (a login
+    /// shell on a terminal).
+    fn ssh(&self, remote: Option<&str>) -> tokio::process::Command {
         let mut c = tokio::process::Command::new("ssh");
         if let Some(f) = &self.config {
             c.arg("-F").arg(f);
@@ -195,7 +201,10 @@ impl Ssh {
             Some(u) => format!("{u}@{}", self.target.host),
             None => self.target.host.clone(),
         };
-        c.arg("-T").arg("--").arg(dest).arg(as_root(remote));
+        match remote {
+            Some(r) => c.arg("-T").arg("--").arg(dest).arg(as_root(r)),
+            None => c.arg("-t").arg("--").arg(dest),
+        };
         c.kill_on_drop(true);
         c
     }
@@ -204,18 +213,8 @@ impl Ssh {
     /// the command. Interactive, so bounded by the user and by ssh's keepalives (a dead host ends
     /// it within 15 s), not by a deadline. Returns ssh's exit code.
     pub async fn interactive(&self, command: &[String]) -> anyhow::Result<i32> {
-        let mut c = self.command(&command.join(" "));
-        if command.is_empty() {
-            // `-T` and an empty command above: ask for a terminal instead and no command.
-            let mut args: Vec<std::ffi::OsString> =
-                c.as_std().get_args().map(|a| a.to_os_string()).collect();
-            args.truncate(args.len() - 1);
-            if let Some(t) = args.iter().position(|a| a == "-T") {
-                args[t] = "-t".into();
-            }
-            c = tokio::process::Command::new("ssh");
-            c.args(args).kill_on_drop(true);
-        }
+        let command = command.join(" ");
+        let mut c = self.ssh(Some(command.as_str()).filter(|c| !c.is_empty()));
         let status = c
             .stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
