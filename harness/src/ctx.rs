@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use tokio::time::Instant;
 
+use crate::anchor::Anchors;
 use crate::docker::{
     CreateSpec, DockerClient, LABEL_CONTAINER, LABEL_HOST, LABEL_ITERATION, LABEL_PID, LABEL_RUN,
     LABEL_SCENARIO,
@@ -57,13 +58,18 @@ pub struct Ctx<'a> {
     pub forensics: Forensics,
     /// A bundle an action already wrote for this step.
     pub bundle: Option<PathBuf>,
-    /// Each container's latest observation in this iteration (after the step that observed it).
-    pub observed: HashMap<String, Observation>,
     /// Containers a `pause` step paused, with the change that unpauses them.
     pub paused: HashMap<String, ChangeId>,
-    /// A container's state just before an action disturbed it (e.g. `kill_process`), which later
-    /// steps compare with: a restart may complete before the disturbing step's own observation.
-    pub baseline: HashMap<String, Observation>,
+    /// Each container's anchor, the look later comparisons are made with (e.g. `wait_for
+    /// {restarted: true}`): never one taken while a step's effect may still unfold
+    /// ([`crate::anchor`]).
+    pub anchors: Anchors<Observation>,
+    /// When the current step started (as journaled), in Unix time: what `log {since: step}`
+    /// counts new lines from.
+    pub step_started_unix: f64,
+    /// Told once a background step took what it compares with, so that the next step starts only
+    /// then ([`Ctx::anchor_taken`]).
+    pub anchored: Option<tokio::sync::oneshot::Sender<()>>,
     /// What leak detection saw at the iteration's start, by scope (`true`: the whole host).
     pub leak_baselines: std::collections::BTreeMap<bool, crate::leaks::Snapshot>,
     /// Probe samples of the current step (also journaled as they are taken).
@@ -98,15 +104,24 @@ impl<'a> Ctx<'a> {
             daemon: self.daemon.clone(),
             forensics: self.forensics.clone(),
             bundle: None,
-            observed: self.observed.clone(),
             paused: self.paused.clone(),
-            baseline: self.baseline.clone(),
+            anchors: self.anchors.clone(),
+            step_started_unix: self.step_started_unix,
+            anchored: None,
             leak_baselines: self.leak_baselines.clone(),
             samples: Vec::new(),
             pending_bundle: None,
             journal: self.journal.clone(),
             ledger: self.ledger.clone(),
             env: self.env,
+        }
+    }
+
+    /// Says the step took what it compares with (an action that reads its own anchor, such as a
+    /// file's content before, calls it after that read; the runner for every other action).
+    pub fn anchor_taken(&mut self) {
+        if let Some(tx) = self.anchored.take() {
+            let _ = tx.send(());
         }
     }
 
@@ -121,9 +136,8 @@ impl<'a> Ctx<'a> {
         }
         absent(&mut self.containers, other.containers);
         absent(&mut self.processes, other.processes);
-        absent(&mut self.observed, other.observed);
         absent(&mut self.paused, other.paused);
-        absent(&mut self.baseline, other.baseline);
+        self.anchors.merge(other.anchors);
         self.netns_seen.extend(other.netns_seen);
         if let (Ok(mut mine), Ok(theirs)) = (self.created.lock(), other.created.into_inner()) {
             mine.extend(theirs);

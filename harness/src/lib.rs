@@ -8,6 +8,7 @@
 //! bounded, PID-safe piece of host work.
 
 pub mod action;
+pub mod anchor;
 pub mod clean;
 pub mod cli;
 pub mod ctx;

@@ -69,6 +69,13 @@ impl fmt::Display for HumanDuration {
     }
 }
 
+/// An RFC 3339 time as Docker writes it (`2024-05-01T10:00:00.123456789Z`, or with an offset), as
+/// nanoseconds since the Unix epoch.
+pub fn parse_time(s: &str) -> Option<i128> {
+    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    Some(t.timestamp() as i128 * 1_000_000_000 + t.timestamp_subsec_nanos() as i128)
+}
+
 /// Formats a duration compactly, choosing a unit that keeps 3 significant digits (`4.98s`, `215ms`).
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();

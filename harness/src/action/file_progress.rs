@@ -41,6 +41,7 @@ impl FileProgress {
 
 impl ActionKind for FileProgress {
     const NAME: &'static str = "file_progress";
+    const ANCHORS_ITSELF: bool = true;
 
     fn container_refs(&self) -> Vec<&Spanned<String>> {
         vec![&self.container]
@@ -72,6 +73,8 @@ impl ActionKind for FileProgress {
             .await?
         };
         let first = read(proc.clone(), self.path.clone()).await?;
+        // In the background, the next step starts only now: progress is counted from this read.
+        ctx.anchor_taken();
         let shown = |b: &[u8]| {
             let s = String::from_utf8_lossy(b);
             s.trim().chars().take(80).collect::<String>()

@@ -51,9 +51,6 @@ impl ActionKind for KillProcess {
             .as_deref()
             .and_then(crate::signal::parse_or_zero)
             .unwrap_or(9);
-        if let Some(o) = ctx.observed.get(&name).cloned() {
-            ctx.baseline.insert(name.clone(), o);
-        }
         let p = proc.clone();
         crate::host::blocking(
             "signalling a container's process",

@@ -28,8 +28,9 @@ pub struct Log {
     /// How long to wait for a matching line (default 5s).
     #[serde(default)]
     pub within: Option<HumanDuration>,
-    /// Which lines count: `step` (default) those written after the step started, `start` every
-    /// line since the container started.
+    /// Which lines count: `step` (default) those the daemon received after the step started (by
+    /// the daemon's timestamps, so a line repeating an older one counts), `start` every line
+    /// since the container started.
     #[serde(default)]
     pub since: LogSince,
 }
@@ -38,7 +39,7 @@ pub struct Log {
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum LogSince {
-    /// Lines written after the step started.
+    /// Lines the daemon received after the step started (as journaled).
     #[default]
     Step,
     /// Every line since the container started.
@@ -65,40 +66,22 @@ impl ActionKind for Log {
             .within
             .map(|w| w.get())
             .unwrap_or(Duration::from_secs(5));
-        let count = |text: &str| text.lines().filter(|l| l.contains(&self.contains)).count();
-        // The log's tail, not its whole: counting a window of the latest lines is enough to see
-        // growth. From the start: the whole log (a line printed long ago still counts).
-        let tail = match self.since {
-            LogSince::Step => 2000,
-            LogSince::Start => usize::MAX,
-        };
+        let matches = |lines: &[String]| lines.iter().any(|l| l.contains(&self.contains));
         let t = Instant::now();
-        // New lines are those after the last line seen before the step.
-        let last = match self.since {
-            LogSince::Step => Some(
-                ctx.docker
-                    .logs(&id, tail)
+        loop {
+            // New lines: those the daemon received since the step started (as journaled), by the
+            // daemon's own timestamps — a line equal to one printed before still counts.
+            let lines = match self.since {
+                LogSince::Step => ctx.docker.logs_since(&id, ctx.step_started_unix).await?,
+                LogSince::Start => ctx
+                    .docker
+                    .logs(&id, usize::MAX)
                     .await?
                     .lines()
-                    .last()
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-            LogSince::Start => None,
-        };
-        loop {
-            if last.is_some() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            let now = ctx.docker.logs(&id, tail).await?;
-            let fresh = match last.as_deref() {
-                Some(last) => match now.rfind(last) {
-                    Some(i) if !last.is_empty() => &now[i + last.len()..],
-                    _ => now.as_str(),
-                },
-                None => now.as_str(),
+                    .map(str::to_string)
+                    .collect(),
             };
-            if count(fresh) > 0 {
+            if matches(&lines) {
                 ctx.measure("time_to_progress", t.elapsed());
                 ctx.fact("progress", "yes");
                 ctx.fact("probe", "up");
@@ -107,12 +90,11 @@ impl ActionKind for Log {
             if t.elapsed() >= within {
                 ctx.fact("progress", "hung");
                 ctx.fact("probe", "down");
-                ctx.fact("last_line", now.lines().last().unwrap_or(""));
+                let last = ctx.docker.logs(&id, 1).await.unwrap_or_default();
+                ctx.fact("last_line", last.lines().last().unwrap_or(""));
                 return Ok(());
             }
-            if last.is_none() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

@@ -42,6 +42,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::anchor::Effect;
 use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
@@ -178,6 +179,10 @@ pub trait ActionKind {
     /// Whether the action disturbs the daemon or the runtime itself (refused on a daemon the
     /// harness did not start unless explicitly allowed).
     const DISRUPTIVE: bool = false;
+    /// Whether the action takes its own anchor when it starts (a first read it compares later
+    /// reads with) and says so with [`Ctx::anchor_taken`]; otherwise its step's start is its
+    /// anchor.
+    const ANCHORS_ITSELF: bool = false;
     /// Runs the action.
     fn run(
         &self,
@@ -242,6 +247,10 @@ fn disruptive_of<A: ActionKind>(_: &A) -> bool {
     A::DISRUPTIVE
 }
 
+fn anchors_itself_of<A: ActionKind>(_: &A) -> bool {
+    A::ANCHORS_ITSELF
+}
+
 impl Action {
     /// The action's name (`start`, `stop`, ...).
     pub fn name(&self) -> &'static str {
@@ -277,6 +286,16 @@ impl Action {
     /// Whether the action disturbs the daemon itself.
     pub fn disruptive(&self) -> bool {
         dispatch!(self, a => disruptive_of(a))
+    }
+
+    /// How its effect relates to the moment it returns ([`crate::anchor`]).
+    pub fn effect(&self) -> Effect {
+        crate::anchor::effect_of(self.name()).unwrap_or(Effect::Continues)
+    }
+
+    /// Whether it takes its own anchor when it starts.
+    pub fn anchors_itself(&self) -> bool {
+        dispatch!(self, a => anchors_itself_of(a))
     }
 
     /// Default deadline.
@@ -316,4 +335,28 @@ pub(crate) fn span(events: &[&EventRecord], from: &str, to: &str) -> Option<i64>
         .iter()
         .find(|e| e.action == to && e.time_nano >= a.time_nano)?;
     Some(b.time_nano - a.time_nano)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anchor::effect_of;
+
+    /// Every action the scenario format accepts has its effect known by name, so the judge
+    /// anchors its steps as the runner did.
+    #[test]
+    fn every_action_name_has_an_effect() {
+        let schema = serde_json::to_value(schemars::schema_for!(Action)).unwrap();
+        let names: Vec<String> = schema["oneOf"]
+            .as_array()
+            .expect("Action is a one-key map per variant")
+            .iter()
+            .flat_map(|v| v["required"].as_array().cloned().unwrap_or_default())
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names.len(), 38, "{names:?}");
+        for n in &names {
+            assert!(effect_of(n).is_some(), "{n} has no effect");
+        }
+    }
 }

@@ -22,8 +22,9 @@ pub struct WaitFor {
     pub container: Spanned<String>,
     /// The state to reach.
     pub state: State,
-    /// Also require the restart count to have grown since the container's previous observation (the
-    /// restart policy acted).
+    /// Also require the restart count to have grown since the container's anchor (the restart
+    /// policy acted): its look before the latest step whose effect may still unfold, such as a
+    /// `kill`, or else its latest look.
     #[serde(default)]
     pub restarted: bool,
     /// Also require this health (`starting`, `healthy`, `unhealthy`); the container needs a
@@ -69,9 +70,10 @@ impl ActionKind for WaitFor {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let t = Instant::now();
-        // The baseline is the previous step's view: the restart may already have happened.
-        let name = &self.container.value;
-        let first = match ctx.baseline.get(name).or_else(|| ctx.observed.get(name)) {
+        // The restart count of the container's anchor: the look before a `kill` or any other step
+        // whose effect may still unfold, never a look that can land after the restart
+        // ([`crate::anchor`]). Without any earlier look, its own first one.
+        let first = match ctx.anchors.before(&self.container.value) {
             Some(o) => o.restart_count.unwrap_or(0),
             None => ctx.docker.observe(&id).await?.restart_count.unwrap_or(0),
         };

@@ -3,8 +3,10 @@
 //! - `same_as`, `differs_from`, `later_than`: with the step named by `step` (e.g. the PID must be the
 //!   same as before a daemon restart, `StartedAt` later than before a `restart`, an exec's output the
 //!   same as an earlier exec's);
-//! - `unchanged` and `changed`: with the container's latest observation in an earlier step of the
-//!   same iteration (shorthands for `same_as`/`differs_from` that need no step name).
+//! - `unchanged` and `changed`: with the container's anchor among the iteration's earlier steps —
+//!   its latest look, except that a look taken after a step whose effect may still unfold (a
+//!   `kill`, a daemon fault) is passed over for the look before that step until a step settles
+//!   ([`crate::anchor`]). Shorthands for `same_as`/`differs_from` that need no step name.
 //!
 //! Both sides come from the journal: when either was not observed (its step failed, the daemon did
 //! not answer), the check is `unknown`, never `pass`.
@@ -14,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::CheckResult;
+use crate::anchor::{Anchors, Effect};
 use crate::record::{StepOutcome, StepRecord};
+use crate::units::parse_time;
 use crate::verdict::Outcome;
 
 /// Facts of a step that can be compared.
@@ -161,11 +165,7 @@ pub fn check(
     if step.outcome != StepOutcome::Ok || step.observation.is_none() {
         return CheckResult::unknown(key, want, "not observed: the step did not complete");
     }
-    let Some(before) = earlier
-        .iter()
-        .rev()
-        .find(|s| s.container == step.container && s.observation.is_some())
-    else {
+    let Some(before) = anchor(step, earlier) else {
         return CheckResult::new(
             key,
             want,
@@ -174,6 +174,19 @@ pub fn check(
         );
     };
     compare(key, want, fields, rel, before, step)
+}
+
+/// The earlier step whose look `step` compares with: its container's anchor, folded from the
+/// earlier steps by the rule the runner follows ([`crate::anchor`]) — never a look taken while an
+/// earlier step's effect (a `kill`'s restart) may still have been unfolding.
+fn anchor<'r>(step: &StepRecord, earlier: &[&'r StepRecord]) -> Option<&'r StepRecord> {
+    let mut anchors = Anchors::default();
+    for s in earlier {
+        let effect = crate::anchor::effect_of(&s.action).unwrap_or(Effect::Continues);
+        let look = s.observation.as_ref().map(|_| *s);
+        anchors.after(effect, s.container.as_deref(), look);
+    }
+    anchors.before(step.container.as_deref()?).copied()
 }
 
 fn list(fields: &[Field]) -> String {
@@ -255,65 +268,6 @@ fn compare(
     }
 }
 
-/// An RFC 3339 time as Docker writes it (`2024-05-01T10:00:00.123456789Z`, or with an offset), as
-/// nanoseconds since the epoch.
-pub fn parse_time(s: &str) -> Option<i128> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut i = 19;
-    let mut nanos: i128 = 0;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        let digits = &s[start..i];
-        if digits.is_empty() || digits.len() > 9 {
-            return None;
-        }
-        nanos = format!("{digits:0<9}").parse().ok()?;
-    }
-    let offset = match &s[i..] {
-        "Z" | "z" => 0,
-        rest if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if &rest[..1] == "+" {
-                m * 60
-            } else {
-                -m * 60
-            }
-        }
-        _ => return None,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
-    Some(secs as i128 * 1_000_000_000 + nanos)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +303,44 @@ mod tests {
             check(&[Field::Pid], false, &same, &[]).outcome,
             Outcome::Fail
         );
+    }
+
+    /// A step of `action` whose look shows PID `pid`.
+    fn look(action: &str, pid: i64) -> StepRecord {
+        let mut s = step(running(pid), 0.1);
+        s.action = action.into();
+        s
+    }
+
+    #[test]
+    fn a_look_after_a_kill_is_not_what_later_steps_compare_with() {
+        // start (PID 10) → kill (its look already shows the restart: 11) → inspect (11) →
+        // wait_for (11): the restart is seen against the PID before the kill.
+        let (start, kill, inspect) = (look("start", 10), look("kill", 11), look("inspect", 11));
+        let wait_for = look("wait_for", 11);
+        let earlier = [&start, &kill, &inspect];
+        let r = check(&[Field::Pid], false, &wait_for, &earlier);
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+        assert!(r.observed.contains("10 → 11"), "{}", r.observed);
+        // Once a step settled (wait_for), later looks compare with it.
+        let again = look("inspect", 11);
+        let r = check(
+            &[Field::Pid],
+            true,
+            &again,
+            &[&start, &kill, &inspect, &wait_for],
+        );
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+        // A daemon fault (no container) unsettles every container the same way.
+        let mut restart = look("daemon_kill", 0);
+        (restart.container, restart.observation) = (None, None);
+        let r = check(
+            &[Field::Pid],
+            true,
+            &look("inspect", 10),
+            &[&start, &restart, &kill],
+        );
+        assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
     }
 
     fn at(label: &str, started: &str) -> StepRecord {

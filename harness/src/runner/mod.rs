@@ -188,9 +188,10 @@ async fn run_iteration(
             daemon,
             forensics,
             bundle: None,
-            observed: HashMap::new(),
             paused: HashMap::new(),
-            baseline: HashMap::new(),
+            anchors: Default::default(),
+            step_started_unix: 0.0,
+            anchored: None,
             leak_baselines: BTreeMap::new(),
             samples: Vec::new(),
             pending_bundle: None,
@@ -382,18 +383,25 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             .deadline
             .map(|d| d.get())
             .unwrap_or_else(|| step.action.default_deadline(&plan.scenario));
-        journal.emit(Event::StepStarted {
-            at,
-            label: plan.step_label(index),
-            action: step.action.name().into(),
-            deadline,
-            container: container.clone(),
-            container_id: container
-                .as_deref()
-                .and_then(|c| ctx.containers.get(c))
-                .cloned(),
-            background: step.background,
-        });
+        // The moment the journal fixes as the step's start: what its comparisons, its new log lines
+        // and its events are counted from, also for a background step polled later.
+        let started = journal.now();
+        let started_unix = crate::unix_now();
+        journal.emit_at(
+            started,
+            Event::StepStarted {
+                at,
+                label: plan.step_label(index),
+                action: step.action.name().into(),
+                deadline,
+                container: container.clone(),
+                container_id: container
+                    .as_deref()
+                    .and_then(|c| ctx.containers.get(c))
+                    .cloned(),
+                background: step.background,
+            },
+        );
         if failed || cancel.is_cancelled() {
             journal.emit(Event::StepFinished {
                 at,
@@ -411,14 +419,30 @@ async fn steps(mut ctx: Ctx<'_>, cancel: &CancellationToken) {
             join(&journal, at, deadline, target, &mut background, cancel).await;
         } else if step.background {
             let mut fork = ctx.fork(index);
+            let (anchored, anchor) = tokio::sync::oneshot::channel();
+            fork.anchored = Some(anchored);
             let shared = &shared;
+            let start = (started, started_unix);
             background.running.push(Box::pin(async move {
-                let failed = run_step(&mut fork, index, deadline, shared).await;
+                let failed = run_step(&mut fork, index, deadline, start, shared).await;
                 (index, failed, fork)
             }));
+            // The next step starts only once this one took what it compares with (e.g. a file's
+            // content before), never while that next step's effect may already be unfolding.
+            background
+                .drive(async {
+                    let _ = tokio::time::timeout(deadline, anchor).await;
+                })
+                .await;
         } else {
             failed = background
-                .drive(run_step(&mut ctx, index, deadline, &shared))
+                .drive(run_step(
+                    &mut ctx,
+                    index,
+                    deadline,
+                    (started, started_unix),
+                    &shared,
+                ))
                 .await;
         }
         // A background step that failed ends the iteration like any step.
@@ -484,12 +508,14 @@ async fn join(
     journal.emit_at(finished, Event::StepSettled { at });
 }
 
-/// Runs step `index` (already journaled as started) in `ctx`: its action within `deadline`, then
-/// heals what it changed, observes its container and settles its events. Whether it failed.
+/// Runs step `index` (journaled as started at `started`: the run's clock and Unix time) in `ctx`:
+/// its action within `deadline`, then heals what it changed, observes its container, moves its
+/// anchor and settles its events. Whether it failed.
 async fn run_step(
     ctx: &mut Ctx<'_>,
     index: usize,
     deadline: Duration,
+    (started, started_unix): (Duration, f64),
     sh: &Shared<'_, '_>,
 ) -> bool {
     let (plan, journal, events, cancel) = (ctx.plan, ctx.journal.clone(), sh.events, sh.cancel);
@@ -500,12 +526,16 @@ async fn run_step(
     ctx.step_deadline = deadline;
     ctx.samples.clear();
     ctx.bundle = None;
-    let started = journal.now();
-    let started_unix = crate::unix_now();
+    ctx.step_started_unix = started_unix;
+    if !step.action.anchors_itself() {
+        ctx.anchor_taken();
+    }
     let result = tokio::select! {
         r = tokio::time::timeout(deadline, step.action.run(ctx)) => Some(r),
         _ = cancel.cancelled() => None,
     };
+    // Whatever happened, nothing waits for an anchor any more.
+    ctx.anchor_taken();
     let finished = journal.now();
     let outcome = match result {
         None => StepOutcome::Interrupted,
@@ -558,6 +588,7 @@ async fn run_step(
         .as_deref()
         .and_then(|c| ctx.containers.get(c))
         .cloned();
+    let mut look = None;
     if let (Some(name), Some(id), false) = (&container, &container_id, failed) {
         match ctx.observe(name).await {
             Ok(o) => {
@@ -567,11 +598,13 @@ async fn run_step(
                     container_id: id.clone(),
                     observation: o.clone(),
                 });
-                ctx.observed.insert(name.clone(), o);
+                look = Some(o);
             }
             Err(e) => tracing::warn!("observing {name}: {e:#}"),
         }
     }
+    ctx.anchors
+        .after(step.action.effect(), container.as_deref(), look);
     // Make the step's events complete: the catch-up query of the daemon's event log.
     if let Some(id) = &container_id {
         let b = tokio::time::Instant::now();
