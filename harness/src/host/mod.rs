@@ -5,6 +5,7 @@
 //! processes are signalled through pidfds, so a recycled PID can never redirect a fault or a heal.
 
 pub mod cmd;
+pub mod kmsg;
 pub mod netns;
 pub mod pidfd;
 pub mod process;

@@ -9,22 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-/// The identity of a namespace: its nsfs inode and device (as `stat` on `/proc/PID/ns/net` shows).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct NetnsId {
-    /// Inode number (`net:[INODE]`).
-    pub inode: u64,
-    /// Device of the nsfs.
-    pub dev: u64,
-}
-
-impl fmt::Display for NetnsId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "net:[{}]", self.inode)
-    }
-}
+pub use crate::journal::NetnsId;
 
 /// An open network namespace; clones share the descriptor.
 #[derive(Clone)]

@@ -8,7 +8,20 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::NetnsId;
+/// The identity of a namespace: its nsfs inode and device (as `stat` on `/proc/PID/ns/net` shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetnsId {
+    /// Inode number (`net:[INODE]`).
+    pub inode: u64,
+    /// Device of the nsfs.
+    pub dev: u64,
+}
+
+impl fmt::Display for NetnsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "net:[{}]", self.inode)
+    }
+}
 
 /// A network namespace as the ledger names it: its identity, and the container it belonged to
 /// when the harness opened it (a namespace found later must still be that container's).

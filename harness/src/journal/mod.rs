@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use change::{Change, ChangeScope, DaemonRef, NetnsRef, SystemDaemonSpec};
+pub use change::{Change, ChangeScope, DaemonRef, NetnsId, NetnsRef, SystemDaemonSpec};
 pub use fold::{fold, fold_path, outstanding, outstanding_path, Folded};
 pub use read::{for_each, read, Journaled};
 pub use writer::{Journal, JournalError};

@@ -334,7 +334,12 @@ fn compare_measure(
 }
 
 /// Compares the candidate with the baseline, scenario by scenario (the baseline's plan order).
-pub fn compare(base: &SideRuns, cand: &SideRuns, thresholds: &Thresholds) -> QualifyReport {
+pub fn compare(
+    base: &SideRuns,
+    cand: &SideRuns,
+    thresholds: &Thresholds,
+    version: &str,
+) -> QualifyReport {
     let records_of = |side: &'_ SideRuns, name: &str| -> Vec<ScenarioRecord> {
         side.records
             .iter()
@@ -404,7 +409,7 @@ pub fn compare(base: &SideRuns, cand: &SideRuns, thresholds: &Thresholds) -> Qua
         journals: s.journals.clone(),
     };
     QualifyReport {
-        shakedown_version: crate::VERSION.into(),
+        shakedown_version: version.into(),
         baseline: side(base),
         candidate: side(cand),
         scenarios,
@@ -475,7 +480,7 @@ mod tests {
     }
 
     fn kind(b: &[(i64, f64)], c: &[(i64, f64)]) -> Kind {
-        compare(&side(b), &side(c), &Thresholds::default()).scenarios[0].kind
+        compare(&side(b), &side(c), &Thresholds::default(), "test").scenarios[0].kind
     }
 
     #[test]
@@ -522,7 +527,7 @@ mod tests {
         assert_eq!(kind(&tiny_b, &tiny_c), Kind::Same);
         // Too few values to tell: same, whatever the medians.
         assert_eq!(kind(&base[..2], &slow[..2]), Kind::Same);
-        let r = compare(&side(&base), &side(&slow), &Thresholds::default());
+        let r = compare(&side(&base), &side(&slow), &Thresholds::default(), "test");
         assert!(r.fails());
         let m = &r.scenarios[0].measures[0];
         assert!(m.interval.0 > 1.25 && m.ratio > 1.9, "{m:?}");
@@ -544,7 +549,7 @@ mod tests {
             ..side(&[])
         };
         let ran = side(&[(143, 1.0), (143, 1.0), (143, 1.0)]);
-        let both = compare(&skipped(3), &skipped(3), &Thresholds::default());
+        let both = compare(&skipped(3), &skipped(3), &Thresholds::default(), "test");
         let s = &both.scenarios[0];
         assert_eq!(s.kind, Kind::NotCompared);
         assert_eq!(s.baseline.outcome, Outcome::Skipped);
@@ -566,7 +571,7 @@ mod tests {
             (&ran, &skipped(3), "candidate"),
             (&skipped(3), &ran, "baseline"),
         ] {
-            let r = compare(b, c, &Thresholds::default());
+            let r = compare(b, c, &Thresholds::default(), "test");
             assert_eq!(r.scenarios[0].kind, Kind::OneSided);
             assert!(r.fails());
             let text = crate::report::qualify::render(&r);
@@ -590,7 +595,7 @@ mod tests {
         // Skipped in some rounds only: that side is unknown.
         let mut mixed = skipped(2);
         mixed.records.extend(ran.records.clone());
-        let r = compare(&ran, &mixed, &Thresholds::default());
+        let r = compare(&ran, &mixed, &Thresholds::default(), "test");
         assert_eq!(r.scenarios[0].candidate.outcome, Outcome::Unknown);
         assert_eq!(r.scenarios[0].kind, Kind::Unknown);
     }

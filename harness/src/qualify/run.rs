@@ -158,7 +158,7 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
         }
     }
     result?;
-    Ok(compare(&runs[0], &runs[1], &q.thresholds))
+    Ok(compare(&runs[0], &runs[1], &q.thresholds, crate::VERSION))
 }
 
 /// The rounds, in ABBA order.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::docker::{DockerClient, RawEvent};
+use crate::host::kmsg::Report;
 use crate::journal::{Event, Journal};
-use crate::kernel::Report;
 use crate::record::{EventRecord, KernelLine, Source, SourceGap};
 
 /// How many recent copies' event keys are kept to drop duplicates (the daemon logs 256).
@@ -248,7 +248,7 @@ async fn pump(docker: DockerClient, label: String, since: f64, sink: Sink) {
 /// journal by a task of its own.
 pub struct KernelWatch {
     pump: Option<tokio::task::JoinHandle<()>>,
-    caught_up: Option<Arc<crate::kernel::Watcher>>,
+    caught_up: Option<Arc<crate::host::kmsg::Watcher>>,
     journal: Journal,
     scenario: usize,
     iteration: u32,
@@ -284,7 +284,7 @@ impl KernelWatch {
             kernel_gap(&journal, scenario, iteration, false, why);
             return w;
         }
-        let (watcher, mut rx) = match crate::kernel::Watcher::start() {
+        let (watcher, mut rx) = match crate::host::kmsg::Watcher::start() {
             Ok(started) => started,
             Err(e) => {
                 kernel_gap(
@@ -368,7 +368,7 @@ impl KernelWatch {
 }
 
 /// Counts a report as handled when dropped (after it was journaled).
-struct Delivered<'a>(&'a crate::kernel::Watcher);
+struct Delivered<'a>(&'a crate::host::kmsg::Watcher);
 
 impl Drop for Delivered<'_> {
     fn drop(&mut self) {
@@ -376,7 +376,7 @@ impl Drop for Delivered<'_> {
     }
 }
 
-fn scopeguard(w: &crate::kernel::Watcher) -> Delivered<'_> {
+fn scopeguard(w: &crate::host::kmsg::Watcher) -> Delivered<'_> {
     Delivered(w)
 }
 
