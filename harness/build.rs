@@ -2,9 +2,10 @@
 //! which `src/fixture.rs` embeds and puts into the offline fixture image. The image is `FROM scratch`
 //! (no libc, no loader), so the helper must be static: glibc linked in with `+crt-static` (static-pie).
 //!
-//! Also sets `SHAKEDOWN_SOURCE_ID`, a hash of the crate's sources (`src/`, `fixture/`, `build.rs`,
-//! `Cargo.toml`), which `--version` prints: a binary copied to an SSH host must match the one that
-//! judges its journal.
+//! Also sets `SHAKEDOWN_SOURCE_ID`, a hash of the sources (`src/`, `fixture/`, `build.rs`,
+//! `Cargo.toml`, and the `src/` and `Cargo.toml` of every workspace crate under this directory),
+//! which `--version` prints: a binary copied to an SSH host must match the one that judges its
+//! journal.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,6 +25,21 @@ fn main() {
         manifest_dir.join("fixture").join("fixture.rs"),
     ];
     collect(&manifest_dir.join("src"), &mut files);
+    // The workspace's other crates beside this one (harness/model, harness/judge, …): what they
+    // plan and judge is this binary's behaviour too.
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(&manifest_dir)
+        .expect("reading the package directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("Cargo.toml").is_file() && p.join("src").is_dir())
+        .collect();
+    crates.sort();
+    for c in crates {
+        println!("cargo:rerun-if-changed={}", c.join("src").display());
+        println!("cargo:rerun-if-changed={}", c.join("Cargo.toml").display());
+        files.push(c.join("Cargo.toml"));
+        collect(&c.join("src"), &mut files);
+    }
     files.sort();
     let mut id = Fnv::default();
     for f in &files {

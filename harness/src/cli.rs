@@ -712,7 +712,7 @@ async fn run_many(
             let artifacts = args
                 .artifacts
                 .as_ref()
-                .map(|a| a.join(report::multi::file_name(&t.name)));
+                .map(|a| a.join(crate::units::file_name(&t.name)));
             let r = run_target(args, plans, &t.target, artifacts, signals).await;
             if let Err(e) = &r {
                 eprintln!("{}: {e}", t.name);
@@ -835,6 +835,7 @@ async fn run_local(
         ));
     }
     let images = crate::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
     let session = Session {
         target_label: {
             let local = match &args.engine {
@@ -867,8 +868,11 @@ async fn run_local(
         images,
         stream: args.stream,
         fixture_context: args.fixture_context.clone(),
+        listener: progress.listener(),
     };
-    session::execute(&session, signals).await?;
+    let done = session::execute(&session, signals).await;
+    progress.clear();
+    done?;
     Ok(session.journal)
 }
 
@@ -900,6 +904,7 @@ async fn run_remote(
             .join(&run_id)
             .join("journal.jsonl")
     });
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
     let problem = crate::remote::host::run(
         host,
         crate::remote::host::Request {
@@ -914,10 +919,12 @@ async fn run_remote(
             journal: &journal,
             run_id: &run_id,
             cancel: signals.cancel.clone(),
+            listener: progress.listener(),
         },
     )
-    .await?;
-    Ok((journal, problem))
+    .await;
+    progress.clear();
+    Ok((journal, problem?))
 }
 
 /// Report files to write.
@@ -1001,6 +1008,7 @@ async fn qualify(args: QualifyArgs) -> Result<i32> {
         ));
     }
     let images = crate::images::resolve(&plans, &args.load, true).await?;
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
     let q = qualify::run::Qualification {
         images,
         filter: args.filter.clone(),
@@ -1021,9 +1029,12 @@ async fn qualify(args: QualifyArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("shakedown-qualify").join(session::new_run_id())),
         forensics: args.forensics,
+        listener: progress.listener(),
     };
     let signals = Signals::install()?;
-    let report = qualify::run::qualify(&q, &signals).await?;
+    let report = qualify::run::qualify(&q, &signals).await;
+    progress.clear();
+    let report = report?;
     print!("{}", report::qualify::render(&report));
     let _ = std::io::stdout().flush();
     let write = |path: &Path, text: String| {

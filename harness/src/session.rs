@@ -16,7 +16,6 @@ use crate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_TERMINATED};
 use crate::forensics::Forensics;
 use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
 use crate::ledger::Ledger;
-use crate::report;
 use crate::runner;
 use crate::runner::schedule::{self, Job, Shared};
 use crate::scenario::PlannedScenario;
@@ -116,6 +115,9 @@ pub struct Session {
     /// The fixture image's build context carried from the machine that started an SSH run (`run
     /// --fixture-context`); `None`: made from this host's static binaries.
     pub fixture_context: Option<PathBuf>,
+    /// Told every journal entry as it is appended, from the first: the reporters the binary
+    /// subscribed (this module calls no reporter itself).
+    pub listener: crate::journal::Listener,
 }
 
 /// Runs a session to its end and returns when its journal is complete. Errors before the first
@@ -132,6 +134,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         images,
         stream,
         fixture_context,
+        listener,
     } = session;
     let state = &topts.state_dir;
     let journal = if *stream {
@@ -145,6 +148,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
             journal_path.display()
         ))
     })?;
+    journal.subscribe_listener(listener.clone());
     let lock = clean::claim_run(state, run_id, journal_path).map_err(|e| {
         Error::env(format!(
             "cannot claim a run directory under {}: {e}",
@@ -174,11 +178,6 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
             })
             .collect(),
     });
-    let progress = Arc::new(report::progress::Progress::new());
-    {
-        let p = progress.clone();
-        journal.subscribe(move |e| p.on(e));
-    }
     let ledger = Ledger::new(journal.clone(), run_id);
     for dir in clean::prune(state, clean::KEEP_RUNS) {
         tracing::debug!("removed the directory of an old run: {dir}");
@@ -273,7 +272,6 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
     if ledger.outstanding(|_| true).is_empty() {
         clean::mark_settled(&lock.dir);
     }
-    progress.clear();
     outcome?;
     if let Some(why) = journal.failure() {
         return Err(Error::env(format!(

@@ -69,6 +69,21 @@ impl fmt::Display for HumanDuration {
     }
 }
 
+/// A name made safe as one path component (letters, digits, `-`, `_`, `.`; others become `_`).
+pub fn file_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_matches('.').to_string()
+}
+
 /// An RFC 3339 time as Docker writes it (`2024-05-01T10:00:00.123456789Z`, or with an offset), as
 /// nanoseconds since the Unix epoch.
 pub fn parse_time(s: &str) -> Option<i128> {

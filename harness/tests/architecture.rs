@@ -89,3 +89,49 @@ fn actions_see_their_api_not_the_runner() {
     }
     assert!(Path::new(&common::repo().join("harness/src/ctx.rs")).exists());
 }
+
+/// Every `.rs` file under `harness/src/<rel>`, recursively.
+fn tree(rel: &str) -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&common::repo().join("harness/src").join(rel), &mut out);
+    out
+}
+
+/// A file's code without its `#[cfg(test)] mod tests` (tests may read what they check).
+fn code(text: &str) -> &str {
+    text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text)
+}
+
+/// Reporters consume the run's one stream of journal entries: the runner, the session and the
+/// remote side only emit entries, and the binary (`cli`) subscribes the reporters.
+#[test]
+fn nothing_below_the_binary_calls_a_reporter() {
+    let files = tree("");
+    assert!(files.len() > 50, "{} files", files.len());
+    for (file, text) in &files {
+        let allowed = file.contains("/src/report/")
+            || file.ends_with("/src/cli.rs")
+            || file.contains("/src/cli/")
+            || file.ends_with("/src/main.rs");
+        if !allowed {
+            assert!(
+                !uses(code(text), "report"),
+                "{file} calls a reporter: layers are model → judge → run/remote → report → cli; \
+                 below the binary, emit journal entries and let the binary subscribe reporters"
+            );
+        }
+    }
+}

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use change::{Change, ChangeScope, DaemonRef, NetnsId, NetnsRef, SystemDaemonSpec};
 pub use fold::{fold, fold_path, outstanding, outstanding_path, Folded};
 pub use read::{for_each, read, Journaled};
-pub use writer::{Journal, JournalError};
+pub use writer::{Journal, JournalError, Listener};
 
 use crate::record::{
     secs, ContainerOutput, EventRecord, Fingerprint, KernelLine, LeakFinding, Measure, Observation,

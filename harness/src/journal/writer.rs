@@ -42,7 +42,9 @@ enum Msg {
     Close(std::sync::mpsc::Sender<()>),
 }
 
-type Listener = Box<dyn Fn(&Entry) + Send + Sync>;
+/// A consumer of the journal's entries as they are appended: a reporter (the terminal's progress,
+/// …) subscribed by the binary; nothing below it calls a reporter.
+pub type Listener = std::sync::Arc<dyn Fn(&Entry) + Send + Sync>;
 
 struct Inner {
     path: PathBuf,
@@ -183,8 +185,13 @@ impl Journal {
 
     /// Calls `f` with every entry as it is appended (the terminal progress display).
     pub fn subscribe(&self, f: impl Fn(&Entry) + Send + Sync + 'static) {
+        self.subscribe_listener(std::sync::Arc::new(f));
+    }
+
+    /// Calls `listener` with every entry as it is appended.
+    pub fn subscribe_listener(&self, listener: Listener) {
         if let Ok(mut l) = self.inner.listeners.lock() {
-            l.push(Box::new(f));
+            l.push(listener);
         }
     }
 

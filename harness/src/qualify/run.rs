@@ -46,6 +46,9 @@ pub struct Qualification {
     pub jobs_given: Option<u32>,
     /// How hosts are reached.
     pub access: crate::remote::Access,
+    /// Told every journal entry of every run as it is appended (the reporters the binary
+    /// subscribed).
+    pub listener: crate::journal::Listener,
 }
 
 /// How a side gets its runs.
@@ -203,6 +206,7 @@ async fn rounds(
                         images: q.images.clone(),
                         stream: false,
                         fixture_context: None,
+                        listener: q.listener.clone(),
                     };
                     session::execute(&s, signals).await?;
                 }
@@ -228,6 +232,7 @@ async fn rounds(
                             journal: &journal,
                             run_id: &run_id,
                             cancel: signals.cancel.clone(),
+                            listener: q.listener.clone(),
                         },
                     )
                     .await?;

@@ -95,10 +95,7 @@ impl Access {
                 anyhow!("{e} (is vagrant installed, and is this the Vagrantfile's directory?)")
             })?;
         let dir = crate::target::default_state_dir().join("vagrant");
-        let file = dir.join(format!(
-            "{}.ssh_config",
-            crate::report::multi::file_name(machine)
-        ));
+        let file = dir.join(format!("{}.ssh_config", crate::units::file_name(machine)));
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(&file, out))
             .with_context(|| format!("cannot write {}", file.display()))?;
@@ -195,6 +192,8 @@ pub struct Request<'a> {
     pub run_id: &'a str,
     /// Cancelled when the run here is asked to stop.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Told every journal entry as it arrives (the reporters the binary subscribed).
+    pub listener: crate::journal::Listener,
 }
 
 /// Runs the scenarios on the host; the journal arrives at [`Request::journal`]. Returns what went
@@ -273,6 +272,7 @@ pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
         args: pass,
         journal: r.journal,
         cancel: r.cancel,
+        listener: r.listener,
     })
     .await
     .map_err(|e| Error::env(format!("{e:#}")))?;

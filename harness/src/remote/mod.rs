@@ -522,6 +522,8 @@ pub struct RemoteRun<'a> {
     pub journal: &'a Path,
     /// Cancelled when the local run is asked to stop.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Told every journal entry as it arrives (the reporters the binary subscribed).
+    pub listener: crate::journal::Listener,
 }
 
 /// How a remote run ended.
@@ -585,7 +587,6 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let mut file = tokio::fs::File::create(r.journal)
         .await
         .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
-    let progress = crate::report::progress::Progress::new();
     let label = host.clone();
     let err_task = tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(stderr).lines();
@@ -628,7 +629,7 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
                         format!("cannot write the journal {}", r.journal.display())
                     })?;
                     if let Ok(e) = serde_json::from_str::<Entry>(&l) {
-                        progress.on(&e);
+                        (r.listener)(&e);
                     }
                 }
                 Ok(None) => break,
@@ -652,7 +653,6 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
             }
         }
     }
-    progress.clear();
     drop(stdin);
     let status = tokio::time::timeout(SHORT, child.wait()).await;
     let stderr = tokio::time::timeout(SHORT, err_task)

@@ -158,25 +158,10 @@ pub fn html_pages(m: &MultiReport, path: &Path) -> Vec<(PathBuf, String)> {
         .iter()
         .filter_map(|t| {
             let r = t.report.as_ref()?;
-            let name = format!("{stem}-{}.{ext}", file_name(&t.name));
+            let name = format!("{stem}-{}.{ext}", crate::units::file_name(&t.name));
             Some((path.with_file_name(name), super::html::run_page(r)))
         })
         .collect()
-}
-
-/// A name made safe as one path component (letters, digits, `-`, `_`, `.`; others become `_`).
-pub fn file_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    s.trim_matches('.').to_string()
 }
 
 #[cfg(test)]

@@ -96,6 +96,12 @@ impl Progress {
         }
     }
 
+    /// This display as a journal listener, to subscribe to a run's events.
+    pub fn listener(self: &std::sync::Arc<Self>) -> crate::journal::Listener {
+        let p = self.clone();
+        std::sync::Arc::new(move |e| p.on(e))
+    }
+
     /// Removes every line still shown.
     pub fn clear(&self) {
         if let Ok(mut b) = self.bars.lock() {
