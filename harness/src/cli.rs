@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::clean;
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED};
+use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::journal;
 use crate::report::{self, Report};
@@ -570,11 +570,7 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
     .await?;
     if args.stream {
         // The other side judges the journal it received.
-        return Ok(match signals.which() {
-            Some("SIGINT") => EXIT_INTERRUPTED,
-            Some(_) => EXIT_TERMINATED,
-            None => EXIT_OK,
-        });
+        return Ok(exit_code(signals.which(), EXIT_OK));
     }
     if let Some(p) = &problem {
         eprintln!("{p}");
@@ -589,12 +585,12 @@ async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         },
         verbose,
     )?;
-    Ok(match signals.which() {
-        Some("SIGTERM") => EXIT_TERMINATED,
-        Some(_) => EXIT_INTERRUPTED,
-        None if problem.is_some() => code.max(EXIT_FAILED),
-        None => code,
-    })
+    let code = if problem.is_some() {
+        code.max(EXIT_FAILED)
+    } else {
+        code
+    };
+    Ok(exit_code(signals.which(), code))
 }
 
 /// A target of a run with the name reports give it.
@@ -773,11 +769,7 @@ async fn run_many(
                 .map_err(|e| Error::env(format!("cannot write {}: {e}", name.display())))?;
         }
     }
-    Ok(match signals.which() {
-        Some("SIGTERM") => EXIT_TERMINATED,
-        Some(_) => EXIT_INTERRUPTED,
-        None => code,
-    })
+    Ok(exit_code(signals.which(), code))
 }
 
 /// The scenarios `run` was given (the built-in suite by default), planned; none is an error.
@@ -1054,12 +1046,8 @@ async fn qualify(args: QualifyArgs) -> Result<i32> {
     if let Some(p) = &args.html {
         write(p, report::html::qualify_page(&report))?;
     }
-    Ok(match signals.which() {
-        Some("SIGTERM") => EXIT_TERMINATED,
-        Some(_) => EXIT_INTERRUPTED,
-        None if report.fails() => EXIT_FAILED,
-        None => EXIT_OK,
-    })
+    let code = if report.fails() { EXIT_FAILED } else { EXIT_OK };
+    Ok(exit_code(signals.which(), code))
 }
 
 async fn engines(action: EnginesCommand) -> Result<i32> {

@@ -16,6 +16,39 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// Exit code after SIGTERM (how CI cancels a job), once the run's changes are undone.
 pub const EXIT_TERMINATED: i32 = 143;
 
+/// What stopped a run before its end, once its changes were undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interruption {
+    /// Ctrl-C.
+    Interrupt,
+    /// SIGTERM (how CI cancels a job).
+    Terminate,
+    /// Standard input ended (`run --stream`: the SSH session that started the run closed), which
+    /// stops the run as SIGTERM would.
+    EndOfInput,
+}
+
+impl Interruption {
+    /// How the journal names it (`RunFinished.interrupted`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Interruption::Interrupt => "SIGINT",
+            Interruption::Terminate => "SIGTERM",
+            Interruption::EndOfInput => "end of input",
+        }
+    }
+}
+
+/// The exit code of a command that ran scenarios: the interruption's, if one stopped it (130
+/// for SIGINT, 143 for SIGTERM or the end of input), else the verdicts' `code`.
+pub fn exit_code(interrupted: Option<Interruption>, code: i32) -> i32 {
+    match interrupted {
+        Some(Interruption::Interrupt) => EXIT_INTERRUPTED,
+        Some(Interruption::Terminate | Interruption::EndOfInput) => EXIT_TERMINATED,
+        None => code,
+    }
+}
+
 /// Errors that end a command before or outside scenario verdicts.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -66,3 +99,17 @@ impl Error {
 
 /// Result with the harness's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interruption_decides_the_exit_code_over_the_verdicts() {
+        assert_eq!(exit_code(None, EXIT_FAILED), EXIT_FAILED);
+        assert_eq!(exit_code(Some(Interruption::Interrupt), EXIT_OK), 130);
+        assert_eq!(exit_code(Some(Interruption::Terminate), EXIT_FAILED), 143);
+        assert_eq!(exit_code(Some(Interruption::EndOfInput), EXIT_OK), 143);
+        assert_eq!(Interruption::Interrupt.name(), "SIGINT");
+    }
+}

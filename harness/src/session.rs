@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clean;
 use crate::ctx::RunEnv;
-use crate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_TERMINATED};
+use crate::error::{exit_code, Error, Interruption, Result};
 use crate::forensics::Forensics;
 use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
 use crate::ledger::Ledger;
@@ -38,7 +38,7 @@ pub fn new_run_id() -> String {
 pub struct Signals {
     /// Cancelled by the first signal.
     pub cancel: CancellationToken,
-    which: Arc<Mutex<Option<&'static str>>>,
+    which: Arc<Mutex<Option<Interruption>>>,
 }
 
 impl Signals {
@@ -50,23 +50,26 @@ impl Signals {
         let mut int = signal(SignalKind::interrupt())
             .map_err(|e| Error::env(format!("cannot handle SIGINT: {e}")))?;
         let cancel = CancellationToken::new();
-        let which: Arc<Mutex<Option<&'static str>>> = Arc::default();
+        let which: Arc<Mutex<Option<Interruption>>> = Arc::default();
         let (c, w) = (cancel.clone(), which.clone());
         tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
+            let first = tokio::select! {
+                _ = int.recv() => Interruption::Interrupt,
+                _ = term.recv() => Interruption::Terminate,
             };
             if let Ok(mut w) = w.lock() {
-                *w = Some(name);
+                *w = Some(first);
             }
-            eprintln!("{name}: undoing this run's changes (send it again to abandon; `shakedown clean` would then undo them)");
+            eprintln!(
+                "{}: undoing this run's changes (send it again to abandon; `shakedown clean` would then undo them)",
+                first.name()
+            );
             c.cancel();
             let again = tokio::select! {
-                _ = int.recv() => EXIT_INTERRUPTED,
-                _ = term.recv() => EXIT_TERMINATED,
+                _ = int.recv() => Interruption::Interrupt,
+                _ = term.recv() => Interruption::Terminate,
             };
-            std::process::exit(again);
+            std::process::exit(exit_code(Some(again), 0));
         });
         Ok(Signals { cancel, which })
     }
@@ -80,14 +83,14 @@ impl Signals {
             .spawn(move || {
                 let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
                 if let Ok(mut w) = w.lock() {
-                    w.get_or_insert("end of input");
+                    w.get_or_insert(Interruption::EndOfInput);
                 }
                 c.cancel();
             });
     }
 
-    /// The signal that cancelled the run, if one did.
-    pub fn which(&self) -> Option<&'static str> {
+    /// What cancelled the run, if something did.
+    pub fn which(&self) -> Option<Interruption> {
         self.which.lock().ok().and_then(|w| *w)
     }
 }
@@ -266,7 +269,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         }
     }
     journal.emit(Event::RunFinished {
-        interrupted: signals.which().map(str::to_string),
+        interrupted: signals.which().map(|i| i.name().to_string()),
     });
     journal.close();
     if ledger.outstanding(|_| true).is_empty() {
