@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, READY_DEADLINE, STOP_DEADLINE};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::Scenario;
-use crate::target::{READY_DEADLINE, STOP_DEADLINE};
 use crate::units::HumanDuration;
 
 /// Arguments of `daemon_restart`.

@@ -81,6 +81,12 @@ pub use stop::Stop;
 pub use wait::Wait;
 pub use wait_for::WaitFor;
 
+// The harness's own daemon deadlines, which default step deadlines are built from.
+/// How long a managed daemon may take to answer `/_ping` after it starts.
+pub const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a managed daemon may take to stop.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
 /// A step's action, written as a one-key map: `action: {stop: {container: web, timeout: 5s}}`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
