@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::journal::Event;
 use crate::record::{LeakFinding, Measure};
@@ -55,7 +55,9 @@ impl ActionKind for CheckLeaks {
             .unwrap_or(Duration::from_secs(10))
             + Duration::from_secs(30)
     }
+}
 
+impl Execute for CheckLeaks {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let host_wide = self.scope == LeakScope::Host;
         let before = ctx

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::record::Measure;
 use crate::scenario::Scenario;
@@ -51,7 +51,9 @@ impl ActionKind for Churn {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60) + Duration::from_secs(5) * self.cycles
     }
+}
 
+impl Execute for Churn {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let name = self.container.value.as_str();
         let c: &Ctx<'_> = ctx;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::host::Freezer;
 use crate::journal::Change;
@@ -43,7 +43,9 @@ impl ActionKind for ContainerFreeze {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for ContainerFreeze {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let proc = ctx.process(&self.container.value).await?;
         let p = proc.clone();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
@@ -33,7 +33,9 @@ impl ActionKind for ContainerdKill {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(90)
     }
+}
 
+impl Execute for ContainerdKill {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let (dockerd, socket) = {
             let handle = ctx.daemon()?;

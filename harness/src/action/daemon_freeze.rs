@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::forensics::ForensicsPolicy;
 use crate::journal::Change;
@@ -43,7 +43,9 @@ impl ActionKind for DaemonFreeze {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.duration.map(|d| d.get()).unwrap_or_default() + Duration::from_secs(120)
     }
+}
 
+impl Execute for DaemonFreeze {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let pid = ctx.dockerd_pid().await?;
         let start_time = crate::proc::stat(pid)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::{ActionKind, READY_DEADLINE};
+use super::{ActionKind, Execute, READY_DEADLINE};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::Scenario;
@@ -54,7 +54,9 @@ impl ActionKind for DaemonKill {
             + Duration::from_secs(30)
             + self.down_for.map(|d| d.get()).unwrap_or_default()
     }
+}
 
+impl Execute for DaemonKill {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let handle = ctx.daemon()?;
         let mut d = handle.lock().await;

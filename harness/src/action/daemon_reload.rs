@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
@@ -27,7 +27,9 @@ impl ActionKind for DaemonReload {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
     }
+}
 
+impl Execute for DaemonReload {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGHUP).await?;
         ctx.fact("dockerd_pid", pid);

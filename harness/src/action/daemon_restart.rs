@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::{ActionKind, READY_DEADLINE, STOP_DEADLINE};
+use super::{ActionKind, Execute, READY_DEADLINE, STOP_DEADLINE};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::Scenario;
@@ -51,7 +51,9 @@ impl ActionKind for DaemonRestart {
             STOP_DEADLINE + READY_DEADLINE + self.down_for.map(|d| d.get()).unwrap_or_default();
         per * self.count.unwrap_or(1)
     }
+}
 
+impl Execute for DaemonRestart {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let handle = ctx.daemon()?;
         for i in 0..self.count.unwrap_or(1) {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::Scenario;
@@ -28,7 +28,9 @@ impl ActionKind for DaemonThaw {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
     }
+}
 
+impl Execute for DaemonThaw {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let pid = ctx.dockerd_pid().await?;
         let t = tokio::time::Instant::now();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec, Window};
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::Scenario;
@@ -56,7 +56,9 @@ impl ActionKind for DependencyOutage {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(60))
     }
+}
 
+impl Execute for DependencyOutage {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let daemon = ctx.docker.host().to_string();

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::{Command, Scenario};
 
@@ -32,7 +32,9 @@ impl ActionKind for Exec {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for Exec {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let (code, output) = ctx

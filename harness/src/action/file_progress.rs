@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
@@ -61,7 +61,9 @@ impl ActionKind for FileProgress {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.within() + Duration::from_secs(30)
     }
+}
 
+impl Execute for FileProgress {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let proc = ctx.process(&self.container.value).await?;
         let read = |proc: crate::host::ContainerProcess, path: String| async move {

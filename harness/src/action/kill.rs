@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
@@ -46,7 +46,9 @@ impl ActionKind for Kill {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for Kill {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         ctx.docker.kill(&id, &self.signal()).await

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
@@ -40,7 +40,9 @@ impl ActionKind for KillProcess {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for KillProcess {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let name = self.container.value.clone();
         // The process held since the container was last observed running: no daemon call is

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::host::Cmd;
 use crate::journal::Change;
@@ -35,7 +35,9 @@ impl ActionKind for LeakVeth {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for LeakVeth {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let bridge = ctx
             .leak_scope(false)

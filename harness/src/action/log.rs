@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
@@ -59,7 +59,9 @@ impl ActionKind for Log {
             .unwrap_or(Duration::from_secs(5))
             + Duration::from_secs(30)
     }
+}
 
+impl Execute for Log {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let within = self

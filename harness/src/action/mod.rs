@@ -170,7 +170,7 @@ pub enum Action {
     FileProgress(FileProgress),
 }
 
-/// What every action provides; [`Action`] dispatches to it.
+/// What every action's arguments tell without running it; [`Action`] dispatches to it.
 pub trait ActionKind {
     /// Name as written in scenarios.
     const NAME: &'static str;
@@ -186,61 +186,68 @@ pub trait ActionKind {
     /// harness did not start unless explicitly allowed).
     const DISRUPTIVE: bool = false;
     /// Whether the action takes its own anchor when it starts (a first read it compares later
-    /// reads with) and says so with [`Ctx::anchor_taken`]; otherwise its step's start is its
+    /// reads with) and says so when it runs (`anchor_taken`); otherwise its step's start is its
     /// anchor.
     const ANCHORS_ITSELF: bool = false;
-    /// Runs the action.
-    fn run(
-        &self,
-        ctx: &mut Ctx<'_>,
-    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
     /// Measures derived from the daemon's events of this step (and the iteration's earlier events).
     fn daemon_measures(&self, _step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {
         Vec::new()
     }
 }
 
-macro_rules! dispatch {
+/// How an action runs.
+pub trait Execute {
+    /// Runs the action.
+    fn run(
+        &self,
+        ctx: &mut Ctx<'_>,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// `dispatch_action!(action, a => expr)`: `expr` with `a` bound to the arguments of whichever
+/// [`Action`] variant `action` is. The one list of variants that dispatching needs.
+#[macro_export]
+macro_rules! dispatch_action {
     ($self:expr, $a:ident => $e:expr) => {
         match $self {
-            Action::Start($a) => $e,
-            Action::Create($a) => $e,
-            Action::Restart($a) => $e,
-            Action::Pause($a) => $e,
-            Action::Unpause($a) => $e,
-            Action::Stop($a) => $e,
-            Action::Kill($a) => $e,
-            Action::Wait($a) => $e,
-            Action::Sleep($a) => $e,
-            Action::Inspect($a) => $e,
-            Action::Remove($a) => $e,
-            Action::Exec($a) => $e,
-            Action::WaitFor($a) => $e,
-            Action::KillProcess($a) => $e,
-            Action::ProbeApi($a) => $e,
-            Action::DaemonRestart($a) => $e,
-            Action::DaemonKill($a) => $e,
-            Action::DaemonFreeze($a) => $e,
-            Action::DaemonThaw($a) => $e,
-            Action::DaemonReload($a) => $e,
-            Action::ContainerdKill($a) => $e,
-            Action::ShimKill($a) => $e,
-            Action::Churn($a) => $e,
-            Action::CheckLeaks($a) => $e,
-            Action::LeakVeth($a) => $e,
-            Action::PinNetns($a) => $e,
-            Action::Partition($a) => $e,
-            Action::NetDelay($a) => $e,
-            Action::NetLoss($a) => $e,
-            Action::NetRate($a) => $e,
-            Action::NetCorrupt($a) => $e,
-            Action::NetDuplicate($a) => $e,
-            Action::DependencyOutage($a) => $e,
-            Action::Probe($a) => $e,
-            Action::Log($a) => $e,
-            Action::Join($a) => $e,
-            Action::ContainerFreeze($a) => $e,
-            Action::FileProgress($a) => $e,
+            $crate::action::Action::Start($a) => $e,
+            $crate::action::Action::Create($a) => $e,
+            $crate::action::Action::Restart($a) => $e,
+            $crate::action::Action::Pause($a) => $e,
+            $crate::action::Action::Unpause($a) => $e,
+            $crate::action::Action::Stop($a) => $e,
+            $crate::action::Action::Kill($a) => $e,
+            $crate::action::Action::Wait($a) => $e,
+            $crate::action::Action::Sleep($a) => $e,
+            $crate::action::Action::Inspect($a) => $e,
+            $crate::action::Action::Remove($a) => $e,
+            $crate::action::Action::Exec($a) => $e,
+            $crate::action::Action::WaitFor($a) => $e,
+            $crate::action::Action::KillProcess($a) => $e,
+            $crate::action::Action::ProbeApi($a) => $e,
+            $crate::action::Action::DaemonRestart($a) => $e,
+            $crate::action::Action::DaemonKill($a) => $e,
+            $crate::action::Action::DaemonFreeze($a) => $e,
+            $crate::action::Action::DaemonThaw($a) => $e,
+            $crate::action::Action::DaemonReload($a) => $e,
+            $crate::action::Action::ContainerdKill($a) => $e,
+            $crate::action::Action::ShimKill($a) => $e,
+            $crate::action::Action::Churn($a) => $e,
+            $crate::action::Action::CheckLeaks($a) => $e,
+            $crate::action::Action::LeakVeth($a) => $e,
+            $crate::action::Action::PinNetns($a) => $e,
+            $crate::action::Action::Partition($a) => $e,
+            $crate::action::Action::NetDelay($a) => $e,
+            $crate::action::Action::NetLoss($a) => $e,
+            $crate::action::Action::NetRate($a) => $e,
+            $crate::action::Action::NetCorrupt($a) => $e,
+            $crate::action::Action::NetDuplicate($a) => $e,
+            $crate::action::Action::DependencyOutage($a) => $e,
+            $crate::action::Action::Probe($a) => $e,
+            $crate::action::Action::Log($a) => $e,
+            $crate::action::Action::Join($a) => $e,
+            $crate::action::Action::ContainerFreeze($a) => $e,
+            $crate::action::Action::FileProgress($a) => $e,
         }
     };
 }
@@ -260,7 +267,7 @@ fn anchors_itself_of<A: ActionKind>(_: &A) -> bool {
 impl Action {
     /// The action's name (`start`, `stop`, ...).
     pub fn name(&self) -> &'static str {
-        dispatch!(self, a => name_of(a))
+        dispatch_action!(self, a => name_of(a))
     }
 
     /// `stop web`, `sleep`: a default step label.
@@ -276,7 +283,7 @@ impl Action {
 
     /// Containers referred to.
     pub fn container_refs(&self) -> Vec<&Spanned<String>> {
-        dispatch!(self, a => a.container_refs())
+        dispatch_action!(self, a => a.container_refs())
     }
 
     /// The container the step's observations are about.
@@ -286,12 +293,12 @@ impl Action {
 
     /// Argument problems.
     pub fn problems(&self) -> Vec<String> {
-        dispatch!(self, a => a.problems())
+        dispatch_action!(self, a => a.problems())
     }
 
     /// Whether the action disturbs the daemon itself.
     pub fn disruptive(&self) -> bool {
-        dispatch!(self, a => disruptive_of(a))
+        dispatch_action!(self, a => disruptive_of(a))
     }
 
     /// How its effect relates to the moment it returns ([`crate::anchor`]).
@@ -301,22 +308,23 @@ impl Action {
 
     /// Whether it takes its own anchor when it starts.
     pub fn anchors_itself(&self) -> bool {
-        dispatch!(self, a => anchors_itself_of(a))
+        dispatch_action!(self, a => anchors_itself_of(a))
     }
 
     /// Default deadline.
     pub fn default_deadline(&self, scenario: &Scenario) -> Duration {
-        dispatch!(self, a => a.default_deadline(scenario))
-    }
-
-    /// Runs it.
-    pub async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        dispatch!(self, a => a.run(ctx).await)
+        dispatch_action!(self, a => a.default_deadline(scenario))
     }
 
     /// Daemon-side measures.
     pub fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
-        dispatch!(self, a => a.daemon_measures(step, all))
+        dispatch_action!(self, a => a.daemon_measures(step, all))
+    }
+}
+
+impl Execute for Action {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        dispatch_action!(self, a => a.run(ctx).await)
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec, Window};
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::host::{Cmd, ContainerProcess};
 use crate::journal::Change;
@@ -263,7 +263,9 @@ impl ActionKind for NetDelay {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         deadline(self.duration, &self.probe)
     }
+}
 
+impl Execute for NetDelay {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let shape = Shape::Delay {
             delay: self.delay.get(),
@@ -318,7 +320,9 @@ macro_rules! percent_fault {
             fn default_deadline(&self, _: &Scenario) -> Duration {
                 deadline(self.0.duration, &self.0.probe)
             }
+        }
 
+        impl Execute for $ty {
             async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
                 let p = &self.0;
                 apply(
@@ -396,7 +400,9 @@ impl ActionKind for NetRate {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         deadline(self.duration, &self.probe)
     }
+}
 
+impl Execute for NetRate {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         apply(
             ctx,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec, Window};
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::host::{Cmd, ContainerProcess};
 use crate::journal::Change;
@@ -81,7 +81,9 @@ impl ActionKind for Partition {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(30))
     }
+}
 
+impl Execute for Partition {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let proc = ctx.process(&self.container.value).await?;
         let other = match (&self.to, &self.address) {

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::{ContainerRef, Scenario};
@@ -33,7 +33,9 @@ impl ActionKind for Pause {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for Pause {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let name = self.0.name();
         let id = ctx.id(name)?;
@@ -61,7 +63,9 @@ impl ActionKind for Unpause {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for Unpause {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let name = self.0.name();
         match ctx.paused.remove(name) {

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::journal::Change;
 use crate::scenario::{ContainerRef, Scenario};
@@ -34,7 +34,9 @@ impl ActionKind for PinNetns {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for PinNetns {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let proc = ctx.process(self.0.name()).await?;
         let target =

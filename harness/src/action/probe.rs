@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::window::{Probe, ProbeSpec};
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
@@ -27,7 +27,9 @@ impl ActionKind for ProbeOnce {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
+}
 
+impl Execute for ProbeOnce {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let p = Probe::resolve(ctx, &self.0).await?;
         let up = p.sample(ctx, "once").await;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::docker::LABEL_RUN;
 use crate::scenario::Scenario;
@@ -37,7 +37,9 @@ impl ActionKind for ProbeApi {
             * 2
             + Duration::from_secs(5)
     }
+}
 
+impl Execute for ProbeApi {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let each = self
             .deadline

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{span, ActionKind};
+use super::{span, ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
@@ -76,18 +76,20 @@ impl ActionKind for Stop {
         self.grace(scenario) + Duration::from_secs(30)
     }
 
+    fn daemon_measures(&self, step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {
+        // From the first signal the daemon sent to the container's death, on the daemon's clock.
+        span(step, "kill", "die")
+            .map(|n| vec![Measure::daemon("daemon_duration", n)])
+            .unwrap_or_default()
+    }
+}
+
+impl Execute for Stop {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let deadline = ctx.call_deadline();
         ctx.docker
             .stop(&id, self.timeout.map(HumanDuration::get), deadline)
             .await
-    }
-
-    fn daemon_measures(&self, step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {
-        // From the first signal the daemon sent to the container's death, on the daemon's clock.
-        span(step, "kill", "die")
-            .map(|n| vec![Measure::daemon("daemon_duration", n)])
-            .unwrap_or_default()
     }
 }

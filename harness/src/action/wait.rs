@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::{ContainerRef, Scenario};
@@ -27,12 +27,6 @@ impl ActionKind for Wait {
         Duration::from_secs(120)
     }
 
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(self.0.name())?;
-        let deadline = ctx.call_deadline();
-        ctx.docker.wait(&id, deadline).await.map(|_| ())
-    }
-
     fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
         // The container's last start before it died, wherever in the iteration that start was.
         let Some(die) = step.iter().find(|e| e.action == "die") else {
@@ -51,5 +45,13 @@ impl ActionKind for Wait {
             ));
         }
         out
+    }
+}
+
+impl Execute for Wait {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(self.0.name())?;
+        let deadline = ctx.call_deadline();
+        ctx.docker.wait(&id, deadline).await.map(|_| ())
     }
 }

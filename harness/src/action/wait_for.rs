@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use tokio::time::Instant;
 
-use super::ActionKind;
+use super::{ActionKind, Execute};
 use crate::ctx::Ctx;
 use crate::expect::State;
 use crate::scenario::Scenario;
@@ -66,7 +66,9 @@ impl ActionKind for WaitFor {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
     }
+}
 
+impl Execute for WaitFor {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let t = Instant::now();

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::action::Execute;
 use crate::ctx::{Ctx, RunEnv, FIXTURE_IMAGE};
 use crate::docker::{DockerClient, NoAnswer, LABEL_ITERATION};
 use crate::error::{Error, Result};
