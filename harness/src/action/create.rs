@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `create`.
@@ -25,11 +24,5 @@ impl ActionKind for Create {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
-    }
-}
-
-impl Execute for Create {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        ctx.ensure_created(self.0.name()).await.map(|_| ())
     }
 }

@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::{Command, Scenario};
 
 /// Arguments of `exec`.
@@ -31,18 +30,5 @@ impl ActionKind for Exec {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-}
-
-impl Execute for Exec {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let (code, output) = ctx
-            .docker
-            .exec(&id, self.command.to_args(), ctx.call_deadline())
-            .await?;
-        ctx.fact("exec_exit_code", code);
-        ctx.fact("exec_output", output);
-        Ok(())
     }
 }

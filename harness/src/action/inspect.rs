@@ -6,8 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `inspect`.
@@ -24,11 +23,5 @@ impl ActionKind for Inspect {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-}
-
-impl Execute for Inspect {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        ctx.id(self.0.name()).map(|_| ())
     }
 }

@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::Scenario;
 
 /// Arguments of `join`.
@@ -44,12 +43,5 @@ impl ActionKind for Join {
             })
             .unwrap_or_default()
             + JOIN_MARGIN
-    }
-}
-
-impl Execute for Join {
-    async fn run(&self, _: &mut Ctx<'_>) -> anyhow::Result<()> {
-        // The runner joins; an action context has no background steps to wait for.
-        anyhow::bail!("`join` is carried out by the runner")
     }
 }

@@ -1,5 +1,7 @@
-//! Actions: what a step does. Each action is one file with its arguments (as written in scenarios) and
-//! how it runs; this file only lists them for the scenario format and dispatches.
+//! Actions: what a step does, as data. Each action is one file with its arguments (as written in
+//! scenarios), their validation, its default deadline and its daemon-side measures; how it runs is
+//! the file of the same name in the harness's `execute` module. This file only lists them for the
+//! scenario format and dispatches.
 
 mod check_leaks;
 mod churn;
@@ -43,7 +45,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::anchor::Effect;
-use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
 
@@ -57,7 +58,7 @@ pub use daemon_kill::DaemonKill;
 pub use daemon_reload::DaemonReload;
 pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
-pub use dependency_outage::DependencyOutage;
+pub use dependency_outage::{DependencyOutage, OutageMode};
 pub use exec::Exec;
 pub use file_progress::FileProgress;
 pub use inspect::Inspect;
@@ -65,9 +66,9 @@ pub use join::Join;
 pub use kill::Kill;
 pub use kill_process::KillProcess;
 pub use leak_veth::LeakVeth;
-pub use log::Log;
+pub use log::{Log, LogSince};
 pub use net_shape::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
-pub use partition::Partition;
+pub use partition::{Direction, Partition};
 pub use pause::{Pause, Unpause};
 pub use pin_netns::{PinNetns, PINNED_DIR};
 pub use probe::ProbeOnce;
@@ -195,15 +196,6 @@ pub trait ActionKind {
     }
 }
 
-/// How an action runs.
-pub trait Execute {
-    /// Runs the action.
-    fn run(
-        &self,
-        ctx: &mut Ctx<'_>,
-    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
-}
-
 /// `dispatch_action!(action, a => expr)`: `expr` with `a` bound to the arguments of whichever
 /// [`Action`] variant `action` is. The one list of variants that dispatching needs.
 #[macro_export]
@@ -320,26 +312,6 @@ impl Action {
     pub fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
         dispatch_action!(self, a => a.daemon_measures(step, all))
     }
-}
-
-impl Execute for Action {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        dispatch_action!(self, a => a.run(ctx).await)
-    }
-}
-
-/// Sends `signal` to dockerd, then waits for its API and records `api_back`.
-pub(crate) async fn signal_dockerd_and_wait(
-    ctx: &mut Ctx<'_>,
-    signal: nix::sys::signal::Signal,
-) -> anyhow::Result<u32> {
-    let pid = ctx.dockerd_pid().await?;
-    let t = tokio::time::Instant::now();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)?;
-    ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
-        .await?;
-    ctx.measure("api_back", t.elapsed());
-    Ok(pid)
 }
 
 /// The daemon's time between the first `from` event and the first `to` event after it, in nanoseconds.

@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -39,15 +38,5 @@ impl ActionKind for Restart {
     fn default_deadline(&self, scenario: &Scenario) -> Duration {
         // The stop's grace period, then a start.
         super::stop::grace(self.timeout, &self.container.value, scenario) + Duration::from_secs(60)
-    }
-}
-
-impl Execute for Restart {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let deadline = ctx.call_deadline();
-        ctx.docker
-            .restart(&id, self.timeout.map(HumanDuration::get), deadline)
-            .await
     }
 }

@@ -6,8 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -28,12 +27,5 @@ impl ActionKind for Sleep {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.duration.get() + Duration::from_secs(10)
-    }
-}
-
-impl Execute for Sleep {
-    async fn run(&self, _: &mut Ctx<'_>) -> anyhow::Result<()> {
-        tokio::time::sleep(self.duration.get()).await;
-        Ok(())
     }
 }

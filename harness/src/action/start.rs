@@ -6,8 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `start`.
@@ -24,12 +23,5 @@ impl ActionKind for Start {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
-    }
-}
-
-impl Execute for Start {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.ensure_created(self.0.name()).await?;
-        ctx.docker.start(&id).await
     }
 }

@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{span, ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::{span, ActionKind};
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
@@ -81,15 +80,5 @@ impl ActionKind for Stop {
         span(step, "kill", "die")
             .map(|n| vec![Measure::daemon("daemon_duration", n)])
             .unwrap_or_default()
-    }
-}
-
-impl Execute for Stop {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let deadline = ctx.call_deadline();
-        ctx.docker
-            .stop(&id, self.timeout.map(HumanDuration::get), deadline)
-            .await
     }
 }

@@ -6,8 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{ActionKind, Execute};
-use crate::ctx::Ctx;
+use super::ActionKind;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::{ContainerRef, Scenario};
 
@@ -45,13 +44,5 @@ impl ActionKind for Wait {
             ));
         }
         out
-    }
-}
-
-impl Execute for Wait {
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(self.0.name())?;
-        let deadline = ctx.call_deadline();
-        ctx.docker.wait(&id, deadline).await.map(|_| ())
     }
 }

@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::action::Execute;
 use crate::ctx::{Ctx, RunEnv, FIXTURE_IMAGE};
 use crate::docker::{DockerClient, NoAnswer, LABEL_ITERATION};
 use crate::error::{Error, Result};
+use crate::execute::Execute;
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::host::HostError;
 use crate::journal::{At, ChangeScope, Event, Journal};
