@@ -1,6 +1,6 @@
 //! The flow cannot be reversed: what judges and reports (the record, the fold, verdicts,
-//! expectations, reports) uses nothing that acts on Docker or the host, and actions reach the
-//! run only through their API (`ctx`), never the runner.
+//! expectations, reports) uses nothing that acts on Docker or the host, actions reach the run only
+//! through their API (`ctx`), never the runner, and their arguments are data that runs nothing.
 
 mod common;
 
@@ -81,7 +81,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
 
 #[test]
 fn actions_see_their_api_not_the_runner() {
-    for (file, text) in sources("action") {
+    for (file, text) in sources("action").into_iter().chain(sources("execute")) {
         assert!(!uses(&text, "runner"), "{file} uses the runner");
     }
     for (file, text) in sources("ctx.rs") {
@@ -132,6 +132,42 @@ fn nothing_below_the_binary_calls_a_reporter() {
                 "{file} calls a reporter: layers are model → judge → run/remote → report → cli; \
                  below the binary, emit journal entries and let the binary subscribe reporters"
             );
+        }
+    }
+}
+
+/// An action's arguments are data: what they say, how they are checked and their default deadline
+/// need nothing that runs. How an action runs is in `execute`.
+#[test]
+fn action_arguments_are_pure() {
+    let running = [
+        "ctx",
+        "docker",
+        "runner",
+        "target",
+        "ledger",
+        "host",
+        "proc",
+        "net",
+        "leaks",
+        "forensics",
+        "fixture",
+        "clean",
+        "session",
+        "engines",
+        "vm",
+        "remote",
+        "journal",
+        "execute",
+    ];
+    let files = sources("action");
+    assert!(files.len() > 30, "only {} files in src/action", files.len());
+    for (file, text) in files {
+        for m in running {
+            assert!(!uses(&text, m), "{file} uses crate::{m}");
+        }
+        for word in ["tokio", "nix::", "bollard", "Ctx"] {
+            assert!(!text.contains(word), "{file} mentions {word}");
         }
     }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `create`.
@@ -25,9 +24,5 @@ impl ActionKind for Create {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        ctx.ensure_created(self.0.name()).await.map(|_| ())
     }
 }

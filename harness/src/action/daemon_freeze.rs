@@ -6,17 +6,11 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
-use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
-use crate::forensics::ForensicsPolicy;
-use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -43,91 +37,4 @@ impl ActionKind for DaemonFreeze {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.duration.map(|d| d.get()).unwrap_or_default() + Duration::from_secs(120)
     }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = ctx.dockerd_pid().await?;
-        let start_time = crate::proc::stat(pid)
-            .map(|s| s.start_time)
-            .ok_or_else(|| anyhow::anyhow!("dockerd (pid {pid}) is gone"))?;
-        let probe = self
-            .api_deadline
-            .map(|d| d.get())
-            .unwrap_or(Duration::from_secs(2));
-        // With a duration the freeze ends with the step; without, it lasts until `daemon_thaw` or
-        // the end of the iteration.
-        let scope = if self.duration.is_some() {
-            ctx.step_scope()
-        } else {
-            ctx.iteration_scope()
-        };
-        let change = ctx
-            .change(scope, Change::DaemonFrozen { pid, start_time }, None)
-            .await?;
-        let t = Instant::now();
-        kill(Pid::from_raw(pid as i32), Signal::SIGSTOP)?;
-        // Signal delivery is asynchronous: read the state once the kernel has stopped it.
-        let state = crate::proc::wait_state(pid, 'T', Duration::from_secs(2)).await;
-        ctx.fact("dockerd_state_during", state);
-        // The harness's own view: a real call with a deadline. It must fail, within the deadline.
-        let answered = ctx.docker.ping(probe).await.is_ok();
-        ctx.fact(
-            "api_during_freeze",
-            if answered {
-                "responsive"
-            } else {
-                "unresponsive"
-            },
-        );
-        if !answered {
-            ctx.measure("hang_detected_after", t.elapsed());
-        }
-        let mut pending = None;
-        if ctx.forensics.policy != ForensicsPolicy::Never {
-            pending = start_bundle(ctx, pid).await;
-        }
-        let Some(hold) = self.duration else {
-            // Stays frozen: `daemon_thaw` collects the dump once the daemon runs again.
-            if let Some((b, req)) = pending {
-                ctx.bundle = Some(b.dir().to_path_buf());
-                ctx.pending_bundle = Some((b, req));
-            }
-            return Ok(());
-        };
-        if let Some(rest) = hold.get().checked_sub(t.elapsed()) {
-            tokio::time::sleep(rest).await;
-        }
-        ctx.undo(change).await?;
-        let thawed = Instant::now();
-        ctx.measure("frozen_for", t.elapsed());
-        if let Some((mut b, req)) = pending {
-            let _ = b
-                .collect_goroutine_dumps(&req, Duration::from_secs(10))
-                .await;
-            ctx.bundle = b.finish().ok();
-        }
-        ctx.wait_api(probe, Duration::from_secs(60)).await?;
-        ctx.measure("api_back", thawed.elapsed());
-        Ok(())
-    }
-}
-
-/// Starts a bundle while the daemon is frozen: snapshot now, goroutine dumps requested (written
-/// after the thaw).
-async fn start_bundle(
-    ctx: &Ctx<'_>,
-    pid: u32,
-) -> Option<(crate::forensics::Bundle, crate::forensics::DumpRequest)> {
-    ctx.daemon.as_ref()?;
-    let info = ctx.daemon_info(Some(pid)).await;
-    let name = format!("{}-{}-daemon_freeze", ctx.plan.name(), ctx.at.iteration + 1);
-    let mut b = crate::forensics::Bundle::create(
-        &ctx.forensics.dir,
-        &crate::ctx::bundle_name(&name),
-        "the Docker API stopped answering: dockerd frozen by daemon_freeze",
-    )
-    .ok()?;
-    let _ = tokio::time::timeout(Duration::from_secs(30), b.snapshot(&info)).await;
-    let _ = b.write_api_answers(&ctx.docker.last_answers());
-    let req = b.request_goroutine_dumps(&info).ok()?;
-    Some((b, req))
 }

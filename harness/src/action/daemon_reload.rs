@@ -2,13 +2,11 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `daemon_reload` (none: `daemon_reload: {}`).
@@ -26,11 +24,5 @@ impl ActionKind for DaemonReload {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGHUP).await?;
-        ctx.fact("dockerd_pid", pid);
-        Ok(())
     }
 }

@@ -9,10 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::window::{self, ProbeSpec, Window};
+use super::window::{self, ProbeSpec};
 use super::ActionKind;
-use crate::ctx::Ctx;
-use crate::journal::Change;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -55,41 +53,5 @@ impl ActionKind for DependencyOutage {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(60))
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let daemon = ctx.docker.host().to_string();
-        ctx.fact(
-            "mechanism",
-            format!("docker {:?}", self.mode).to_lowercase(),
-        );
-        let mut w = Window::open(ctx, self.probe.as_ref()).await?;
-        let change = match self.mode {
-            OutageMode::Pause => Change::ContainerPaused {
-                daemon,
-                id: id.clone(),
-            },
-            OutageMode::Stop => Change::ContainerStopped {
-                daemon,
-                id: id.clone(),
-            },
-        };
-        let made = ctx.change(ctx.step_scope(), change, None).await?;
-        let r = match self.mode {
-            OutageMode::Pause => ctx.docker.pause(&id).await,
-            OutageMode::Stop => {
-                ctx.docker
-                    .stop(&id, Some(Duration::from_secs(1)), Duration::from_secs(30))
-                    .await
-            }
-        };
-        if let Err(e) = r {
-            let _ = ctx.undo(made).await;
-            return Err(e);
-        }
-        w.injected(ctx, vec![made]);
-        w.hold(ctx, self.duration.get()).await;
-        w.close(ctx).await
     }
 }

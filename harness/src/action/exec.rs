@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::{Command, Scenario};
 
 /// Arguments of `exec`.
@@ -31,16 +30,5 @@ impl ActionKind for Exec {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let (code, output) = ctx
-            .docker
-            .exec(&id, self.command.to_args(), ctx.call_deadline())
-            .await?;
-        ctx.fact("exec_exit_code", code);
-        ctx.fact("exec_output", output);
-        Ok(())
     }
 }

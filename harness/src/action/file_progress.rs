@@ -10,10 +10,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
-use tokio::time::Instant;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -32,7 +30,8 @@ pub struct FileProgress {
 }
 
 impl FileProgress {
-    fn within(&self) -> Duration {
+    /// How long to wait for the content to change.
+    pub fn within(&self) -> Duration {
         self.within
             .map(HumanDuration::get)
             .unwrap_or(Duration::from_secs(5))
@@ -60,43 +59,5 @@ impl ActionKind for FileProgress {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.within() + Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let proc = ctx.process(&self.container.value).await?;
-        let read = |proc: crate::host::ContainerProcess, path: String| async move {
-            crate::host::blocking(
-                "reading a file in a container",
-                Duration::from_secs(5),
-                move || proc.read_file(&path),
-            )
-            .await?
-        };
-        let first = read(proc.clone(), self.path.clone()).await?;
-        // In the background, the next step starts only now: progress is counted from this read.
-        ctx.anchor_taken();
-        let shown = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b);
-            s.trim().chars().take(80).collect::<String>()
-        };
-        ctx.fact("content_before", shown(&first));
-        let t = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let now = read(proc.clone(), self.path.clone()).await?;
-            if now != first {
-                ctx.measure("time_to_progress", t.elapsed());
-                ctx.fact("content_after", shown(&now));
-                ctx.fact("progress", "yes");
-                ctx.fact("probe", "up");
-                return Ok(());
-            }
-            if t.elapsed() >= self.within() {
-                ctx.fact("content_after", shown(&now));
-                ctx.fact("progress", "hung");
-                ctx.fact("probe", "down");
-                return Ok(());
-            }
-        }
     }
 }

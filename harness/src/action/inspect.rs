@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `inspect`.
@@ -24,9 +23,5 @@ impl ActionKind for Inspect {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        ctx.id(self.0.name()).map(|_| ())
     }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `join`.
@@ -44,10 +43,5 @@ impl ActionKind for Join {
             })
             .unwrap_or_default()
             + JOIN_MARGIN
-    }
-
-    async fn run(&self, _: &mut Ctx<'_>) -> anyhow::Result<()> {
-        // The runner joins; an action context has no background steps to wait for.
-        anyhow::bail!("`join` is carried out by the runner")
     }
 }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `kill`.
@@ -23,7 +22,8 @@ pub struct Kill {
 }
 
 impl Kill {
-    fn signal(&self) -> String {
+    /// The signal's name (SIGKILL when none is given).
+    pub fn signal(&self) -> String {
         self.signal
             .as_deref()
             .and_then(crate::signal::parse)
@@ -45,10 +45,5 @@ impl ActionKind for Kill {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        ctx.docker.kill(&id, &self.signal()).await
     }
 }

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `kill_process`.
@@ -39,26 +38,5 @@ impl ActionKind for KillProcess {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let name = self.container.value.clone();
-        // The process held since the container was last observed running: no daemon call is
-        // needed, so this works while dockerd is down.
-        let proc = ctx.process(&name).await?;
-        let signo = self
-            .signal
-            .as_deref()
-            .and_then(crate::signal::parse_or_zero)
-            .unwrap_or(9);
-        let p = proc.clone();
-        crate::host::blocking(
-            "signalling a container's process",
-            Duration::from_secs(5),
-            move || p.signal(signo),
-        )
-        .await??;
-        ctx.fact("killed_pid", proc.pid);
-        Ok(())
     }
 }

@@ -1,5 +1,7 @@
-//! Actions: what a step does. Each action is one file with its arguments (as written in scenarios) and
-//! how it runs; this file only lists them for the scenario format and dispatches.
+//! Actions: what a step does, as data. Each action is one file with its arguments (as written in
+//! scenarios), their validation, its default deadline and its daemon-side measures; how it runs is
+//! the file of the same name in the harness's `execute` module. This file only lists them for the
+//! scenario format and dispatches.
 
 mod check_leaks;
 mod churn;
@@ -43,7 +45,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::anchor::Effect;
-use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
 
@@ -57,7 +58,7 @@ pub use daemon_kill::DaemonKill;
 pub use daemon_reload::DaemonReload;
 pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
-pub use dependency_outage::DependencyOutage;
+pub use dependency_outage::{DependencyOutage, OutageMode};
 pub use exec::Exec;
 pub use file_progress::FileProgress;
 pub use inspect::Inspect;
@@ -65,9 +66,9 @@ pub use join::Join;
 pub use kill::Kill;
 pub use kill_process::KillProcess;
 pub use leak_veth::LeakVeth;
-pub use log::Log;
+pub use log::{Log, LogSince};
 pub use net_shape::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
-pub use partition::Partition;
+pub use partition::{Direction, Partition};
 pub use pause::{Pause, Unpause};
 pub use pin_netns::{PinNetns, PINNED_DIR};
 pub use probe::ProbeOnce;
@@ -80,6 +81,12 @@ pub use start::Start;
 pub use stop::Stop;
 pub use wait::Wait;
 pub use wait_for::WaitFor;
+
+// The harness's own daemon deadlines, which default step deadlines are built from.
+/// How long a managed daemon may take to answer `/_ping` after it starts.
+pub const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a managed daemon may take to stop.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A step's action, written as a one-key map: `action: {stop: {container: web, timeout: 5s}}`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -164,7 +171,7 @@ pub enum Action {
     FileProgress(FileProgress),
 }
 
-/// What every action provides; [`Action`] dispatches to it.
+/// What every action's arguments tell without running it; [`Action`] dispatches to it.
 pub trait ActionKind {
     /// Name as written in scenarios.
     const NAME: &'static str;
@@ -180,61 +187,59 @@ pub trait ActionKind {
     /// harness did not start unless explicitly allowed).
     const DISRUPTIVE: bool = false;
     /// Whether the action takes its own anchor when it starts (a first read it compares later
-    /// reads with) and says so with [`Ctx::anchor_taken`]; otherwise its step's start is its
+    /// reads with) and says so when it runs (`anchor_taken`); otherwise its step's start is its
     /// anchor.
     const ANCHORS_ITSELF: bool = false;
-    /// Runs the action.
-    fn run(
-        &self,
-        ctx: &mut Ctx<'_>,
-    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
     /// Measures derived from the daemon's events of this step (and the iteration's earlier events).
     fn daemon_measures(&self, _step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {
         Vec::new()
     }
 }
 
-macro_rules! dispatch {
+/// `dispatch_action!(action, a => expr)`: `expr` with `a` bound to the arguments of whichever
+/// [`Action`] variant `action` is. The one list of variants that dispatching needs.
+#[macro_export]
+macro_rules! dispatch_action {
     ($self:expr, $a:ident => $e:expr) => {
         match $self {
-            Action::Start($a) => $e,
-            Action::Create($a) => $e,
-            Action::Restart($a) => $e,
-            Action::Pause($a) => $e,
-            Action::Unpause($a) => $e,
-            Action::Stop($a) => $e,
-            Action::Kill($a) => $e,
-            Action::Wait($a) => $e,
-            Action::Sleep($a) => $e,
-            Action::Inspect($a) => $e,
-            Action::Remove($a) => $e,
-            Action::Exec($a) => $e,
-            Action::WaitFor($a) => $e,
-            Action::KillProcess($a) => $e,
-            Action::ProbeApi($a) => $e,
-            Action::DaemonRestart($a) => $e,
-            Action::DaemonKill($a) => $e,
-            Action::DaemonFreeze($a) => $e,
-            Action::DaemonThaw($a) => $e,
-            Action::DaemonReload($a) => $e,
-            Action::ContainerdKill($a) => $e,
-            Action::ShimKill($a) => $e,
-            Action::Churn($a) => $e,
-            Action::CheckLeaks($a) => $e,
-            Action::LeakVeth($a) => $e,
-            Action::PinNetns($a) => $e,
-            Action::Partition($a) => $e,
-            Action::NetDelay($a) => $e,
-            Action::NetLoss($a) => $e,
-            Action::NetRate($a) => $e,
-            Action::NetCorrupt($a) => $e,
-            Action::NetDuplicate($a) => $e,
-            Action::DependencyOutage($a) => $e,
-            Action::Probe($a) => $e,
-            Action::Log($a) => $e,
-            Action::Join($a) => $e,
-            Action::ContainerFreeze($a) => $e,
-            Action::FileProgress($a) => $e,
+            $crate::action::Action::Start($a) => $e,
+            $crate::action::Action::Create($a) => $e,
+            $crate::action::Action::Restart($a) => $e,
+            $crate::action::Action::Pause($a) => $e,
+            $crate::action::Action::Unpause($a) => $e,
+            $crate::action::Action::Stop($a) => $e,
+            $crate::action::Action::Kill($a) => $e,
+            $crate::action::Action::Wait($a) => $e,
+            $crate::action::Action::Sleep($a) => $e,
+            $crate::action::Action::Inspect($a) => $e,
+            $crate::action::Action::Remove($a) => $e,
+            $crate::action::Action::Exec($a) => $e,
+            $crate::action::Action::WaitFor($a) => $e,
+            $crate::action::Action::KillProcess($a) => $e,
+            $crate::action::Action::ProbeApi($a) => $e,
+            $crate::action::Action::DaemonRestart($a) => $e,
+            $crate::action::Action::DaemonKill($a) => $e,
+            $crate::action::Action::DaemonFreeze($a) => $e,
+            $crate::action::Action::DaemonThaw($a) => $e,
+            $crate::action::Action::DaemonReload($a) => $e,
+            $crate::action::Action::ContainerdKill($a) => $e,
+            $crate::action::Action::ShimKill($a) => $e,
+            $crate::action::Action::Churn($a) => $e,
+            $crate::action::Action::CheckLeaks($a) => $e,
+            $crate::action::Action::LeakVeth($a) => $e,
+            $crate::action::Action::PinNetns($a) => $e,
+            $crate::action::Action::Partition($a) => $e,
+            $crate::action::Action::NetDelay($a) => $e,
+            $crate::action::Action::NetLoss($a) => $e,
+            $crate::action::Action::NetRate($a) => $e,
+            $crate::action::Action::NetCorrupt($a) => $e,
+            $crate::action::Action::NetDuplicate($a) => $e,
+            $crate::action::Action::DependencyOutage($a) => $e,
+            $crate::action::Action::Probe($a) => $e,
+            $crate::action::Action::Log($a) => $e,
+            $crate::action::Action::Join($a) => $e,
+            $crate::action::Action::ContainerFreeze($a) => $e,
+            $crate::action::Action::FileProgress($a) => $e,
         }
     };
 }
@@ -254,7 +259,7 @@ fn anchors_itself_of<A: ActionKind>(_: &A) -> bool {
 impl Action {
     /// The action's name (`start`, `stop`, ...).
     pub fn name(&self) -> &'static str {
-        dispatch!(self, a => name_of(a))
+        dispatch_action!(self, a => name_of(a))
     }
 
     /// `stop web`, `sleep`: a default step label.
@@ -270,7 +275,7 @@ impl Action {
 
     /// Containers referred to.
     pub fn container_refs(&self) -> Vec<&Spanned<String>> {
-        dispatch!(self, a => a.container_refs())
+        dispatch_action!(self, a => a.container_refs())
     }
 
     /// The container the step's observations are about.
@@ -280,12 +285,12 @@ impl Action {
 
     /// Argument problems.
     pub fn problems(&self) -> Vec<String> {
-        dispatch!(self, a => a.problems())
+        dispatch_action!(self, a => a.problems())
     }
 
     /// Whether the action disturbs the daemon itself.
     pub fn disruptive(&self) -> bool {
-        dispatch!(self, a => disruptive_of(a))
+        dispatch_action!(self, a => disruptive_of(a))
     }
 
     /// How its effect relates to the moment it returns ([`crate::anchor`]).
@@ -295,37 +300,18 @@ impl Action {
 
     /// Whether it takes its own anchor when it starts.
     pub fn anchors_itself(&self) -> bool {
-        dispatch!(self, a => anchors_itself_of(a))
+        dispatch_action!(self, a => anchors_itself_of(a))
     }
 
     /// Default deadline.
     pub fn default_deadline(&self, scenario: &Scenario) -> Duration {
-        dispatch!(self, a => a.default_deadline(scenario))
-    }
-
-    /// Runs it.
-    pub async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        dispatch!(self, a => a.run(ctx).await)
+        dispatch_action!(self, a => a.default_deadline(scenario))
     }
 
     /// Daemon-side measures.
     pub fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {
-        dispatch!(self, a => a.daemon_measures(step, all))
+        dispatch_action!(self, a => a.daemon_measures(step, all))
     }
-}
-
-/// Sends `signal` to dockerd, then waits for its API and records `api_back`.
-pub(crate) async fn signal_dockerd_and_wait(
-    ctx: &mut Ctx<'_>,
-    signal: nix::sys::signal::Signal,
-) -> anyhow::Result<u32> {
-    let pid = ctx.dockerd_pid().await?;
-    let t = tokio::time::Instant::now();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal)?;
-    ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
-        .await?;
-    ctx.measure("api_back", t.elapsed());
-    Ok(pid)
 }
 
 /// The daemon's time between the first `from` event and the first `to` event after it, in nanoseconds.

@@ -9,8 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
-use crate::journal::Change;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `pause`.
@@ -33,22 +31,6 @@ impl ActionKind for Pause {
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
     }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let name = self.0.name();
-        let id = ctx.id(name)?;
-        let change = Change::ContainerPaused {
-            daemon: ctx.docker.host().to_string(),
-            id: id.clone(),
-        };
-        let made = ctx.change(ctx.iteration_scope(), change, None).await?;
-        if let Err(e) = ctx.docker.pause(&id).await {
-            let _ = ctx.undo(made).await;
-            return Err(e);
-        }
-        ctx.paused.insert(name.to_string(), made);
-        Ok(())
-    }
 }
 
 impl ActionKind for Unpause {
@@ -60,17 +42,5 @@ impl ActionKind for Unpause {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let name = self.0.name();
-        match ctx.paused.remove(name) {
-            // Paused by this scenario: undoing the change unpauses it, and the ledger knows.
-            Some(made) => ctx.undo(made).await.map(|_| ()),
-            None => {
-                let id = ctx.id(name)?;
-                ctx.docker.unpause(&id).await
-            }
-        }
     }
 }

@@ -7,9 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::window::{Probe, ProbeSpec};
+use super::window::ProbeSpec;
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 
 /// Arguments of `probe`.
@@ -26,23 +25,5 @@ impl ActionKind for ProbeOnce {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let p = Probe::resolve(ctx, &self.0).await?;
-        let up = p.sample(ctx, "once").await;
-        if let Some(l) = ctx.samples.last().and_then(|s| s.latency) {
-            ctx.measure("latency", Duration::from_secs_f64(l));
-        }
-        // A probe the harness could not run says nothing: `unknown`, never `down`.
-        ctx.fact(
-            "probe",
-            match up {
-                Some(true) => "up",
-                Some(false) => "down",
-                None => "unknown",
-            },
-        );
-        Ok(())
     }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -39,13 +38,5 @@ impl ActionKind for Restart {
     fn default_deadline(&self, scenario: &Scenario) -> Duration {
         // The stop's grace period, then a start.
         super::stop::grace(self.timeout, &self.container.value, scenario) + Duration::from_secs(60)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let deadline = ctx.call_deadline();
-        ctx.docker
-            .restart(&id, self.timeout.map(HumanDuration::get), deadline)
-            .await
     }
 }

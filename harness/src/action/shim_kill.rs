@@ -3,14 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `shim_kill`.
@@ -28,24 +25,5 @@ impl ActionKind for ShimKill {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(self.0.name())?;
-        let shim = crate::proc::shim_of(&id)
-            .await?
-            .ok_or_else(|| anyhow!("no containerd shim found for container {}", self.0.name()))?;
-        // Signalled through a pidfd opened now and checked against the start time just read: the
-        // shim, or nobody.
-        let fd = crate::host::PidFd::open(shim.pid)?;
-        if crate::proc::stat(shim.pid).map(|s| s.start_time) != Some(shim.start_time) {
-            anyhow::bail!(
-                "the shim (pid {}) exited before it could be killed",
-                shim.pid
-            );
-        }
-        fd.signal(Signal::SIGKILL as i32)?;
-        ctx.fact("shim_pid", shim.pid);
-        Ok(())
     }
 }

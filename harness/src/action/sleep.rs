@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
@@ -28,10 +27,5 @@ impl ActionKind for Sleep {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         self.duration.get() + Duration::from_secs(10)
-    }
-
-    async fn run(&self, _: &mut Ctx<'_>) -> anyhow::Result<()> {
-        tokio::time::sleep(self.duration.get()).await;
-        Ok(())
     }
 }

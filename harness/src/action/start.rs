@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `start`.
@@ -24,10 +23,5 @@ impl ActionKind for Start {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(60)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.ensure_created(self.0.name()).await?;
-        ctx.docker.start(&id).await
     }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{span, ActionKind};
-use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::Scenario;
 use crate::units::HumanDuration;
@@ -74,14 +73,6 @@ impl ActionKind for Stop {
     fn default_deadline(&self, scenario: &Scenario) -> Duration {
         // The grace period plus a margin: a stop that takes longer is the moby#31997 hang.
         self.grace(scenario) + Duration::from_secs(30)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(&self.container.value)?;
-        let deadline = ctx.call_deadline();
-        ctx.docker
-            .stop(&id, self.timeout.map(HumanDuration::get), deadline)
-            .await
     }
 
     fn daemon_measures(&self, step: &[&EventRecord], _all: &[EventRecord]) -> Vec<Measure> {

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::ctx::Ctx;
 use crate::record::{EventRecord, Measure};
 use crate::scenario::{ContainerRef, Scenario};
 
@@ -25,12 +24,6 @@ impl ActionKind for Wait {
 
     fn default_deadline(&self, _: &Scenario) -> Duration {
         Duration::from_secs(120)
-    }
-
-    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-        let id = ctx.id(self.0.name())?;
-        let deadline = ctx.call_deadline();
-        ctx.docker.wait(&id, deadline).await.map(|_| ())
     }
 
     fn daemon_measures(&self, step: &[&EventRecord], all: &[EventRecord]) -> Vec<Measure> {

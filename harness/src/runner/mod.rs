@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ctx::{Ctx, RunEnv, FIXTURE_IMAGE};
 use crate::docker::{DockerClient, NoAnswer, LABEL_ITERATION};
 use crate::error::{Error, Result};
+use crate::execute::Execute;
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::host::HostError;
 use crate::journal::{At, ChangeScope, Event, Journal};

@@ -16,10 +16,7 @@ use crate::ledger::{ChangeId, Ledger};
 use crate::scenario::PlannedScenario;
 use managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
 
-/// How long a managed daemon may take to answer `/_ping` after it starts.
-pub const READY_DEADLINE: Duration = Duration::from_secs(60);
-/// How long a managed daemon may take to stop.
-pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
+pub use crate::action::{READY_DEADLINE, STOP_DEADLINE};
 
 /// Shared control of the daemon process, for daemon faults and for the target itself.
 pub type DaemonHandle = Arc<tokio::sync::Mutex<daemon::Daemon>>;

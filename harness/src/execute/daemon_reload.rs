@@ -1,0 +1,15 @@
+//! Runs `daemon_reload` (its arguments, and what it does: `action/daemon_reload.rs`).
+
+use nix::sys::signal::Signal;
+
+use super::Execute;
+use crate::action::DaemonReload;
+use crate::ctx::Ctx;
+
+impl Execute for DaemonReload {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGHUP).await?;
+        ctx.fact("dockerd_pid", pid);
+        Ok(())
+    }
+}

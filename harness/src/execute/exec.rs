@@ -1,0 +1,18 @@
+//! Runs `exec` (its arguments, and what it does: `action/exec.rs`).
+
+use super::Execute;
+use crate::action::Exec;
+use crate::ctx::Ctx;
+
+impl Execute for Exec {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let id = ctx.id(&self.container.value)?;
+        let (code, output) = ctx
+            .docker
+            .exec(&id, self.command.to_args(), ctx.call_deadline())
+            .await?;
+        ctx.fact("exec_exit_code", code);
+        ctx.fact("exec_output", output);
+        Ok(())
+    }
+}

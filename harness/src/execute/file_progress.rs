@@ -1,0 +1,49 @@
+//! Runs `file_progress` (its arguments, and what it does: `action/file_progress.rs`).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Execute;
+use crate::action::FileProgress;
+use crate::ctx::Ctx;
+
+impl Execute for FileProgress {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let proc = ctx.process(&self.container.value).await?;
+        let read = |proc: crate::host::ContainerProcess, path: String| async move {
+            crate::host::blocking(
+                "reading a file in a container",
+                Duration::from_secs(5),
+                move || proc.read_file(&path),
+            )
+            .await?
+        };
+        let first = read(proc.clone(), self.path.clone()).await?;
+        // In the background, the next step starts only now: progress is counted from this read.
+        ctx.anchor_taken();
+        let shown = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b);
+            s.trim().chars().take(80).collect::<String>()
+        };
+        ctx.fact("content_before", shown(&first));
+        let t = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = read(proc.clone(), self.path.clone()).await?;
+            if now != first {
+                ctx.measure("time_to_progress", t.elapsed());
+                ctx.fact("content_after", shown(&now));
+                ctx.fact("progress", "yes");
+                ctx.fact("probe", "up");
+                return Ok(());
+            }
+            if t.elapsed() >= self.within() {
+                ctx.fact("content_after", shown(&now));
+                ctx.fact("progress", "hung");
+                ctx.fact("probe", "down");
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Runs `probe` (its arguments, and what it does: `action/probe.rs`).
+
+use std::time::Duration;
+
+use super::window::Probe;
+use super::Execute;
+use crate::action::ProbeOnce;
+use crate::ctx::Ctx;
+
+impl Execute for ProbeOnce {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        let p = Probe::resolve(ctx, &self.0).await?;
+        let up = p.sample(ctx, "once").await;
+        if let Some(l) = ctx.samples.last().and_then(|s| s.latency) {
+            ctx.measure("latency", Duration::from_secs_f64(l));
+        }
+        // A probe the harness could not run says nothing: `unknown`, never `down`.
+        ctx.fact(
+            "probe",
+            match up {
+                Some(true) => "up",
+                Some(false) => "down",
+                None => "unknown",
+            },
+        );
+        Ok(())
+    }
+}
