@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod anchor;
+pub mod check;
 pub mod clean;
 pub mod cli;
 pub mod ctx;

@@ -307,8 +307,7 @@ mod tests {
     }
 
     fn step(index: usize, outcome: StepOutcome, exit: i64, secs: f64) -> StepRecord {
-        let mut s =
-            crate::expect::testutil::step(crate::expect::testutil::exited(exit, false), secs);
+        let mut s = crate::check::testutil::step(crate::check::testutil::exited(exit, false), secs);
         s.index = index;
         s.label = format!("step {index}");
         s.outcome = outcome;

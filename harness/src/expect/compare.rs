@@ -15,8 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::CheckResult;
 use crate::anchor::{Anchors, Effect};
+use crate::check::CheckResult;
 use crate::record::{StepOutcome, StepRecord};
 use crate::units::parse_time;
 use crate::verdict::Outcome;
@@ -60,7 +60,10 @@ impl Field {
     /// The field's value in a step's record, or why there is none.
     fn get(self, s: &StepRecord) -> Result<String, String> {
         if s.outcome != StepOutcome::Ok {
-            return Err(format!("not observed: step {}", super::outcome_text(s)));
+            return Err(format!(
+                "not observed: step {}",
+                crate::check::outcome_text(s)
+            ));
         }
         if self == Field::Output {
             return s
@@ -271,7 +274,7 @@ fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::record::Observation;
 
     fn running(pid: i64) -> Observation {

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::record::{StepOutcome, StepRecord};
 use crate::units::HumanDuration;
 
@@ -104,7 +104,7 @@ pub(super) fn check_measure(
         return CheckResult::unknown(
             expectation,
             bounds.to_string(),
-            &format!("not measured: step {}", super::outcome_text(step)),
+            &format!("not measured: step {}", crate::check::outcome_text(step)),
         );
     }
     let Some(first) = step.measure(measure) else {
@@ -158,7 +158,7 @@ pub fn check(bounds: &Bounds, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     fn b(min: Option<&str>, max: Option<&str>) -> Bounds {

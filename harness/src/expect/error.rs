@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::record::{StepOutcome, StepRecord};
 
 /// `error: {contains, status}` (both optional: `{}` accepts any failure).
@@ -116,7 +116,7 @@ pub fn check(e: &ErrorExpect, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]

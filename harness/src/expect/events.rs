@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::record::{EventRecord, IterationRecord, Source, StepOutcome, StepRecord};
 
 /// Container event actions the daemon emits (`exec_*` ones are matched by prefix).
@@ -151,7 +151,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
     use std::time::Duration;
 

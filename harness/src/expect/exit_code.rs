@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{observation, CheckResult};
+use crate::check::{observation, CheckResult};
 use crate::record::{StepOutcome, StepRecord};
 
 /// An expected exit code, or several acceptable ones.
@@ -67,7 +67,7 @@ pub fn check(expected: &ExitCode, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]

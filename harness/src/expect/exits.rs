@@ -14,7 +14,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::record::{EventRecord, IterationRecord, Source, StepOutcome, StepRecord};
 
 /// How many exits of a cause: exactly a number, or `{min, max}`.
@@ -216,7 +216,7 @@ pub fn problems(e: &Exits) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
     use std::time::Duration;
 

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::kernel::KernelClass;
 use crate::record::{IterationRecord, Source, StepOutcome, StepRecord};
 
@@ -134,7 +134,7 @@ fn shown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::record::KernelLine;
     use crate::verdict::Outcome;
     use std::time::Duration;

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::record::{LeakFinding, StepOutcome, StepRecord};
 
 /// Kinds of leaks.
@@ -134,7 +134,7 @@ pub fn check(e: &Leaks, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     fn with(findings: &[(&str, LeakFinding)]) -> StepRecord {

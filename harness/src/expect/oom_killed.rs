@@ -1,6 +1,6 @@
 //! `oom_killed`: whether the kernel's OOM killer killed the container (`State.OOMKilled`).
 
-use super::{observation, CheckResult};
+use crate::check::{observation, CheckResult};
 use crate::record::StepRecord;
 
 /// Checks `State.OOMKilled`.
@@ -23,7 +23,7 @@ pub fn check(expected: bool, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]

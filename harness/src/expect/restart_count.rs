@@ -1,7 +1,7 @@
 //! `restart_count`: how many times the daemon restarted the container under its restart policy
 //! (`RestartCount`), exactly.
 
-use super::{observation, CheckResult};
+use crate::check::{observation, CheckResult};
 use crate::record::StepRecord;
 
 /// Checks `RestartCount`.
@@ -23,7 +23,7 @@ pub fn check(expected: i64, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]

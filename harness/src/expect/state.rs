@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{observation, CheckResult};
+use crate::check::{observation, CheckResult};
 use crate::record::StepRecord;
 
 /// Container states as docker reports them, plus `removed` for a container that no longer exists.
@@ -58,7 +58,7 @@ pub fn check(expected: State, step: &StepRecord) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]
