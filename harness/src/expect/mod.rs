@@ -13,8 +13,6 @@ mod facts;
 mod kernel_log;
 mod leaks;
 mod measures;
-mod oom_killed;
-mod restart_count;
 mod state;
 
 use std::collections::BTreeMap;
@@ -203,16 +201,16 @@ impl Expect {
             out.push(error::check(e, step));
         }
         if let Some(v) = &self.exit_code {
-            out.push(exit_code::check(v, step));
+            out.push(crate::check::exit_code::check(v, step));
         }
         if let Some(v) = self.oom_killed {
-            out.push(oom_killed::check(v, step));
+            out.push(crate::check::oom_killed::check(v, step));
         }
         if let Some(v) = self.restart_count {
-            out.push(restart_count::check(v, step));
+            out.push(crate::check::restart_count::check(v, step));
         }
         if let Some(v) = self.state {
-            out.push(state::check(v, step));
+            out.push(crate::check::state::check(v, step));
         }
         if let Some(x) = &self.exits {
             out.push(exits::check(x, step, iteration));

@@ -1,7 +1,7 @@
 //! `restart_count`: how many times the daemon restarted the container under its restart policy
 //! (`RestartCount`), exactly.
 
-use crate::check::{observation, CheckResult};
+use super::{observation, CheckResult};
 use crate::record::StepRecord;
 
 /// Checks `RestartCount`.

@@ -1,6 +1,6 @@
 //! `oom_killed`: whether the kernel's OOM killer killed the container (`State.OOMKilled`).
 
-use crate::check::{observation, CheckResult};
+use super::{observation, CheckResult};
 use crate::record::StepRecord;
 
 /// Checks `State.OOMKilled`.
