@@ -3,7 +3,11 @@
 //!
 //! Checks are pure functions of the step's record and its events: no Docker, no clock.
 
+pub(crate) mod duration;
+pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) mod exit_code;
+pub(crate) mod measures;
 pub(crate) mod oom_killed;
 pub(crate) mod restart_count;
 pub(crate) mod state;

@@ -12,7 +12,6 @@ mod exits;
 mod facts;
 mod kernel_log;
 mod leaks;
-mod measures;
 mod state;
 
 use std::collections::BTreeMap;
@@ -22,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use compare::{Against, Field, Relation};
 pub use duration::Bounds;
+pub use error::ErrorExpect;
 pub use exit_code::ExitCode;
 pub use exits::{Count, CountRange, ExitCounts, Exits};
 pub use facts::{Api, ProbeState};
@@ -198,7 +198,7 @@ impl Expect {
     ) -> Vec<CheckResult> {
         let mut out = Vec::new();
         if let Some(e) = &self.error {
-            out.push(error::check(e, step));
+            out.push(crate::check::error::check(e, step));
         }
         if let Some(v) = &self.exit_code {
             out.push(crate::check::exit_code::check(v, step));
@@ -216,13 +216,13 @@ impl Expect {
             out.push(exits::check(x, step, iteration));
         }
         if let Some(b) = &self.duration {
-            out.push(duration::check(b, step));
+            out.push(crate::check::duration::check(b, step));
         }
         if let Some(v) = &self.events {
-            out.push(events::check(v, step, events, iteration));
+            out.push(crate::check::events::check(v, step, events, iteration));
         }
         for (name, b) in &self.measures {
-            out.push(measures::check(name, b, step, iteration));
+            out.push(crate::check::measures::check(name, b, step, iteration));
         }
         if let Some(f) = &self.unchanged {
             out.push(compare::check(f, true, step, earlier));

@@ -1,7 +1,8 @@
 //! `measures`: bounds on any named measure of the step, e.g. `time_to_oom` or `daemon_duration`.
 
-use super::duration::{check_measure, Bounds};
-use crate::check::CheckResult;
+use super::duration::check_measure;
+use super::CheckResult;
+use crate::expect::Bounds;
 use crate::record::{IterationRecord, Source, StepOutcome, StepRecord};
 
 /// Checks the measure `name` of the step against `bounds`. A measure that is missing while a source
