@@ -7,10 +7,16 @@ pub(crate) mod duration;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod exit_code;
+pub(crate) mod exits;
+pub(crate) mod facts;
+pub(crate) mod kernel_log;
+pub(crate) mod leaks;
 pub(crate) mod measures;
 pub(crate) mod oom_killed;
 pub(crate) mod restart_count;
 pub(crate) mod state;
+
+pub use exits::ExitCounts;
 
 use crate::record::StepRecord;
 use crate::verdict::Outcome;

@@ -23,10 +23,10 @@ pub use compare::{Against, Field, Relation};
 pub use duration::Bounds;
 pub use error::ErrorExpect;
 pub use exit_code::ExitCode;
-pub use exits::{Count, CountRange, ExitCounts, Exits};
+pub use exits::{Count, CountRange, Exits};
 pub use facts::{Api, ProbeState};
 pub use kernel_log::KernelLog;
-pub use leaks::{LeakKind, Leaks};
+pub use leaks::{LeakKind, Leaks, NoLeaks};
 pub use state::State;
 
 use crate::check::CheckResult;
@@ -213,7 +213,7 @@ impl Expect {
             out.push(crate::check::state::check(v, step));
         }
         if let Some(x) = &self.exits {
-            out.push(exits::check(x, step, iteration));
+            out.push(crate::check::exits::check(x, step, iteration));
         }
         if let Some(b) = &self.duration {
             out.push(crate::check::duration::check(b, step));
@@ -234,19 +234,19 @@ impl Expect {
             out.push(compare::check_against(against, rel, step, earlier));
         }
         if let Some(a) = self.api {
-            out.push(facts::check_api(a, step));
+            out.push(crate::check::facts::check_api(a, step));
         }
         if let Some(o) = &self.output {
-            out.push(facts::check_output(o, step));
+            out.push(crate::check::facts::check_output(o, step));
         }
         if let Some(k) = &self.kernel_log {
-            out.push(kernel_log::check(k, step, iteration));
+            out.push(crate::check::kernel_log::check(k, step, iteration));
         }
         if let Some(l) = &self.leaks {
-            out.push(leaks::check(l, step));
+            out.push(crate::check::leaks::check(l, step));
         }
         if let Some(p) = self.probe {
-            out.push(facts::check_probe(p, step));
+            out.push(crate::check::facts::check_probe(p, step));
         }
         out
     }
