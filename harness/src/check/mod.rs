@@ -3,6 +3,7 @@
 //!
 //! Checks are pure functions of the step's record and its events: no Docker, no clock.
 
+pub(crate) mod compare;
 pub(crate) mod duration;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -225,13 +225,15 @@ impl Expect {
             out.push(crate::check::measures::check(name, b, step, iteration));
         }
         if let Some(f) = &self.unchanged {
-            out.push(compare::check(f, true, step, earlier));
+            out.push(crate::check::compare::check(f, true, step, earlier));
         }
         if let Some(f) = &self.changed {
-            out.push(compare::check(f, false, step, earlier));
+            out.push(crate::check::compare::check(f, false, step, earlier));
         }
         for (rel, against) in self.comparisons() {
-            out.push(compare::check_against(against, rel, step, earlier));
+            out.push(crate::check::compare::check_against(
+                against, rel, step, earlier,
+            ));
         }
         if let Some(a) = self.api {
             out.push(crate::check::facts::check_api(a, step));
