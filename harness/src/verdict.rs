@@ -217,7 +217,7 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
             };
             let events: Vec<_> = it.step_events(step).collect();
             let earlier: Vec<_> = it.steps.iter().filter(|s| s.index < step.index).collect();
-            for r in expect.check(step, &events, &earlier, it) {
+            for r in crate::check::check(expect, step, &events, &earlier, it) {
                 checks.push(Check {
                     iteration: it.index,
                     step: step.index,

@@ -3,23 +3,24 @@
 //!
 //! Checks are pure functions of the step's record and its events: no Docker, no clock.
 
-pub(crate) mod compare;
-pub(crate) mod duration;
-pub(crate) mod error;
-pub(crate) mod events;
-pub(crate) mod exit_code;
-pub(crate) mod exits;
-pub(crate) mod facts;
-pub(crate) mod kernel_log;
-pub(crate) mod leaks;
-pub(crate) mod measures;
-pub(crate) mod oom_killed;
-pub(crate) mod restart_count;
-pub(crate) mod state;
+mod compare;
+mod duration;
+mod error;
+mod events;
+mod exit_code;
+mod exits;
+mod facts;
+mod kernel_log;
+mod leaks;
+mod measures;
+mod oom_killed;
+mod restart_count;
+mod state;
 
 pub use exits::ExitCounts;
 
-use crate::record::StepRecord;
+use crate::expect::Expect;
+use crate::record::{EventRecord, IterationRecord, StepRecord};
 use crate::verdict::Outcome;
 
 /// The result of one check before it is attached to a step.
@@ -36,7 +37,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    pub(crate) fn new(expectation: &str, expected: String, observed: String, pass: bool) -> Self {
+    fn new(expectation: &str, expected: String, observed: String, pass: bool) -> Self {
         CheckResult {
             expectation: expectation.into(),
             expected,
@@ -45,7 +46,7 @@ impl CheckResult {
         }
     }
 
-    pub(crate) fn unknown(expectation: &str, expected: String, why: &str) -> Self {
+    fn unknown(expectation: &str, expected: String, why: &str) -> Self {
         CheckResult {
             expectation: expectation.into(),
             expected,
@@ -55,8 +56,72 @@ impl CheckResult {
     }
 }
 
+/// Runs every check set in an expectation against a step's record, its events, and the
+/// iteration's earlier steps.
+pub fn check(
+    expect: &Expect,
+    step: &StepRecord,
+    events: &[&EventRecord],
+    earlier: &[&StepRecord],
+    iteration: &IterationRecord,
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    if let Some(e) = &expect.error {
+        out.push(error::check(e, step));
+    }
+    if let Some(v) = &expect.exit_code {
+        out.push(exit_code::check(v, step));
+    }
+    if let Some(v) = expect.oom_killed {
+        out.push(oom_killed::check(v, step));
+    }
+    if let Some(v) = expect.restart_count {
+        out.push(restart_count::check(v, step));
+    }
+    if let Some(v) = expect.state {
+        out.push(state::check(v, step));
+    }
+    if let Some(x) = &expect.exits {
+        out.push(exits::check(x, step, iteration));
+    }
+    if let Some(b) = &expect.duration {
+        out.push(duration::check(b, step));
+    }
+    if let Some(v) = &expect.events {
+        out.push(events::check(v, step, events, iteration));
+    }
+    for (name, b) in &expect.measures {
+        out.push(measures::check(name, b, step, iteration));
+    }
+    if let Some(f) = &expect.unchanged {
+        out.push(compare::check(f, true, step, earlier));
+    }
+    if let Some(f) = &expect.changed {
+        out.push(compare::check(f, false, step, earlier));
+    }
+    for (rel, against) in expect.comparisons() {
+        out.push(compare::check_against(against, rel, step, earlier));
+    }
+    if let Some(a) = expect.api {
+        out.push(facts::check_api(a, step));
+    }
+    if let Some(o) = &expect.output {
+        out.push(facts::check_output(o, step));
+    }
+    if let Some(k) = &expect.kernel_log {
+        out.push(kernel_log::check(k, step, iteration));
+    }
+    if let Some(l) = &expect.leaks {
+        out.push(leaks::check(l, step));
+    }
+    if let Some(p) = expect.probe {
+        out.push(facts::check_probe(p, step));
+    }
+    out
+}
+
 /// The observation a container check reads, or why there is none.
-pub(crate) fn observation(step: &StepRecord) -> Result<&crate::record::Observation, String> {
+fn observation(step: &StepRecord) -> Result<&crate::record::Observation, String> {
     if step.outcome != crate::record::StepOutcome::Ok {
         return Err(format!("not observed: step {}", outcome_text(step)));
     }
@@ -65,7 +130,7 @@ pub(crate) fn observation(step: &StepRecord) -> Result<&crate::record::Observati
         .ok_or_else(|| "not observed: the step has no container".to_string())
 }
 
-pub(crate) fn outcome_text(step: &StepRecord) -> String {
+fn outcome_text(step: &StepRecord) -> String {
     match &step.outcome {
         crate::record::StepOutcome::Ok => "ok".into(),
         crate::record::StepOutcome::Error { message, .. } => format!("failed: {message}"),

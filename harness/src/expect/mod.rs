@@ -1,7 +1,5 @@
-//! Expectations: what must hold after a step. Each kind lives in its own file with its check; this file
-//! lists them in the scenario format and runs the checks.
-//!
-//! Checks are pure functions of the step's record and its events: no Docker, no clock.
+//! Expectations: what must hold after a step. Each kind lives in its own file; this file lists them
+//! in the scenario format. These are types only: their checks are in [`crate::check`].
 
 mod compare;
 mod duration;
@@ -28,9 +26,6 @@ pub use facts::{Api, ProbeState};
 pub use kernel_log::KernelLog;
 pub use leaks::{LeakKind, Leaks, NoLeaks};
 pub use state::State;
-
-use crate::check::CheckResult;
-use crate::record::{EventRecord, StepRecord};
 
 /// What must hold after a step's action. Every field is optional; each one set is one check.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -185,71 +180,5 @@ impl Expect {
             || self.unchanged.is_some()
             || self.changed.is_some()
             || self.output.is_some()
-    }
-
-    /// Runs every check set in this expectation against a step's record, its events, and the
-    /// iteration's earlier steps.
-    pub fn check(
-        &self,
-        step: &StepRecord,
-        events: &[&EventRecord],
-        earlier: &[&StepRecord],
-        iteration: &crate::record::IterationRecord,
-    ) -> Vec<CheckResult> {
-        let mut out = Vec::new();
-        if let Some(e) = &self.error {
-            out.push(crate::check::error::check(e, step));
-        }
-        if let Some(v) = &self.exit_code {
-            out.push(crate::check::exit_code::check(v, step));
-        }
-        if let Some(v) = self.oom_killed {
-            out.push(crate::check::oom_killed::check(v, step));
-        }
-        if let Some(v) = self.restart_count {
-            out.push(crate::check::restart_count::check(v, step));
-        }
-        if let Some(v) = self.state {
-            out.push(crate::check::state::check(v, step));
-        }
-        if let Some(x) = &self.exits {
-            out.push(crate::check::exits::check(x, step, iteration));
-        }
-        if let Some(b) = &self.duration {
-            out.push(crate::check::duration::check(b, step));
-        }
-        if let Some(v) = &self.events {
-            out.push(crate::check::events::check(v, step, events, iteration));
-        }
-        for (name, b) in &self.measures {
-            out.push(crate::check::measures::check(name, b, step, iteration));
-        }
-        if let Some(f) = &self.unchanged {
-            out.push(crate::check::compare::check(f, true, step, earlier));
-        }
-        if let Some(f) = &self.changed {
-            out.push(crate::check::compare::check(f, false, step, earlier));
-        }
-        for (rel, against) in self.comparisons() {
-            out.push(crate::check::compare::check_against(
-                against, rel, step, earlier,
-            ));
-        }
-        if let Some(a) = self.api {
-            out.push(crate::check::facts::check_api(a, step));
-        }
-        if let Some(o) = &self.output {
-            out.push(crate::check::facts::check_output(o, step));
-        }
-        if let Some(k) = &self.kernel_log {
-            out.push(crate::check::kernel_log::check(k, step, iteration));
-        }
-        if let Some(l) = &self.leaks {
-            out.push(crate::check::leaks::check(l, step));
-        }
-        if let Some(p) = self.probe {
-            out.push(crate::check::facts::check_probe(p, step));
-        }
-        out
     }
 }
