@@ -3,9 +3,9 @@
 //! Data flows one way: [`scenario`] (YAML → validated plan) → [`runner`] (executes on a [`target`],
 //! appends typed events to the [`journal`], every change through the [`ledger`] first) →
 //! [`journal::fold`] (→ [`record`]) → [`verdict`] (pure judgement) → [`report`] (terminal, JSON,
-//! JUnit). Actions live in [`action`] (their API in [`ctx`]), expectations in [`expect`], one file
-//! each; [`docker`] is the only module that talks to the Docker API, and [`host`] does every
-//! bounded, PID-safe piece of host work.
+//! JUnit). Actions live in [`action`] (their API in [`ctx`]), expectations in [`expect`] and their
+//! checks in [`check`], one file each; [`docker`] is the only module that talks to the Docker API,
+//! and [`host`] does every bounded, PID-safe piece of host work.
 
 pub mod action;
 pub mod anchor;
