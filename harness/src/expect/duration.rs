@@ -77,17 +77,14 @@ impl std::fmt::Display for Bounds {
 mod tests {
     use super::*;
 
-    fn b(min: Option<&str>, max: Option<&str>) -> Bounds {
-        Bounds {
-            min: min.map(|s| s.parse().unwrap()),
-            max: max.map(|s| s.parse().unwrap()),
-            ..Default::default()
-        }
-    }
-
     #[test]
     fn inverted_bounds_are_a_problem() {
-        assert_eq!(b(Some("5s"), Some("1s")).problems("duration").len(), 1);
-        assert_eq!(b(None, None).problems("duration").len(), 1);
+        let inverted = Bounds {
+            min: Some("5s".parse().unwrap()),
+            max: Some("1s".parse().unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(inverted.problems("duration").len(), 1);
+        assert_eq!(Bounds::default().problems("duration").len(), 1);
     }
 }
