@@ -1,5 +1,5 @@
 //! Expectations: what must hold after a step. Each kind lives in its own file; this file lists them
-//! in the scenario format. These are types only: their checks are in [`crate::check`].
+//! in the scenario format. These are types only: the checks that judge them are in `check/`.
 
 mod compare;
 mod duration;
