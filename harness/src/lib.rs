@@ -4,11 +4,13 @@
 //! appends typed events to the [`journal`], every change through the [`ledger`] first) →
 //! [`journal::fold`] (→ [`record`]) → [`verdict`] (pure judgement) → [`report`] (terminal, JSON,
 //! JUnit). Actions live in [`action`] (their arguments) and [`execute`] (how they run, through their
-//! API in [`ctx`]), expectations in [`expect`], one file each; [`docker`] is the only module that
-//! talks to the Docker API, and [`host`] does every bounded, PID-safe piece of host work.
+//! API in [`ctx`]), expectations in [`expect`] and their checks in [`check`], one file each;
+//! [`docker`] is the only module that talks to the Docker API, and [`host`] does every bounded,
+//! PID-safe piece of host work.
 
 pub mod action;
 pub mod anchor;
+pub mod check;
 pub mod clean;
 pub mod cli;
 pub mod ctx;

@@ -217,7 +217,7 @@ pub fn judge(plan: &PlannedScenario, rec: &ScenarioRecord) -> ScenarioVerdict {
             };
             let events: Vec<_> = it.step_events(step).collect();
             let earlier: Vec<_> = it.steps.iter().filter(|s| s.index < step.index).collect();
-            for r in expect.check(step, &events, &earlier, it) {
+            for r in crate::check::check(expect, step, &events, &earlier, it) {
                 checks.push(Check {
                     iteration: it.index,
                     step: step.index,
@@ -307,8 +307,7 @@ mod tests {
     }
 
     fn step(index: usize, outcome: StepOutcome, exit: i64, secs: f64) -> StepRecord {
-        let mut s =
-            crate::expect::testutil::step(crate::expect::testutil::exited(exit, false), secs);
+        let mut s = crate::check::testutil::step(crate::check::testutil::exited(exit, false), secs);
         s.index = index;
         s.label = format!("step {index}");
         s.outcome = outcome;

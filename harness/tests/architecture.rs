@@ -1,6 +1,7 @@
 //! The flow cannot be reversed: what judges and reports (the record, the fold, verdicts,
-//! expectations, reports) uses nothing that acts on Docker or the host, actions reach the run only
-//! through their API (`ctx`), never the runner, and their arguments are data that runs nothing.
+//! expectations and their checks, reports) uses nothing that acts on Docker or the host,
+//! expectations are types that judge nothing, actions reach the run only through their API
+//! (`ctx`), never the runner, and their arguments are data that runs nothing.
 
 mod common;
 
@@ -60,6 +61,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
         "record.rs",
         "verdict.rs",
         "expect",
+        "check",
         "report",
         "journal/fold.rs",
         "journal/read.rs",
@@ -75,6 +77,15 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
                 !uses(&text, "host") || text.contains("host::NetnsId"),
                 "{file} uses crate::host"
             );
+        }
+    }
+}
+
+#[test]
+fn expectation_types_do_not_judge() {
+    for (file, text) in sources("expect") {
+        for m in ["verdict", "check"] {
+            assert!(!uses(&text, m), "{file} uses crate::{m}");
         }
     }
 }

@@ -1,7 +1,5 @@
-//! Expectations: what must hold after a step. Each kind lives in its own file with its check; this file
-//! lists them in the scenario format and runs the checks.
-//!
-//! Checks are pure functions of the step's record and its events: no Docker, no clock.
+//! Expectations: what must hold after a step. Each kind lives in its own file; this file lists them
+//! in the scenario format. These are types only: the checks that judge them are in `check/`.
 
 mod compare;
 mod duration;
@@ -12,9 +10,6 @@ mod exits;
 mod facts;
 mod kernel_log;
 mod leaks;
-mod measures;
-mod oom_killed;
-mod restart_count;
 mod state;
 
 use std::collections::BTreeMap;
@@ -24,15 +19,13 @@ use serde::{Deserialize, Serialize};
 
 pub use compare::{Against, Field, Relation};
 pub use duration::Bounds;
+pub use error::ErrorExpect;
 pub use exit_code::ExitCode;
-pub use exits::{Count, CountRange, ExitCounts, Exits};
+pub use exits::{Count, CountRange, Exits};
 pub use facts::{Api, ProbeState};
 pub use kernel_log::KernelLog;
-pub use leaks::{LeakKind, Leaks};
+pub use leaks::{LeakKind, Leaks, NoLeaks};
 pub use state::State;
-
-use crate::record::{EventRecord, StepRecord};
-use crate::verdict::Outcome;
 
 /// What must hold after a step's action. Every field is optional; each one set is one check.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -104,39 +97,6 @@ pub struct Expect {
     /// A `probe` or `log` step's verdict: `up` (answered, made progress) or `down` (hung).
     #[serde(default)]
     pub probe: Option<ProbeState>,
-}
-
-/// The result of one check before it is attached to a step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckResult {
-    /// Expectation kind, e.g. `exit_code`, `measures.time_to_oom`.
-    pub expectation: String,
-    /// The expected value, as written.
-    pub expected: String,
-    /// What was observed.
-    pub observed: String,
-    /// Pass, fail or unknown.
-    pub outcome: Outcome,
-}
-
-impl CheckResult {
-    fn new(expectation: &str, expected: String, observed: String, pass: bool) -> Self {
-        CheckResult {
-            expectation: expectation.into(),
-            expected,
-            observed,
-            outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-        }
-    }
-
-    fn unknown(expectation: &str, expected: String, why: &str) -> Self {
-        CheckResult {
-            expectation: expectation.into(),
-            expected,
-            observed: why.into(),
-            outcome: Outcome::Unknown,
-        }
-    }
 }
 
 impl Expect {
@@ -220,150 +180,5 @@ impl Expect {
             || self.unchanged.is_some()
             || self.changed.is_some()
             || self.output.is_some()
-    }
-
-    /// Runs every check set in this expectation against a step's record, its events, and the
-    /// iteration's earlier steps.
-    pub fn check(
-        &self,
-        step: &StepRecord,
-        events: &[&EventRecord],
-        earlier: &[&StepRecord],
-        iteration: &crate::record::IterationRecord,
-    ) -> Vec<CheckResult> {
-        let mut out = Vec::new();
-        if let Some(e) = &self.error {
-            out.push(error::check(e, step));
-        }
-        if let Some(v) = &self.exit_code {
-            out.push(exit_code::check(v, step));
-        }
-        if let Some(v) = self.oom_killed {
-            out.push(oom_killed::check(v, step));
-        }
-        if let Some(v) = self.restart_count {
-            out.push(restart_count::check(v, step));
-        }
-        if let Some(v) = self.state {
-            out.push(state::check(v, step));
-        }
-        if let Some(x) = &self.exits {
-            out.push(exits::check(x, step, iteration));
-        }
-        if let Some(b) = &self.duration {
-            out.push(duration::check(b, step));
-        }
-        if let Some(v) = &self.events {
-            out.push(events::check(v, step, events, iteration));
-        }
-        for (name, b) in &self.measures {
-            out.push(measures::check(name, b, step, iteration));
-        }
-        if let Some(f) = &self.unchanged {
-            out.push(compare::check(f, true, step, earlier));
-        }
-        if let Some(f) = &self.changed {
-            out.push(compare::check(f, false, step, earlier));
-        }
-        for (rel, against) in self.comparisons() {
-            out.push(compare::check_against(against, rel, step, earlier));
-        }
-        if let Some(a) = self.api {
-            out.push(facts::check_api(a, step));
-        }
-        if let Some(o) = &self.output {
-            out.push(facts::check_output(o, step));
-        }
-        if let Some(k) = &self.kernel_log {
-            out.push(kernel_log::check(k, step, iteration));
-        }
-        if let Some(l) = &self.leaks {
-            out.push(leaks::check(l, step));
-        }
-        if let Some(p) = self.probe {
-            out.push(facts::check_probe(p, step));
-        }
-        out
-    }
-}
-
-/// The observation a container check reads, or why there is none.
-fn observation(step: &StepRecord) -> Result<&crate::record::Observation, String> {
-    if step.outcome != crate::record::StepOutcome::Ok {
-        return Err(format!("not observed: step {}", outcome_text(step)));
-    }
-    step.observation
-        .as_ref()
-        .ok_or_else(|| "not observed: the step has no container".to_string())
-}
-
-fn outcome_text(step: &StepRecord) -> String {
-    match &step.outcome {
-        crate::record::StepOutcome::Ok => "ok".into(),
-        crate::record::StepOutcome::Error { message, .. } => format!("failed: {message}"),
-        crate::record::StepOutcome::DeadlineExceeded { deadline } => format!(
-            "exceeded its deadline of {}",
-            crate::units::format_duration(*deadline)
-        ),
-        crate::record::StepOutcome::Skipped => "was skipped".into(),
-        crate::record::StepOutcome::Interrupted => "was interrupted".into(),
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod testutil {
-    use std::time::Duration;
-
-    use crate::record::{EventRecord, Measure, Observation, StepOutcome, StepRecord};
-
-    /// The docker id of the test step's container.
-    pub const WEB_ID: &str = "a1b2c3";
-
-    /// A completed step with an observation and a duration measure.
-    pub fn step(obs: Observation, secs: f64) -> StepRecord {
-        StepRecord {
-            index: 0,
-            label: "stop web".into(),
-            action: "stop".into(),
-            started: Duration::from_secs(1),
-            finished: Duration::from_secs_f64(1.0 + secs),
-            observed_until: Duration::from_secs_f64(2.0 + secs),
-            outcome: StepOutcome::Ok,
-            container: Some("web".into()),
-            container_id: Some(WEB_ID.into()),
-            observation: Some(obs),
-            measures: vec![Measure::monotonic(
-                "duration",
-                Duration::from_secs_f64(secs),
-            )],
-            facts: Default::default(),
-            forensics: None,
-            samples: vec![],
-            leaks: None,
-        }
-    }
-
-    /// A daemon event for the container `web` at `t` seconds, with its exit code if given.
-    pub fn event(action: &str, id: &str, t: f64, code: Option<&str>) -> EventRecord {
-        EventRecord {
-            t: Duration::from_secs_f64(t),
-            time_nano: 0,
-            action: action.into(),
-            id: id.into(),
-            container: Some("web".into()),
-            attributes: code
-                .map(|c| [("exitCode".to_string(), c.to_string())].into())
-                .unwrap_or_default(),
-        }
-    }
-
-    /// An exited container.
-    pub fn exited(code: i64, oom: bool) -> Observation {
-        Observation {
-            state: "exited".into(),
-            exit_code: Some(code),
-            oom_killed: Some(oom),
-            ..Default::default()
-        }
     }
 }

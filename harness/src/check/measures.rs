@@ -1,7 +1,8 @@
 //! `measures`: bounds on any named measure of the step, e.g. `time_to_oom` or `daemon_duration`.
 
-use super::duration::{check_measure, Bounds};
+use super::duration::check_measure;
 use super::CheckResult;
+use crate::expect::Bounds;
 use crate::record::{IterationRecord, Source, StepOutcome, StepRecord};
 
 /// Checks the measure `name` of the step against `bounds`. A measure that is missing while a source
@@ -30,7 +31,7 @@ pub fn check(name: &str, bounds: &Bounds, step: &StepRecord, it: &IterationRecor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expect::testutil::*;
+    use crate::check::testutil::*;
     use crate::verdict::Outcome;
 
     #[test]
