@@ -8,39 +8,33 @@
 //! [`docker`] is the only module that talks to the Docker API, and [`host`] does every bounded,
 //! PID-safe piece of host work.
 
-pub mod action;
-pub mod anchor;
+pub use model::{action, anchor, dispatch_action, error, expect, kernel, record, signal, units};
+
 pub mod check;
 pub mod clean;
 pub mod cli;
 pub mod ctx;
 pub mod docker;
 pub mod engines;
-pub mod error;
 pub mod execute;
-pub mod expect;
 pub mod fixture;
 pub mod forensics;
 pub mod host;
 pub mod images;
 pub mod journal;
-pub mod kernel;
 pub mod leaks;
 pub mod ledger;
 pub mod net;
 pub mod proc;
 pub mod qualify;
-pub mod record;
 pub mod remote;
 pub mod report;
 pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;
-pub mod signal;
 pub mod stats;
 pub mod target;
-pub mod units;
 pub mod verdict;
 pub mod vm;
 

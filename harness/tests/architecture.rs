@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 fn sources(rel: &str) -> Vec<(String, String)> {
-    let path = common::repo().join("harness/src").join(rel);
+    let path = common::repo().join("harness").join(rel);
     if path.is_dir() {
         std::fs::read_dir(&path)
             .unwrap()
@@ -58,15 +58,15 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
         "remote",
     ];
     for rel in [
-        "record.rs",
-        "verdict.rs",
-        "expect",
-        "check",
-        "report",
-        "journal/fold.rs",
-        "journal/read.rs",
-        "qualify/compare.rs",
-        "stats.rs",
+        "model/src/record.rs",
+        "src/verdict.rs",
+        "model/src/expect",
+        "src/check",
+        "src/report",
+        "src/journal/fold.rs",
+        "src/journal/read.rs",
+        "src/qualify/compare.rs",
+        "src/stats.rs",
     ] {
         for (file, text) in sources(rel) {
             for m in acting {
@@ -83,7 +83,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
 
 #[test]
 fn expectation_types_do_not_judge() {
-    for (file, text) in sources("expect") {
+    for (file, text) in sources("model/src/expect") {
         for m in ["verdict", "check"] {
             assert!(!uses(&text, m), "{file} uses crate::{m}");
         }
@@ -92,10 +92,13 @@ fn expectation_types_do_not_judge() {
 
 #[test]
 fn actions_see_their_api_not_the_runner() {
-    for (file, text) in sources("action").into_iter().chain(sources("execute")) {
+    for (file, text) in sources("model/src/action")
+        .into_iter()
+        .chain(sources("src/execute"))
+    {
         assert!(!uses(&text, "runner"), "{file} uses the runner");
     }
-    for (file, text) in sources("ctx.rs") {
+    for (file, text) in sources("src/ctx.rs") {
         assert!(!uses(&text, "runner"), "{file} uses the runner");
     }
     assert!(Path::new(&common::repo().join("harness/src/ctx.rs")).exists());
@@ -117,7 +120,7 @@ fn tree(rel: &str) -> Vec<(String, String)> {
         }
     }
     let mut out = Vec::new();
-    walk(&common::repo().join("harness/src").join(rel), &mut out);
+    walk(&common::repo().join("harness").join(rel), &mut out);
     out
 }
 
@@ -130,7 +133,7 @@ fn code(text: &str) -> &str {
 /// remote side only emit entries, and the binary (`cli`) subscribes the reporters.
 #[test]
 fn nothing_below_the_binary_calls_a_reporter() {
-    let files = tree("");
+    let files = tree("src");
     assert!(files.len() > 50, "{} files", files.len());
     for (file, text) in &files {
         let allowed = file.contains("/src/report/")
@@ -171,7 +174,7 @@ fn action_arguments_are_pure() {
         "journal",
         "execute",
     ];
-    let files = sources("action");
+    let files = sources("model/src/action");
     assert!(files.len() > 30, "only {} files in src/action", files.len());
     for (file, text) in files {
         for m in running {
@@ -179,6 +182,129 @@ fn action_arguments_are_pure() {
         }
         for word in ["tokio", "nix::", "bollard", "Ctx"] {
             assert!(!text.contains(word), "{file} mentions {word}");
+        }
+    }
+}
+
+/// The layers, for failure messages.
+const LAYERS: &str = "the crates depend one way: shakedown-model (the vocabulary, no I/O) ← \
+     shakedown-judge (fold, checks, verdicts, comparison: pure) ← shakedown (docker, host, engine, \
+     run, remote, reports, cli); see ARCHITECTURE.md";
+
+/// The workspace's packages and, for each, the workspace packages it depends on (normal
+/// dependencies), from `cargo metadata`: the crate graph itself, not the code's text.
+fn workspace_graph() -> Vec<(String, Vec<String>)> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = meta["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null() && names.contains(&d["name"].as_str().unwrap()))
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .collect();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+#[test]
+fn the_crates_depend_one_way() {
+    let graph = workspace_graph();
+    let deps = |name: &str| -> Vec<String> {
+        graph
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no package {name}: {LAYERS}"))
+            .1
+            .clone()
+    };
+    assert!(
+        deps("shakedown-model").is_empty(),
+        "shakedown-model depends on {:?}: {LAYERS}",
+        deps("shakedown-model")
+    );
+    // Each crate may use only the crates below it; the order is the layering.
+    let order = ["shakedown-model", "shakedown-judge", "shakedown"];
+    for (name, ds) in &graph {
+        let Some(level) = order.iter().position(|o| o == name) else {
+            panic!("package {name} is not placed in the layers: {LAYERS}");
+        };
+        for d in ds {
+            let below = order.iter().position(|o| o == d).is_some_and(|l| l < level);
+            assert!(
+                below,
+                "{name} depends on {d}, which is not below it: {LAYERS}"
+            );
+        }
+    }
+}
+
+/// The model is the vocabulary every layer shares: it reads no file, starts no process, opens no
+/// socket and knows no runtime or Docker client.
+#[test]
+fn the_model_does_no_io() {
+    let manifest =
+        std::fs::read_to_string(common::repo().join("harness/model/Cargo.toml")).unwrap();
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap();
+    let allowed = [
+        "chrono",
+        "schemars",
+        "serde",
+        "serde-saphyr",
+        "serde_json",
+        "thiserror",
+    ];
+    for line in deps.lines().filter(|l| l.contains('=')) {
+        let name = line.split('=').next().unwrap().trim();
+        assert!(
+            allowed.contains(&name),
+            "shakedown-model depends on {name}: {LAYERS}"
+        );
+    }
+    let files = tree("model/src");
+    assert!(files.len() > 40, "{} files in model/src", files.len());
+    for (file, text) in &files {
+        for word in [
+            "tokio",
+            "bollard",
+            "nix::",
+            "libc::",
+            "std::fs",
+            "std::process",
+            "std::net",
+            "std::thread",
+        ] {
+            assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
         }
     }
 }

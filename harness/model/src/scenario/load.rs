@@ -101,58 +101,18 @@ fn first_line(msg: &str) -> String {
     }
 }
 
-/// Reads and parses one scenario file.
-pub fn load_file(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
-    load_str(&text, path)
-}
-
-/// Expands paths into scenario files: files as given, directories to their `*.yaml`/`*.yml` (sorted).
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Error::input(format!("{}: cannot read directory: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-                })
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                problems.push(format!("{}: no *.yaml scenario files in it", p.display()));
-            }
-            files.extend(found);
-        } else if p.is_file() {
-            files.push(p.clone());
-        } else {
-            problems.push(format!("{}: no such file or directory", p.display()));
-        }
-    }
-    if problems.is_empty() {
-        Ok(files)
-    } else {
-        Err(Error::Input(problems))
-    }
-}
-
-/// Loads, validates and plans scenario files, collecting every problem of every file before failing.
-/// `repeat` overrides each scenario's own `repeat`; `filter` keeps scenarios whose name or a tag
-/// contains it.
-pub fn plan(
-    paths: &[PathBuf],
+/// Validates and plans scenario files already read (`(file, its text or why it could not be
+/// read)`, in order), collecting every problem of every file before failing. `repeat` overrides
+/// each scenario's own `repeat`; `filter` keeps scenarios whose name or a tag contains it.
+pub fn plan_texts(
+    files: Vec<(PathBuf, std::result::Result<String, String>)>,
     repeat: Option<u32>,
     filter: Option<&str>,
 ) -> Result<Vec<PlannedScenario>> {
-    let files = discover(paths)?;
     let mut problems = Vec::new();
     let mut planned: Vec<PlannedScenario> = Vec::new();
-    for file in files {
-        let loaded = std::fs::read_to_string(&file)
+    for (file, text) in files {
+        let loaded = text
             .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))
             .and_then(|text| load_variants(&text, &file));
         match loaded {

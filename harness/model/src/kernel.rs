@@ -1,7 +1,7 @@
 //! The kernel log's vocabulary: a /dev/kmsg record as parsed, and classifiers that name the lines
 //! that explain failures — OOM kills (with the killed PID and cgroup), `unregister_netdevice:
 //! waiting for`, hung tasks, and warnings/oopses. Pure: the watcher that reads /dev/kmsg is
-//! [`crate::host::kmsg`].
+//! `host::kmsg` in the main crate.
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@ mod model;
 mod params;
 pub mod settings;
 
-pub use load::{discover, load_file, load_str, load_variants, plan};
+pub use load::{load_str, load_variants, plan_texts};
 pub use model::*;
 
 use std::path::PathBuf;

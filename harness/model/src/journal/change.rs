@@ -1,6 +1,6 @@
 //! The vocabulary of the rollback ledger: every change the harness makes to the host or to a
 //! daemon, with the exact handle that undoes it. A change is journaled *before* it is made (see
-//! [`crate::ledger`]), so a run killed at any moment leaves a journal that names everything it may
+//! the ledger in the main crate), so a run killed at any moment leaves a journal that names everything it may
 //! have changed; `shakedown clean` undoes exactly that.
 
 use std::fmt;
