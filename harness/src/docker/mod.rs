@@ -1,0 +1,214 @@
+//! The harness's only door to the Docker API. Every call has a deadline (bollard's own timeout bounds
+//! only the wait for response headers, and not streams at all), every object it creates carries the
+//! run's labels, and the sweep removes only what carries them.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use bollard::Docker;
+
+use crate::record::Fingerprint;
+
+mod containers;
+mod events;
+mod images;
+mod logs;
+mod objects;
+mod spec;
+
+pub use events::RawEvent;
+pub use logs::lines_since;
+pub use spec::{CreateSpec, HealthSpec};
+
+/// Label carrying the run id on every object the harness creates.
+pub const LABEL_RUN: &str = "io.shakedown.run";
+/// Label carrying the scenario name.
+pub const LABEL_SCENARIO: &str = "io.shakedown.scenario";
+/// Label carrying the container's name within its scenario.
+pub const LABEL_CONTAINER: &str = "io.shakedown.container";
+/// Label carrying the pid of the harness process that created the object.
+pub const LABEL_PID: &str = "io.shakedown.pid";
+/// Label carrying the host name of the harness that created the object.
+pub const LABEL_HOST: &str = "io.shakedown.host";
+/// Label marking a copy of a scenario container (made by `churn`).
+pub const LABEL_COPY: &str = crate::record::COPY_ATTRIBUTE;
+/// Label carrying the iteration (`<run id>.<scenario index>.<iteration>`): the event stream of an
+/// iteration is filtered by it, so no other scenario's or iteration's events can reach it.
+pub const LABEL_ITERATION: &str = "io.shakedown.iteration";
+
+/// Default deadline for one API call that should answer at once.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A Docker API client bound to one daemon, with deadlines on every call.
+#[derive(Clone, Debug)]
+pub struct DockerClient {
+    inner: Docker,
+    host: String,
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(String, String)>>>,
+}
+
+/// How many successful answers the client remembers for forensics.
+const KEPT_ANSWERS: usize = 20;
+
+/// The daemon did not answer a call within its deadline: the typed error the runner recognises
+/// (it calls for forensics), whatever the message around it.
+#[derive(Debug, thiserror::Error)]
+#[error("docker: {what}: no answer within {}", crate::units::format_duration(*.deadline))]
+pub struct NoAnswer {
+    /// The call.
+    pub what: String,
+    /// Its deadline.
+    pub deadline: Duration,
+}
+
+fn no_answer(what: &str, deadline: Duration) -> anyhow::Error {
+    anyhow::Error::new(NoAnswer {
+        what: what.to_string(),
+        deadline,
+    })
+}
+
+/// Runs one API call under a deadline, naming it in the error.
+pub async fn within<T, E, F>(what: &str, deadline: Duration, fut: F) -> anyhow::Result<T>
+where
+    F: Future<Output = Result<T, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r.with_context(|| format!("docker: {what}")),
+        Err(_) => Err(no_answer(what, deadline)),
+    }
+}
+
+impl DockerClient {
+    /// Connects to `host`: `unix:///path`, a bare socket path, `tcp://h:p` or `http://h:p`.
+    /// Nothing is sent yet; use [`DockerClient::ping`] to check the daemon answers.
+    pub fn connect(host: &str) -> anyhow::Result<Self> {
+        // bollard's timeout is whole seconds and bounds only response headers; ours are per call. It
+        // must exceed the longest legitimate wait for headers (a stop with a long grace period).
+        let header_timeout = 3600;
+        let inner = if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else if host.starts_with('/') {
+            Docker::connect_with_unix(host, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else if let Some(rest) = host.strip_prefix("tcp://") {
+            Docker::connect_with_http(
+                &format!("http://{rest}"),
+                header_timeout,
+                bollard::API_DEFAULT_VERSION,
+            )
+        } else if host.starts_with("http://") {
+            Docker::connect_with_http(host, header_timeout, bollard::API_DEFAULT_VERSION)
+        } else {
+            return Err(anyhow!(
+                "unsupported DOCKER_HOST {host:?}: use unix:///path/docker.sock or tcp://host:port"
+            ));
+        };
+        let inner = inner.with_context(|| format!("cannot connect to docker at {host}"))?;
+        Ok(DockerClient {
+            inner,
+            host: host.to_string(),
+            answers: Default::default(),
+        })
+    }
+
+    /// Remembers a successful answer (what was asked, and a summary of the answer).
+    fn remember(&self, what: String, answer: String) {
+        if let Ok(mut a) = self.answers.lock() {
+            if a.len() == KEPT_ANSWERS {
+                a.pop_front();
+            }
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            a.push_back((format!("{what} (answered at unix time {secs:.3})"), answer));
+        }
+    }
+
+    /// The last successful answers, oldest first: what the daemon said before it stopped answering.
+    pub fn last_answers(&self) -> Vec<(String, String)> {
+        self.answers
+            .lock()
+            .map(|a| a.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The daemon address from `DOCKER_HOST`, or the default socket.
+    pub fn env_host() -> String {
+        std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    }
+
+    /// The address this client talks to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The underlying bollard client, for modules that build images (always bound their calls).
+    pub fn raw(&self) -> &Docker {
+        &self.inner
+    }
+
+    /// `GET /_ping` within `deadline`.
+    pub async fn ping(&self, deadline: Duration) -> anyhow::Result<()> {
+        let r = within("ping", deadline, self.inner.ping()).await?;
+        self.remember("GET /_ping".into(), r);
+        Ok(())
+    }
+
+    /// Versions and settings of the engine, for reports.
+    pub async fn fingerprint(&self) -> anyhow::Result<Fingerprint> {
+        let v = within("version", CALL_DEADLINE, self.inner.version()).await?;
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        let component = |name: &str| {
+            v.components
+                .as_ref()
+                .and_then(|cs| cs.iter().find(|c| c.name.eq_ignore_ascii_case(name)))
+                .map(|c| c.version.clone())
+                .unwrap_or_default()
+        };
+        Ok(Fingerprint {
+            engine_version: v.version.clone().unwrap_or_default(),
+            api_version: v.api_version.clone().unwrap_or_default(),
+            containerd_version: component("containerd"),
+            runc_version: component("runc"),
+            kernel_version: v.kernel_version.clone().unwrap_or_default(),
+            operating_system: info.operating_system.clone().unwrap_or_default(),
+            cgroup_version: info
+                .cgroup_version
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            cgroup_driver: info
+                .cgroup_driver
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            storage_driver: info.driver.clone().unwrap_or_default(),
+            live_restore: info.live_restore_enabled.unwrap_or(false),
+        })
+    }
+
+    /// `docker info` as JSON (the API's field names).
+    pub async fn info_json(&self) -> anyhow::Result<serde_json::Value> {
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        Ok(serde_json::to_value(info)?)
+    }
+}
+
+/// Runs one API call under [`CALL_DEADLINE`]; `None` when the daemon answers 404 (no such object).
+async fn unless_absent<T>(
+    what: &str,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> anyhow::Result<Option<T>> {
+    match tokio::time::timeout(CALL_DEADLINE, fut).await {
+        Err(_) => Err(no_answer(what, CALL_DEADLINE)),
+        Ok(Ok(v)) => Ok(Some(v)),
+        Ok(Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(None),
+        Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: {what}"))),
+    }
+}
