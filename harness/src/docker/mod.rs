@@ -18,6 +18,7 @@ mod objects;
 mod spec;
 
 pub use events::RawEvent;
+pub use images::{Cut, Inspected, Output};
 pub use logs::lines_since;
 pub use spec::{CreateSpec, HealthSpec};
 
