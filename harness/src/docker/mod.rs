@@ -70,6 +70,17 @@ fn no_answer(what: &str, deadline: Duration) -> anyhow::Error {
     })
 }
 
+/// The HTTP status of the Docker API's refusal among an error's causes, if the daemon refused.
+pub fn api_status(e: &anyhow::Error) -> Option<u16> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<bollard::errors::Error>() {
+            Some(bollard::errors::Error::DockerResponseServerError { status_code, .. }) => {
+                Some(*status_code)
+            }
+            _ => None,
+        })
+}
+
 /// Runs one API call under a deadline, naming it in the error.
 pub async fn within<T, E, F>(what: &str, deadline: Duration, fut: F) -> anyhow::Result<T>
 where
@@ -149,11 +160,6 @@ impl DockerClient {
         &self.host
     }
 
-    /// The underlying bollard client, for modules that build images (always bound their calls).
-    pub fn raw(&self) -> &Docker {
-        &self.inner
-    }
-
     /// `GET /_ping` within `deadline`.
     pub async fn ping(&self, deadline: Duration) -> anyhow::Result<()> {
         let r = within("ping", deadline, self.inner.ping()).await?;
@@ -192,6 +198,18 @@ impl DockerClient {
         })
     }
 
+    /// The cgroup version the daemon reports (`docker info`'s `CgroupVersion`): 1, 2, or `None`
+    /// when it does not say.
+    pub async fn cgroup_version(&self) -> anyhow::Result<Option<u8>> {
+        use bollard::models::SystemInfoCgroupVersionEnum as V;
+        let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
+        Ok(match info.cgroup_version {
+            Some(V::_1) => Some(1),
+            Some(V::_2) => Some(2),
+            _ => None,
+        })
+    }
+
     /// `docker info` as JSON (the API's field names).
     pub async fn info_json(&self) -> anyhow::Result<serde_json::Value> {
         let info = within("info", CALL_DEADLINE, self.inner.info()).await?;
@@ -211,5 +229,25 @@ async fn unless_absent<T>(
             status_code: 404, ..
         })) => Ok(None),
         Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: {what}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_status;
+    use anyhow::Context;
+
+    #[test]
+    fn the_api_status_is_found_among_the_causes() {
+        let refused = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "conflict".into(),
+        };
+        let e = Err::<(), _>(refused)
+            .context("docker: start container x")
+            .context("start")
+            .unwrap_err();
+        assert_eq!(api_status(&e), Some(409));
+        assert_eq!(api_status(&anyhow::anyhow!("no daemon")), None);
     }
 }
