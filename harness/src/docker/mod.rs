@@ -3,10 +3,12 @@
 //! run's labels, and the sweep removes only what carries them.
 
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use bollard::Docker;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::record::Fingerprint;
 
@@ -90,6 +92,33 @@ where
     match tokio::time::timeout(deadline, fut).await {
         Ok(r) => r.with_context(|| format!("docker: {what}")),
         Err(_) => Err(no_answer(what, deadline)),
+    }
+}
+
+/// One `GET /_ping` over the unix socket at `socket`, answered within `deadline`; Ok only for a
+/// 200 answer. Spoken by hand, not through a client, for a daemon still starting: a bollard client
+/// cannot be built while its socket is absent, and bollard's timeout is whole seconds.
+pub async fn ping_socket(socket: &Path, deadline: Duration) -> anyhow::Result<()> {
+    let ping = async {
+        let mut stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .with_context(|| format!("connecting to {}", socket.display()))?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await?;
+        let head = String::from_utf8_lossy(&buf);
+        let status_line = head.lines().next().unwrap_or("");
+        if status_line.split_whitespace().nth(1) == Some("200") {
+            Ok(())
+        } else {
+            bail!("/_ping answered {status_line:?}")
+        }
+    };
+    match tokio::time::timeout(deadline, ping).await {
+        Ok(r) => r,
+        Err(_) => bail!("no answer within {deadline:?}"),
     }
 }
 
@@ -234,8 +263,43 @@ async fn unless_absent<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::api_status;
+    use super::{api_status, ping_socket};
     use anyhow::Context;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_socket_is_pinged_by_hand_within_its_deadline() {
+        let dir = std::env::temp_dir().join(format!("sd-ping-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("docker.sock");
+        let e = ping_socket(&sock, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").starts_with("connecting to "), "{e:#}");
+
+        // Answers 200 to the first connection, then accepts and says nothing.
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut head = [0; 64];
+            let n = conn.read(&mut head).await.unwrap();
+            assert!(head[..n].starts_with(b"GET /_ping HTTP/1.1\r\n"));
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+                .await
+                .unwrap();
+            drop(conn);
+            let _silent = listener.accept().await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        ping_socket(&sock, Duration::from_secs(5)).await.unwrap();
+        let e = ping_socket(&sock, Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert_eq!(format!("{e:#}"), "no answer within 200ms");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_api_status_is_found_among_the_causes() {
