@@ -1,6 +1,7 @@
 //! The harness's only door to the Docker API. Every call has a deadline (bollard's own timeout bounds
 //! only the wait for response headers, and not streams at all), every object it creates carries the
-//! run's labels, and the sweep removes only what carries them.
+//! run's labels, and the sweep removes only what carries them. Nothing outside this module names
+//! bollard, nor pings a daemon's socket by hand ([`ping_socket`]): `tests/architecture.rs` checks it.
 
 use std::future::Future;
 use std::path::Path;
