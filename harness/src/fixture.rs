@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
-use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
+
+use crate::docker::{Cut, DockerClient, Inspected};
 
 /// The static helper binary, embedded at build time.
 pub const HELPER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/shakedown-fixture"));
@@ -286,11 +286,11 @@ pub fn read_context(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// `carried` if given (see [`read_context`]), else this host's ([`host_context`]) — and, if
 /// the daemon does not have it, builds it with the classic builder (tar body, `rm`, label
 /// [`IMAGE_LABEL`]`=1`). The whole call and every item of the build's output stream are bounded by
-/// `deadline` with `tokio::time::timeout` (bollard's own timeout does not bound streams). Returns the
-/// tag. Errors say what failed: a missing package, an unanswered or failed inspect, or the build
-/// output's error message with the output's last lines.
+/// `deadline` (bollard's own timeout does not bound streams). Returns the tag. Errors say what
+/// failed: a missing package, an unanswered or failed inspect, or the build output's error message
+/// with the output's last lines.
 pub async fn ensure_image(
-    docker: &bollard::Docker,
+    docker: &DockerClient,
     carried: Option<&Path>,
     deadline: Duration,
 ) -> anyhow::Result<String> {
@@ -308,34 +308,19 @@ pub async fn ensure_image(
     .await??;
     let tag = image_tag(&context);
 
-    match timeout_at(end, docker.inspect_image(&tag)).await {
-        Err(_) => bail!("docker: inspect image {tag}: no answer within {deadline:?}"),
-        Ok(Ok(_)) => {
+    match docker.inspect_image(&tag, end).await {
+        Inspected::NoAnswer => bail!("docker: inspect image {tag}: no answer within {deadline:?}"),
+        Inspected::Found { .. } => {
             tracing::debug!(%tag, "fixture image present");
             return Ok(tag);
         }
-        Ok(Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        })) => {}
-        Ok(Err(e)) => return Err(anyhow!(e).context(format!("docker: inspect image {tag}"))),
+        Inspected::Absent(_) => {}
+        Inspected::Failed(e) => return Err(e.context(format!("docker: inspect image {tag}"))),
     }
 
     tracing::info!(%tag, bytes = context.len(), "building the fixture image");
-    let options = BuildImageOptionsBuilder::new()
-        .dockerfile("Dockerfile")
-        .t(&tag)
-        .rm(true)
-        .forcerm(true)
-        .labels(&HashMap::from([(IMAGE_LABEL, "1")]))
-        .version(BuilderVersion::BuilderV1)
-        .build();
+    let labels = HashMap::from([(IMAGE_LABEL, "1")]);
     let build = async {
-        let mut stream = docker.build_image(
-            options,
-            None,
-            Some(bollard::body_full(bytes::Bytes::from(context))),
-        );
-        let mut output: Vec<String> = Vec::new();
         // The build output's last lines, as context for an error.
         let tail = |output: &[String]| {
             let from = output.len().saturating_sub(10);
@@ -344,26 +329,18 @@ pub async fn ensure_image(
                 lines => format!("; last build output:\n{lines}"),
             }
         };
-        loop {
-            let item = match timeout_at(end, stream.next()).await {
-                Err(_) => bail!(
-                    "no further build output before the {deadline:?} deadline{}",
-                    tail(&output)
-                ),
-                Ok(None) => break,
-                Ok(Some(item)) => item,
-            };
-            match item {
-                // bollard turns an `errorDetail` item into `DockerStreamError` with its message.
-                Err(e) => bail!("{e}{}", tail(&output)),
-                Ok(info) => {
-                    if let Some(line) = info.stream.or(info.status) {
-                        output.push(line);
-                    }
-                }
-            }
+        match docker
+            .build_image(context, &tag, &labels, end)
+            .finish()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err((Cut::Late, output)) => bail!(
+                "no further build output before the {deadline:?} deadline{}",
+                tail(&output)
+            ),
+            Err((Cut::Failed(e), output)) => bail!("{e}{}", tail(&output)),
         }
-        anyhow::Ok(())
     };
     tokio::time::timeout(end.saturating_duration_since(Instant::now()), build)
         .await
@@ -372,14 +349,14 @@ pub async fn ensure_image(
         .with_context(|| format!("docker: build the fixture image {tag}"))?;
 
     // The build's output said nothing went wrong; make sure the tag is really there.
-    match timeout_at(end, docker.inspect_image(&tag)).await {
-        Err(_) => {
+    match docker.inspect_image(&tag, end).await {
+        Inspected::NoAnswer => {
             bail!("docker: inspect image {tag} after building it: no answer within {deadline:?}")
         }
-        Ok(Err(e)) => {
-            return Err(anyhow!(e).context(format!("docker: inspect image {tag} after building it")))
+        Inspected::Absent(e) | Inspected::Failed(e) => {
+            return Err(e.context(format!("docker: inspect image {tag} after building it")))
         }
-        Ok(Ok(_)) => {}
+        Inspected::Found { .. } => {}
     }
     tracing::info!(%tag, elapsed = ?started.elapsed(), "built the fixture image");
     Ok(tag)
@@ -435,7 +412,7 @@ mod tests {
     async fn fake_daemon(
         build_lines: &'static [&'static str],
         stall: bool,
-    ) -> (PathBuf, bollard::Docker) {
+    ) -> (PathBuf, DockerClient) {
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
         let dir =
             std::env::temp_dir().join(format!("sd-fixture-fake-{}-{stall}", std::process::id()));
@@ -485,12 +462,7 @@ mod tests {
                 });
             }
         });
-        let docker = bollard::Docker::connect_with_unix(
-            sock.to_str().unwrap(),
-            30,
-            bollard::API_DEFAULT_VERSION,
-        )
-        .unwrap();
+        let docker = DockerClient::connect(sock.to_str().unwrap()).unwrap();
         (dir, docker)
     }
 

@@ -9,16 +9,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use bollard::query_parameters::BuilderVersion;
-use bollard::query_parameters::{BuildImageOptionsBuilder, ImportImageOptions};
-use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
 use crate::ctx::FIXTURE_IMAGE;
-use crate::docker::DockerClient;
+use crate::docker::{Cut, DockerClient, Inspected, Output};
 use crate::error::{Error, Result};
 use crate::scenario::{ImageSource, PlannedScenario};
 
@@ -266,48 +264,28 @@ pub async fn resolve(
 
 /// The image id a daemon has for a reference (`None`: it does not have it).
 async fn id_of(
-    docker: &bollard::Docker,
+    docker: &DockerClient,
     reference: &str,
 ) -> anyhow::Result<Option<(String, HashMap<String, String>)>> {
-    match tokio::time::timeout(Duration::from_secs(30), docker.inspect_image(reference)).await {
-        Err(_) => bail!("docker: inspect image {reference}: no answer within 30s"),
-        Ok(Ok(i)) => Ok(Some((
-            i.id.unwrap_or_default(),
-            i.config.and_then(|c| c.labels).unwrap_or_default(),
-        ))),
-        Ok(Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        })) => Ok(None),
-        Ok(Err(e)) => Err(anyhow!(e).context(format!("docker: inspect image {reference}"))),
-    }
-}
-
-/// Drains a load or build output stream, every item within the deadline; returns its errors.
-async fn drain<S, T>(what: &str, end: Instant, mut stream: S) -> anyhow::Result<()>
-where
-    S: futures_util::Stream<Item = std::result::Result<T, bollard::errors::Error>> + Unpin,
-{
-    loop {
-        match tokio::time::timeout_at(end.into(), stream.next()).await {
-            Err(_) => bail!("{what}: not done within {IMAGE_DEADLINE:?}"),
-            Ok(None) => return Ok(()),
-            Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(e))) => return Err(anyhow!(e).context(what.to_string())),
+    let deadline = Duration::from_secs(30);
+    let end = Instant::now() + deadline;
+    match docker.inspect_image(reference, end).await {
+        Inspected::NoAnswer => {
+            bail!("docker: inspect image {reference}: no answer within {deadline:?}")
         }
+        Inspected::Found { id, labels } => Ok(Some((id, labels))),
+        Inspected::Absent(_) => Ok(None),
+        Inspected::Failed(e) => Err(e.context(format!("docker: inspect image {reference}"))),
     }
 }
 
-/// `docker load` of an archive body, its output drained within the deadline.
-async fn load<S>(raw: &bollard::Docker, bytes: S, what: &str, end: Instant) -> anyhow::Result<()>
-where
-    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
-{
-    let options = ImportImageOptions {
-        quiet: true,
-        ..Default::default()
-    };
-    let body = bollard::body_try_stream(bytes);
-    drain(what, end, raw.import_image(options, body, None)).await
+/// Drains a load's or a build's output, every item within the deadline; returns its errors.
+async fn drain(what: &str, output: Output<'_>) -> anyhow::Result<()> {
+    match output.finish().await {
+        Ok(_) => Ok(()),
+        Err((Cut::Late, _)) => bail!("{what}: not done within {IMAGE_DEADLINE:?}"),
+        Err((Cut::Failed(e), _)) => Err(e.context(what.to_string())),
+    }
 }
 
 /// The sha256 of a build context's tar.
@@ -323,9 +301,8 @@ fn context_tar(dir: &Path) -> anyhow::Result<(Vec<u8>, String)> {
 
 /// Makes one image present on a daemon the harness started; returns whether it had to load it.
 pub async fn ensure(docker: &DockerClient, w: &Wanted) -> anyhow::Result<bool> {
-    let raw = docker.raw();
     let end = Instant::now() + IMAGE_DEADLINE;
-    let have = id_of(raw, &w.reference).await?;
+    let have = id_of(docker, &w.reference).await?;
     match &w.source {
         Source::Tar { path, id } => {
             if have.as_ref().is_some_and(|(h, _)| h == id) {
@@ -335,10 +312,11 @@ pub async fn ensure(docker: &DockerClient, w: &Wanted) -> anyhow::Result<bool> {
                 .await
                 .with_context(|| format!("{}", path.display()))?;
             let body = tokio_util::io::ReaderStream::new(file);
-            load(raw, body, &format!("loading {}", path.display()), end).await?;
+            let what = format!("loading {}", path.display());
+            drain(&what, docker.load_image(body, end)).await?;
         }
         Source::Host(from) => {
-            let host = bollard::Docker::connect_with_local_defaults()
+            let host = DockerClient::connect_local_defaults()
                 .context("connecting to the daemon at DOCKER_HOST")?;
             let theirs = id_of(&host, from).await?.ok_or_else(|| {
                 anyhow!(
@@ -349,28 +327,14 @@ pub async fn ensure(docker: &DockerClient, w: &Wanted) -> anyhow::Result<bool> {
             if have.as_ref().is_some_and(|(h, _)| *h == theirs.0) && from == &w.reference {
                 return Ok(false);
             }
-            let export = host
-                .export_image(from)
-                .map_err(|e| std::io::Error::other(e.to_string()));
-            load(
-                raw,
-                export,
-                &format!("copying {from} from {}", DockerClient::env_host()),
-                end,
-            )
-            .await?;
+            let what = format!("copying {from} from {}", DockerClient::env_host());
+            drain(&what, docker.load_image(host.export_image(from), end)).await?;
             if from != &w.reference {
                 let (repo, tag) = match normalized(&w.reference).rsplit_once(':') {
                     Some((r, t)) => (r.to_string(), t.to_string()),
                     None => (w.reference.clone(), "latest".into()),
                 };
-                let opts = bollard::query_parameters::TagImageOptions {
-                    repo: Some(repo),
-                    tag: Some(tag),
-                };
-                tokio::time::timeout_at(end.into(), raw.tag_image(from, Some(opts)))
-                    .await
-                    .map_err(|_| anyhow!("tagging {from}: no answer"))??;
+                docker.tag_image(from, repo, tag, end).await?;
             }
         }
         Source::Build(dir) => {
@@ -387,28 +351,12 @@ pub async fn ensure(docker: &DockerClient, w: &Wanted) -> anyhow::Result<bool> {
             {
                 return Ok(false);
             }
-            let options = BuildImageOptionsBuilder::new()
-                .dockerfile("Dockerfile")
-                .t(&w.reference)
-                .rm(true)
-                .forcerm(true)
-                .labels(&HashMap::from([(CONTEXT_LABEL, hash.as_str())]))
-                .version(BuilderVersion::BuilderV1)
-                .build();
-            let stream = raw.build_image(
-                options,
-                None,
-                Some(bollard::body_full(bytes::Bytes::from(bytes))),
-            );
-            drain(
-                &format!("building {} from {}", w.reference, dir.display()),
-                end,
-                stream,
-            )
-            .await?;
+            let labels = HashMap::from([(CONTEXT_LABEL, hash.as_str())]);
+            let what = format!("building {} from {}", w.reference, dir.display());
+            drain(&what, docker.build_image(bytes, &w.reference, &labels, end)).await?;
         }
     }
-    if id_of(raw, &w.reference).await?.is_none() {
+    if id_of(docker, &w.reference).await?.is_none() {
         bail!("{} is not on the daemon after loading it", w.reference);
     }
     Ok(true)

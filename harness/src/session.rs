@@ -313,13 +313,10 @@ async fn run_on(
         let client = t.client().clone();
         let tag = if needs_fixture {
             let started = std::time::Instant::now();
-            let tag = crate::fixture::ensure_image(
-                client.raw(),
-                fixture_context,
-                Duration::from_secs(300),
-            )
-            .await
-            .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
+            let tag =
+                crate::fixture::ensure_image(&client, fixture_context, Duration::from_secs(300))
+                    .await
+                    .map_err(|e| Error::env(format!("preparing the fixture image: {e:#}")))?;
             shared.journal.emit(Event::Setup {
                 name: "fixture image".into(),
                 seconds: started.elapsed().as_secs_f64(),

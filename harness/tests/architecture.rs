@@ -1,7 +1,9 @@
 //! The flow cannot be reversed: what judges and reports (the record, the fold, verdicts,
 //! expectations and their checks, reports) uses nothing that acts on Docker or the host,
 //! expectations are types that judge nothing, actions reach the run only through their API
-//! (`ctx`), never the runner, and their arguments are data that runs nothing.
+//! (`ctx`), never the runner, and their arguments are data that runs nothing. Only the docker
+//! module speaks to the daemon: nothing else names bollard or sends a `/_ping` by hand. The crate
+//! graph itself is read from `cargo metadata`.
 
 mod common;
 
@@ -305,6 +307,26 @@ fn the_model_does_no_io() {
             "std::thread",
         ] {
             assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
+        }
+    }
+}
+
+/// The Docker API has one door: the docker module (the API through bollard, every call with a
+/// deadline, and the raw ping while no client can be built).
+#[test]
+fn only_docker_speaks_to_the_daemon() {
+    let files = tree("src");
+    assert!(files.iter().any(|(f, _)| f.contains("/src/docker/")));
+    for (file, text) in &files {
+        if file.contains("/src/docker/") || file.ends_with("/src/docker.rs") {
+            continue;
+        }
+        for word in ["bollard::", "use bollard", "GET /_ping"] {
+            assert!(
+                !text.contains(word),
+                "{file} has `{word}`: only the docker module speaks to the daemon \
+                 (its API through bollard, and the raw ping); call crate::docker instead"
+            );
         }
     }
 }

@@ -66,8 +66,7 @@ async fn check(host: &str, state: &std::path::Path) -> anyhow::Result<()> {
     // testcontainers reads DOCKER_HOST; this binary holds only this test.
     std::env::set_var("DOCKER_HOST", host);
     let client = DockerClient::connect(host)?;
-    let tag =
-        shakedown::fixture::ensure_image(client.raw(), None, Duration::from_secs(300)).await?;
+    let tag = shakedown::fixture::ensure_image(&client, None, Duration::from_secs(300)).await?;
     let (repo, version) = tag.split_once(':').unwrap();
     let bystander = GenericImage::new(repo, version)
         .with_cmd(["sleep", "600"])

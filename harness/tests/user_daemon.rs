@@ -63,8 +63,7 @@ async fn daemon_faults_on_a_daemon_the_harness_did_not_start() {
 
 async fn check(host: &str, socket: &Path, state: &Path) -> anyhow::Result<()> {
     let client = DockerClient::connect(host)?;
-    let tag =
-        shakedown::fixture::ensure_image(client.raw(), None, Duration::from_secs(300)).await?;
+    let tag = shakedown::fixture::ensure_image(&client, None, Duration::from_secs(300)).await?;
     let spec = CreateSpec::plain(&tag, &["sleep", "600"]);
     let bystander = client.create("bystander", spec.to_body()).await?;
     client.start(&bystander).await?;

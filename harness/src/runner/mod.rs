@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, RunEnv, FIXTURE_IMAGE};
-use crate::docker::{DockerClient, NoAnswer, LABEL_ITERATION};
+use crate::docker::{api_status, DockerClient, NoAnswer, LABEL_ITERATION};
 use crate::error::{Error, Result};
 use crate::execute::Execute;
 use crate::forensics::{Forensics, ForensicsPolicy};
@@ -215,17 +215,6 @@ async fn run_iteration(
         }
         Err(_) => Some("the scenario task was cancelled".into()),
     }
-}
-
-/// The HTTP status of the Docker API's refusal among an error's causes, if the daemon refused.
-fn api_status(e: &anyhow::Error) -> Option<u16> {
-    e.chain()
-        .find_map(|c| match c.downcast_ref::<bollard::errors::Error>() {
-            Some(bollard::errors::Error::DockerResponseServerError { status_code, .. }) => {
-                Some(*status_code)
-            }
-            _ => None,
-        })
 }
 
 /// What kind of failure an action's error is, from its typed causes.

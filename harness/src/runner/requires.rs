@@ -3,7 +3,7 @@
 //! scenario the daemon cannot serve is not run and journaled as skipped, with the reason; when the
 //! daemon's answer cannot be had, it is not run either and journaled as undecided (`unknown`).
 
-use crate::docker::{within, DockerClient, CALL_DEADLINE};
+use crate::docker::DockerClient;
 use crate::journal::{Event, Journal};
 use crate::scenario::{CgroupVersion, PlannedScenario};
 
@@ -21,13 +21,13 @@ pub enum Decision {
 /// The cgroup version the daemon reports (`docker info`'s `CgroupVersion`), read within the call
 /// deadline; `Err` says why it is not known.
 pub async fn daemon_cgroup(docker: &DockerClient) -> Result<CgroupVersion, String> {
-    use bollard::models::SystemInfoCgroupVersionEnum as V;
-    let info = within("info", CALL_DEADLINE, docker.raw().info())
+    let version = docker
+        .cgroup_version()
         .await
         .map_err(|e| format!("the daemon's cgroup version could not be read: {e:#}"))?;
-    match info.cgroup_version {
-        Some(V::_1) => Ok(CgroupVersion::V1),
-        Some(V::_2) => Ok(CgroupVersion::V2),
+    match version {
+        Some(1) => Ok(CgroupVersion::V1),
+        Some(2) => Ok(CgroupVersion::V2),
         _ => Err(
             "the daemon does not report its cgroup version (`docker info`: CgroupVersion)".into(),
         ),

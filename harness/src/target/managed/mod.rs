@@ -49,7 +49,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 pub use engine::{EngineBinaries, ResolvedEngine};
@@ -644,8 +643,8 @@ impl ManagedDaemon {
                 break;
             }
             let attempt = PING_ATTEMPT.min(deadline - now);
-            match tokio::time::timeout(attempt, ping(&socket)).await {
-                Ok(Ok(())) => {
+            match crate::docker::ping_socket(&socket, attempt).await {
+                Ok(()) => {
                     tracing::debug!(
                         id = %self.id,
                         elapsed_ms = t0.elapsed().as_millis() as u64,
@@ -653,8 +652,7 @@ impl ManagedDaemon {
                     );
                     return Ok(());
                 }
-                Ok(Err(e)) => last_err = format!("{e:#}"),
-                Err(_) => last_err = format!("no answer within {attempt:?}"),
+                Err(e) => last_err = format!("{e:#}"),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -690,25 +688,6 @@ impl Drop for ManagedDaemon {
 /// The API socket of the managed daemon in `dir`.
 pub fn socket_in(dir: &Path) -> PathBuf {
     dir.join("sock").join("docker.sock")
-}
-
-/// One GET /_ping over the unix socket; Ok only for a 200 answer.
-async fn ping(socket: &Path) -> Result<()> {
-    let mut stream = tokio::net::UnixStream::connect(socket)
-        .await
-        .with_context(|| format!("connecting to {}", socket.display()))?;
-    stream
-        .write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await?;
-    let head = String::from_utf8_lossy(&buf);
-    let status_line = head.lines().next().unwrap_or("");
-    if status_line.split_whitespace().nth(1) == Some("200") {
-        Ok(())
-    } else {
-        bail!("/_ping answered {status_line:?}")
-    }
 }
 
 /// The last `n` lines of the log written since byte `from`.
