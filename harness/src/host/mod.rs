@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod kmsg;
+pub mod mounts;
 pub mod netns;
 pub mod pidfd;
 pub mod process;
