@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::host::mounts::{self, Mount};
-use crate::host::{blocking, Cmd, NetnsId, SCAN_DEADLINE};
+use crate::host::{blocking, proc, Cmd, NetnsId, SCAN_DEADLINE};
 use crate::record::LeakFinding;
 
 /// What a snapshot looks at.
@@ -179,7 +179,7 @@ pub async fn snapshot(scope: &Scope) -> Snapshot {
     })
     .await
     .map_err(|e| e.to_string());
-    let procs = crate::proc::scan().await.map_err(|e| e.to_string());
+    let procs = proc::scan().await.map_err(|e| e.to_string());
     let veths = veths().await;
     let unknown = |what: &str| -> Result<BTreeSet<String>, String> {
         Err(scope.unknown.clone().unwrap_or_else(|| {
@@ -280,7 +280,7 @@ pub async fn snapshot(scope: &Scope) -> Snapshot {
                 .filter(|p| p.comm.starts_with("containerd-shim") && p.state != 'Z')
                 .map(|p| format!("{} {}", p.pid, p.cmdline))
                 .collect()),
-            (Ok(ps), Some(ns)) => Ok(crate::proc::shims_in(ps, ns)
+            (Ok(ps), Some(ns)) => Ok(proc::shims_in(ps, ns)
                 .into_iter()
                 .map(|p| format!("{} {}", p.pid, p.cmdline))
                 .collect()),

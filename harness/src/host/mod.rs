@@ -9,6 +9,7 @@ pub mod kmsg;
 pub mod mounts;
 pub mod netns;
 pub mod pidfd;
+pub mod proc;
 pub mod process;
 
 use std::time::Duration;
