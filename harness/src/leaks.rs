@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{blocking, Cmd, NetnsId, SCAN_DEADLINE};
+use crate::host::mounts::{self, Mount};
+use crate::host::{blocking, proc, Cmd, NetnsId, SCAN_DEADLINE};
 use crate::record::LeakFinding;
 
 /// What a snapshot looks at.
@@ -59,52 +60,6 @@ fn dir_names(p: &Path) -> std::io::Result<BTreeSet<String>> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect())
-}
-
-/// A mount as /proc/self/mountinfo shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MountEntry {
-    /// The mounted root within its file system (`net:[INODE]` for a namespace).
-    pub root: String,
-    /// Where it is mounted.
-    pub point: PathBuf,
-    /// The file system type.
-    pub fstype: String,
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses /proc/self/mountinfo.
-pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let fstype = l.split(" - ").nth(1)?.split(' ').next()?;
-            Some(MountEntry {
-                root: unescape(f.get(3)?),
-                point: PathBuf::from(unescape(f.get(4)?)),
-                fstype: fstype.to_string(),
-            })
-        })
-        .collect()
 }
 
 /// The namespace inode an nsfs mount root names (`net:[4026532345]`).
@@ -166,7 +121,7 @@ async fn veths() -> Result<Vec<(String, Option<String>)>, String> {
 
 /// What the blocking part of a snapshot reads.
 struct HostLists {
-    mounts: Result<Vec<MountEntry>, String>,
+    mounts: Result<Vec<Mount>, String>,
     ports: BTreeMap<String, Result<BTreeSet<String>, String>>,
     all_ports: Result<BTreeSet<String>, String>,
     daemon_ids: BTreeSet<String>,
@@ -174,9 +129,7 @@ struct HostLists {
 }
 
 fn read_host(scope: &Scope) -> HostLists {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|t| parse_mountinfo(&t))
-        .map_err(|e| format!("reading /proc/self/mountinfo: {e}"));
+    let mounts = mounts::read().map_err(|e| format!("reading /proc/self/mountinfo: {e}"));
     let ports = scope
         .bridges
         .iter()
@@ -226,7 +179,7 @@ pub async fn snapshot(scope: &Scope) -> Snapshot {
     })
     .await
     .map_err(|e| e.to_string());
-    let procs = crate::proc::scan().await.map_err(|e| e.to_string());
+    let procs = proc::scan().await.map_err(|e| e.to_string());
     let veths = veths().await;
     let unknown = |what: &str| -> Result<BTreeSet<String>, String> {
         Err(scope.unknown.clone().unwrap_or_else(|| {
@@ -327,7 +280,7 @@ pub async fn snapshot(scope: &Scope) -> Snapshot {
                 .filter(|p| p.comm.starts_with("containerd-shim") && p.state != 'Z')
                 .map(|p| format!("{} {}", p.pid, p.cmdline))
                 .collect()),
-            (Ok(ps), Some(ns)) => Ok(crate::proc::shims_in(ps, ns)
+            (Ok(ps), Some(ns)) => Ok(proc::shims_in(ps, ns)
                 .into_iter()
                 .map(|p| format!("{} {}", p.pid, p.cmdline))
                 .collect()),
@@ -402,7 +355,7 @@ mod tests {
     fn mountinfo_with_namespaces_and_escapes() {
         let text = "36 35 0:4 net:[4026532345] /run/shakedown/pinned-netns/r1-c rw shared:5 - nsfs nsfs rw\n\
                     40 30 0:50 / /var/lib/x\\040y/overlay rw - overlay overlay rw,lowerdir=a\n";
-        let m = parse_mountinfo(text);
+        let m = mounts::parse(text.as_bytes());
         assert_eq!(m[0].fstype, "nsfs");
         assert_eq!(netns_inode(&m[0].root), Some(4026532345));
         assert_eq!(m[1].point, PathBuf::from("/var/lib/x y/overlay"));

@@ -6,8 +6,10 @@
 
 pub mod cmd;
 pub mod kmsg;
+pub mod mounts;
 pub mod netns;
 pub mod pidfd;
+pub mod proc;
 pub mod process;
 
 use std::time::Duration;

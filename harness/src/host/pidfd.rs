@@ -51,7 +51,7 @@ impl PidFd {
 
     /// Whether the process has not exited yet (a zombie counts as exited).
     pub fn is_alive(&self) -> bool {
-        self.signal(0).is_ok() && crate::proc::alive(self.pid)
+        self.signal(0).is_ok() && super::proc::alive(self.pid)
     }
 }
 

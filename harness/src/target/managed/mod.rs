@@ -471,7 +471,7 @@ impl ManagedDaemon {
     /// Writes `D/dockerd.identity` for the dockerd just spawned. A dockerd that already exited
     /// has nothing to record; the ready loop reports its exit.
     fn record_identity(&mut self) -> Result<()> {
-        let Some(ident) = self.pid.and_then(|pid| Identity::of(pid as i32)) else {
+        let Some(ident) = self.pid.and_then(Identity::of) else {
             return Ok(());
         };
         let path = self.dir.join(DOCKERD_FILE);

@@ -28,18 +28,13 @@ use procfs::ProcessCGroup;
 
 use super::state::{Identity, DOCKERD_FILE};
 use super::{at_or_under, blocking, SCAN_DEADLINE};
+use crate::host::proc::{self, Stat};
 
 /// One row of the process table: what selection looks at.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(super) struct ProcEntry {
-    pub(super) pid: i32,
-    pub(super) ppid: i32,
-    /// State letter; `Z` and `X` are dead.
-    pub(super) state: char,
-    /// Start time, clock ticks after boot.
-    pub(super) start: u64,
-    /// Short command name (at most 15 bytes).
-    pub(super) comm: String,
+    /// Its pid, parent, state, start time (with the pid, its [`Identity`]) and command name.
+    pub(super) stat: Stat,
     /// Arguments. Read only where `comm` makes the process a candidate (containerd and its
     /// shims), so a process wedged with its memory map locked elsewhere cannot stall a scan.
     pub(super) cmdline: Vec<String>,
@@ -48,38 +43,6 @@ pub(super) struct ProcEntry {
 }
 
 impl ProcEntry {
-    fn alive(&self) -> bool {
-        self.state != 'Z' && self.state != 'X'
-    }
-
-    /// The file name of `argv[0]`.
-    fn exe_name(&self) -> &str {
-        self.cmdline
-            .first()
-            .map(|a| a.rsplit('/').next().unwrap_or(a))
-            .unwrap_or("")
-    }
-
-    /// The value of the last `-name VALUE`, `--name VALUE`, `-name=VALUE` or `--name=VALUE`
-    /// (the last one wins, as with Go's flag parsing).
-    fn flag(&self, name: &str) -> Option<&str> {
-        let mut found = None;
-        let mut args = self.cmdline.iter().skip(1);
-        while let Some(a) = args.next() {
-            let Some(bare) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else {
-                continue;
-            };
-            if bare == name {
-                if let Some(v) = args.next() {
-                    found = Some(v.as_str());
-                }
-            } else if let Some(v) = bare.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                found = Some(v);
-            }
-        }
-        found
-    }
-
     fn cgroup_components(&self) -> impl Iterator<Item = &str> {
         self.cgroups
             .iter()
@@ -93,20 +56,16 @@ fn is_candidate_comm(comm: &str) -> bool {
 }
 
 /// One process, None when it is gone.
-pub(super) fn read_entry(pid: i32) -> Option<ProcEntry> {
-    let p = procfs::process::Process::new(pid).ok()?;
-    let stat = p.stat().ok()?;
+pub(super) fn read_entry(pid: u32) -> Option<ProcEntry> {
+    let p = procfs::process::Process::new(pid.try_into().ok()?).ok()?;
+    let stat = proc::stat_of(&p)?;
     let cmdline = if is_candidate_comm(&stat.comm) {
         p.cmdline().unwrap_or_default()
     } else {
         Vec::new()
     };
     Some(ProcEntry {
-        pid,
-        ppid: stat.ppid,
-        state: stat.state,
-        start: stat.starttime,
-        comm: stat.comm,
+        stat,
         cmdline,
         cgroups: p.cgroups().map(|c| c.0).unwrap_or_default(),
     })
@@ -114,10 +73,7 @@ pub(super) fn read_entry(pid: i32) -> Option<ProcEntry> {
 
 /// The host's process table (as far as it can be read).
 pub(super) fn read_table() -> Vec<ProcEntry> {
-    let Ok(all) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    all.flatten().filter_map(|p| read_entry(p.pid())).collect()
+    proc::pids().into_iter().filter_map(read_entry).collect()
 }
 
 /// What identifies the processes of one daemon directory, read from its records.
@@ -142,7 +98,7 @@ impl Owned {
             .collect();
         let pidfile = fs::read_to_string(dir.join("docker.pid"))
             .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
+            .and_then(|s| s.trim().parse::<u32>().ok());
         if let (Some(pid), Some(recorded)) = (pidfile, dockerd.first().copied()) {
             if pid != recorded.pid {
                 dockerd.push(Identity {
@@ -160,25 +116,22 @@ impl Owned {
     }
 
     fn is_dockerd(&self, p: &ProcEntry) -> bool {
-        self.dockerd.contains(&Identity {
-            pid: p.pid,
-            start: p.start,
-        })
+        self.dockerd.contains(&p.stat.identity())
     }
 
     /// A containerd whose config or socket lies inside `D/exec/containerd`.
     fn is_containerd(&self, p: &ProcEntry) -> bool {
-        p.exe_name() == "containerd"
+        proc::program(&p.cmdline) == "containerd"
             && ["config", "address"].iter().any(|f| {
-                p.flag(f)
+                proc::flag(&p.cmdline, f)
                     .is_some_and(|v| at_or_under(Path::new(v), &self.containerd_dir))
             })
     }
 
     /// A shim serving exactly one of our namespaces.
     fn is_shim(&self, p: &ProcEntry) -> bool {
-        p.exe_name().starts_with("containerd-shim")
-            && p.flag("namespace")
+        proc::program(&p.cmdline).starts_with("containerd-shim")
+            && proc::flag(&p.cmdline, "namespace")
                 .is_some_and(|ns| self.namespaces.iter().any(|n| n == ns))
     }
 
@@ -246,72 +199,75 @@ impl std::fmt::Display for Why {
 pub(super) fn select(
     owned: &Owned,
     table: &[ProcEntry],
-    caller: i32,
+    caller: u32,
     scope: Scope,
-) -> BTreeMap<i32, Why> {
-    let by_pid: HashMap<i32, &ProcEntry> = table.iter().map(|p| (p.pid, p)).collect();
-    let mut protected: HashSet<i32> = HashSet::from([0, 1]);
+) -> BTreeMap<u32, Why> {
+    let by_pid: HashMap<u32, &ProcEntry> = table.iter().map(|p| (p.stat.pid, p)).collect();
+    let mut protected: HashSet<u32> = HashSet::from([0, 1]);
     let mut cur = caller;
     while protected.insert(cur) {
         match by_pid.get(&cur) {
-            Some(p) => cur = p.ppid,
+            Some(p) => cur = p.stat.ppid,
             None => break,
         }
     }
 
-    let dockerds: HashSet<i32> = table
+    let dockerds: HashSet<u32> = table
         .iter()
         .filter(|p| owned.is_dockerd(p))
-        .map(|p| p.pid)
+        .map(|p| p.stat.pid)
         .collect();
-    let shims: HashSet<i32> = table
+    let shims: HashSet<u32> = table
         .iter()
         .filter(|p| owned.is_shim(p))
-        .map(|p| p.pid)
+        .map(|p| p.stat.pid)
         .collect();
-    let mut chosen: BTreeMap<i32, Why> = BTreeMap::new();
+    let mut chosen: BTreeMap<u32, Why> = BTreeMap::new();
     for p in table {
+        let (pid, ppid) = (p.stat.pid, p.stat.ppid);
         let why = match scope {
-            Scope::Everything if dockerds.contains(&p.pid) => Some(Why::Dockerd),
-            Scope::Everything if dockerds.contains(&p.ppid) => Some(Why::ChildOfDockerd),
+            Scope::Everything if dockerds.contains(&pid) => Some(Why::Dockerd),
+            Scope::Everything if dockerds.contains(&ppid) => Some(Why::ChildOfDockerd),
             Scope::Everything if owned.is_containerd(p) => Some(Why::Containerd),
-            Scope::Everything if shims.contains(&p.pid) => Some(Why::Shim),
+            Scope::Everything if shims.contains(&pid) => Some(Why::Shim),
             _ if owned.in_container(p) => Some(Why::Container),
             // A container's init is the shim's child, and the shim is not in its cgroup.
-            Scope::Containers if shims.contains(&p.ppid) => Some(Why::Container),
+            Scope::Containers if shims.contains(&ppid) => Some(Why::Container),
             _ => None,
         };
         if let Some(why) = why {
-            chosen.insert(p.pid, why);
+            chosen.insert(pid, why);
         }
     }
     // Descendants, to a fixed point (the table is not ordered by ancestry).
     loop {
         let before = chosen.len();
         for p in table {
-            if chosen.contains_key(&p.ppid) {
-                chosen.entry(p.pid).or_insert(Why::Descendant);
+            if chosen.contains_key(&p.stat.ppid) {
+                chosen.entry(p.stat.pid).or_insert(Why::Descendant);
             }
         }
         if chosen.len() == before {
             break;
         }
     }
-    chosen.retain(|pid, _| !protected.contains(pid) && by_pid.get(pid).is_some_and(|p| p.alive()));
+    chosen.retain(|pid, _| {
+        !protected.contains(pid) && by_pid.get(pid).is_some_and(|p| p.stat.alive())
+    });
     chosen
 }
 
 /// Whether `pid` is a running containerd of the daemon in `dir` (for dockerd's stale
 /// `containerd.pid`, read while dockerd itself is down).
 pub(super) fn is_our_containerd(dir: &Path, id: &str, pid: i32) -> bool {
-    let Some(p) = read_entry(pid) else {
+    let Some(p) = u32::try_from(pid).ok().and_then(read_entry) else {
         return false;
     };
     let owned = Owned::read(dir, id);
-    p.alive()
+    p.stat.alive()
         && (owned.is_containerd(&p)
-            || (p.comm == "containerd"
-                && read_entry(p.ppid).is_some_and(|parent| owned.is_dockerd(&parent))))
+            || (p.stat.comm == "containerd"
+                && read_entry(p.stat.ppid).is_some_and(|parent| owned.is_dockerd(&parent))))
 }
 
 /// Frozen (paused) tasks do not die from SIGKILL until thawed: thaw the container cgroups these
@@ -345,25 +301,22 @@ fn thaw(owned: &Owned, procs: &[&ProcEntry]) {
 
 /// One round: select the daemon's processes, thaw their container cgroups, SIGKILL them (each
 /// only if it still has the start time it was selected with). Returns `(pid, description)`.
-fn kill_round(dir: &Path, id: &str, scope: Scope) -> Vec<(i32, String)> {
+fn kill_round(dir: &Path, id: &str, scope: Scope) -> Vec<(u32, String)> {
     let owned = Owned::read(dir, id);
     let table = read_table();
-    let chosen = select(&owned, &table, std::process::id() as i32, scope);
+    let chosen = select(&owned, &table, std::process::id(), scope);
     let procs: Vec<&ProcEntry> = table
         .iter()
-        .filter(|p| chosen.contains_key(&p.pid))
+        .filter(|p| chosen.contains_key(&p.stat.pid))
         .collect();
     thaw(&owned, &procs);
     let mut out = Vec::new();
     for p in procs {
-        let me = Identity {
-            pid: p.pid,
-            start: p.start,
-        };
-        if me.is_live() {
-            let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+        let (pid, comm) = (p.stat.pid, &p.stat.comm);
+        if p.stat.identity().is_live() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
-        out.push((p.pid, format!("{}: {}", p.comm, chosen[&p.pid])));
+        out.push((pid, format!("{comm}: {}", chosen[&pid])));
     }
     out
 }
@@ -377,7 +330,7 @@ pub(super) async fn kill_processes(
     report: &mut Vec<String>,
 ) {
     let t0 = Instant::now();
-    let mut killed: HashSet<i32> = HashSet::new();
+    let mut killed: HashSet<u32> = HashSet::new();
     loop {
         let (d, i) = (dir.to_path_buf(), id.to_string());
         let round = blocking("scanning /proc", SCAN_DEADLINE, move || {
@@ -421,15 +374,17 @@ mod tests {
     const D: &str = "/var/lib/shakedown/managed/0badc0de";
     const ID: &str = "0badc0de";
     const CID: &str = "4f7a0a3c1b2d4e5f60718293a4b5c6d7e8f9011223344556677889aabbccddee";
-    const CALLER: i32 = 500;
+    const CALLER: u32 = 500;
 
-    fn proc(pid: i32, ppid: i32, comm: &str, cmdline: &[&str]) -> ProcEntry {
+    fn proc(pid: u32, ppid: u32, comm: &str, cmdline: &[&str]) -> ProcEntry {
         ProcEntry {
-            pid,
-            ppid,
-            state: 'S',
-            start: 1000 + pid as u64,
-            comm: comm.to_string(),
+            stat: Stat {
+                pid,
+                ppid,
+                state: 'S',
+                start_time: 1000 + pid as u64,
+                comm: comm.to_string(),
+            },
             cmdline: cmdline.iter().map(|s| s.to_string()).collect(),
             cgroups: vec![cgroup("/user.slice")],
         }
@@ -587,7 +542,7 @@ mod tests {
         ]
     }
 
-    fn pids(m: &BTreeMap<i32, Why>) -> Vec<i32> {
+    fn pids(m: &BTreeMap<u32, Why>) -> Vec<u32> {
         m.keys().copied().collect()
     }
 
@@ -627,7 +582,11 @@ mod tests {
         );
         // But the same pid with the recorded start time is.
         let mut t = table();
-        t.iter_mut().find(|p| p.pid == 300).unwrap().start = 1100;
+        t.iter_mut()
+            .find(|p| p.stat.pid == 300)
+            .unwrap()
+            .stat
+            .start_time = 1100;
         let got = select(&pidfile_recycled(), &t, CALLER, Scope::Everything);
         assert_eq!(got.get(&300), Some(&Why::Dockerd));
         assert_eq!(got.get(&301), Some(&Why::ChildOfDockerd));
@@ -638,9 +597,13 @@ mod tests {
         let mut t = table();
         // The caller sits under our dockerd (absurd, but it must survive, and so must every
         // ancestor of it), and a containerd of ours is a zombie.
-        t.iter_mut().find(|p| p.pid == CALLER).unwrap().ppid = 100;
+        t.iter_mut()
+            .find(|p| p.stat.pid == CALLER)
+            .unwrap()
+            .stat
+            .ppid = 100;
         let mut z = proc(150, 100, "containerd", &[]);
-        z.state = 'Z';
+        z.stat.state = 'Z';
         t.push(z);
         let got = select(&owned(), &t, CALLER, Scope::Everything);
         for pid in [0, 1, 100, CALLER, 150] {
@@ -648,28 +611,6 @@ mod tests {
         }
         // The rest of the daemon still goes.
         assert_eq!(pids(&got), vec![101, 102, 110, 111, 112, 113, 120]);
-    }
-
-    #[test]
-    fn flags_are_read_exactly() {
-        let p = proc(
-            1,
-            0,
-            "x",
-            &[
-                "x",
-                "-id",
-                "shakedown-a",
-                "--namespace=b",
-                "-namespace",
-                "c",
-            ],
-        );
-        assert_eq!(p.flag("namespace"), Some("c"));
-        assert_eq!(p.flag("id"), Some("shakedown-a"));
-        assert_eq!(p.flag("names"), None);
-        let p = proc(1, 0, "x", &["x", "--namespacex", "c", "-namespace"]);
-        assert_eq!(p.flag("namespace"), None);
     }
 
     #[test]
@@ -700,12 +641,12 @@ mod tests {
         let table = read_table();
         let me = table
             .iter()
-            .find(|p| p.pid == std::process::id() as i32)
+            .find(|p| p.stat.pid == std::process::id())
             .expect("this process in the table");
-        assert!(me.alive() && me.start > 0 && !me.cgroups.is_empty());
+        assert!(me.stat.alive() && me.stat.start_time > 0 && !me.cgroups.is_empty());
         // Not a containerd or shim: its arguments are not read.
         assert!(me.cmdline.is_empty());
-        let chosen = select(&Owned::default(), &table, me.pid, Scope::Everything);
+        let chosen = select(&Owned::default(), &table, me.stat.pid, Scope::Everything);
         assert!(chosen.is_empty(), "{chosen:?}");
     }
 }

@@ -12,59 +12,15 @@ use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
+/// Owners and dockerds are named by [`Identity`] (pid and start time).
+pub(super) use crate::host::proc::Identity;
+
 /// How long to wait for the state-root lock; holders only keep it for a few `ip` calls.
 pub(super) const LOCK_DEADLINE: Duration = Duration::from_secs(30);
 /// `D/owner.pid`: the identity of the harness that owns `D`.
 pub(super) const OWNER_FILE: &str = "owner.pid";
 /// `D/dockerd.identity`: the identity of the dockerd the owner spawned last.
 pub(super) const DOCKERD_FILE: &str = "dockerd.identity";
-
-/// A process as it can be told apart from a later one with the same pid: its pid and its start
-/// time (field 22 of `/proc/PID/stat`, clock ticks after boot). Stored as `<pid> <start>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Identity {
-    pub(super) pid: i32,
-    pub(super) start: u64,
-}
-
-impl Identity {
-    /// The identity of `pid` if it runs (a zombie does not).
-    pub(super) fn of(pid: i32) -> Option<Identity> {
-        let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-        (stat.state != 'Z' && stat.state != 'X').then_some(Identity {
-            pid,
-            start: stat.starttime,
-        })
-    }
-
-    /// The calling process.
-    pub(super) fn current() -> Result<Identity> {
-        Identity::of(std::process::id() as i32).context("reading /proc/self/stat")
-    }
-
-    /// Whether a running process has exactly this pid and start time.
-    pub(super) fn is_live(&self) -> bool {
-        Identity::of(self.pid) == Some(*self)
-    }
-
-    /// Reads a file written by [`Identity::write`].
-    pub(super) fn read(path: &Path) -> Option<Identity> {
-        Identity::parse(&fs::read_to_string(path).ok()?)
-    }
-
-    fn parse(s: &str) -> Option<Identity> {
-        let mut it = s.split_whitespace();
-        let id = Identity {
-            pid: it.next()?.parse().ok()?,
-            start: it.next()?.parse().ok()?,
-        };
-        (id.pid > 0 && it.next().is_none()).then_some(id)
-    }
-
-    pub(super) fn write(&self, path: &Path) -> std::io::Result<()> {
-        fs::write(path, format!("{} {}\n", self.pid, self.start))
-    }
-}
 
 /// Whether the harness recorded in `D/owner.pid` still runs.
 pub(super) fn owner_alive(dir: &Path) -> bool {
@@ -150,28 +106,4 @@ pub(super) fn create_daemon_dir(state_root: &Path) -> Result<(String, PathBuf)> 
         "could not find a free daemon id under {}",
         state_root.display()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_round_trip_and_liveness() {
-        let me = Identity::current().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("id");
-        me.write(&f).unwrap();
-        assert_eq!(Identity::read(&f), Some(me));
-        assert!(me.is_live());
-        // Same pid, another start time: a recycled pid is not us.
-        let other = Identity {
-            start: me.start + 1,
-            ..me
-        };
-        assert!(!other.is_live());
-        assert_eq!(Identity::parse("12 34 56"), None);
-        assert_eq!(Identity::parse("0 34"), None);
-        assert_eq!(Identity::parse("12"), None);
-    }
 }

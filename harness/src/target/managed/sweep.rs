@@ -72,7 +72,7 @@ async fn stop_stale_dockerd(dir: &Path, id: &str, report: &mut Vec<String>) {
     let Some(dockerd) = live_dockerd(dir, id).await else {
         return;
     };
-    let pid = Pid::from_raw(dockerd.pid);
+    let pid = Pid::from_raw(dockerd.pid as i32);
     let _ = kill(pid, Signal::SIGTERM);
     let _ = kill(pid, Signal::SIGCONT);
     let t0 = Instant::now();
