@@ -13,7 +13,6 @@ use crate::report::{self, Report};
 use crate::scenario::{self, Scenario};
 use crate::session::{self, Session, Signals};
 use crate::target::{self, TargetKind, TargetOptions};
-use crate::verdict;
 
 /// Chaos and fault-injection harness for Docker hosts.
 #[derive(Debug, Parser)]
@@ -928,14 +927,8 @@ struct Outputs<'a> {
 
 /// The report of a journal: its record folded and judged.
 fn report_of(path: &Path) -> Result<Report> {
-    let folded = journal::fold_path(path)?;
-    let verdicts: Vec<_> = folded
-        .plans
-        .iter()
-        .zip(&folded.record.scenarios)
-        .map(|(p, r)| verdict::judge(p, r))
-        .collect();
-    Ok(Report::new(folded.record, verdicts))
+    let judged = journal::judge_journal(path)?;
+    Ok(Report::new(judged.record, judged.verdicts))
 }
 
 /// Reads a journal, judges it and writes its reports; the exit code says whether all passed.

@@ -8,9 +8,9 @@
 //! [`docker`] is the only module that talks to the Docker API, and [`host`] does every bounded,
 //! PID-safe piece of host work.
 
+pub use judge::{check, stats, verdict};
 pub use model::{action, anchor, dispatch_action, error, expect, kernel, record, signal, units};
 
-pub mod check;
 pub mod clean;
 pub mod cli;
 pub mod ctx;
@@ -33,9 +33,7 @@ pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;
-pub mod stats;
 pub mod target;
-pub mod verdict;
 pub mod vm;
 
 /// This build's version as `--version` prints it: the package version and a hash of the sources it

@@ -61,14 +61,11 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
     ];
     for rel in [
         "model/src/record.rs",
-        "src/verdict.rs",
+        "judge/src",
         "model/src/expect",
-        "src/check",
+        "judge/src/check",
         "src/report",
-        "src/journal/fold.rs",
-        "src/journal/read.rs",
-        "src/qualify/compare.rs",
-        "src/stats.rs",
+        "judge/src/journal",
     ] {
         for (file, text) in sources(rel) {
             for m in acting {
@@ -327,6 +324,43 @@ fn only_docker_speaks_to_the_daemon() {
                 "{file} has `{word}`: only the docker module speaks to the daemon \
                  (its API through bollard, and the raw ping); call crate::docker instead"
             );
+        }
+    }
+}
+
+/// The judge reads journals and nothing else: no runtime, no Docker client, no process, no
+/// socket — the same code judges a live run, a saved journal and a remote run's.
+#[test]
+fn the_judge_touches_neither_docker_nor_the_host() {
+    let manifest =
+        std::fs::read_to_string(common::repo().join("harness/judge/Cargo.toml")).unwrap();
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap();
+    for line in deps.lines().filter(|l| l.contains('=')) {
+        let name = line.split('=').next().unwrap().trim();
+        assert!(
+            ["model", "serde", "serde_json"].contains(&name),
+            "shakedown-judge depends on {name}: {LAYERS}"
+        );
+    }
+    let files = tree("judge/src");
+    assert!(files.len() > 15, "{} files in judge/src", files.len());
+    for (file, text) in &files {
+        for word in [
+            "tokio",
+            "bollard",
+            "nix::",
+            "libc::",
+            "std::process",
+            "std::net",
+            "std::thread",
+        ] {
+            assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
         }
     }
 }

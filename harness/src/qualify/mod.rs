@@ -7,7 +7,7 @@
 //! [`side`] parses the sides, [`compare`] is the pure comparison of journals, [`run`] runs the
 //! rounds (interleaved, so that drift on the machine hits both sides alike).
 
-pub mod compare;
+pub use judge::compare;
 pub mod run;
 pub mod side;
 

@@ -192,3 +192,45 @@ pub fn junit(r: &QualifyReport) -> anyhow::Result<String> {
     report.add_test_suite(suite);
     Ok(report.to_string()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qualify::compare::compare;
+    use crate::qualify::compare::sample::{side, skipped};
+    use crate::scenario::Thresholds;
+
+    #[test]
+    fn skipped_scenarios_are_reported_as_such() {
+        let ran = side(&[(143, 1.0), (143, 1.0), (143, 1.0)]);
+        let both = compare(&skipped(3), &skipped(3), &Thresholds::default(), "test");
+        let text = render(&both);
+        assert!(
+            text.contains("skipped on both sides, not compared: needs cgroup v1"),
+            "{text}"
+        );
+        let page = crate::report::html::qualify_page(&both);
+        assert!(page.contains("class=\"badge not-compared\""), "{page}");
+        assert!(page.contains("skipped, not run: needs cgroup v1"), "{page}");
+        // Skipped on one side only: reported, and it fails the qualification (never `same`).
+        for (b, c, which) in [
+            (&ran, &skipped(3), "candidate"),
+            (&skipped(3), &ran, "baseline"),
+        ] {
+            let r = compare(b, c, &Thresholds::default(), "test");
+            let text = render(&r);
+            assert!(
+                text.contains(&format!("skipped on the {which} only (needs cgroup v1")),
+                "{text}"
+            );
+            // JUnit: the candidate's testcase fails; a skipped baseline's is skipped.
+            let xml = junit(&r).unwrap();
+            assert!(xml.contains("one-sided: skipped on the"), "{xml}");
+            assert_eq!(
+                xml.contains("<skipped message=\"needs cgroup v1"),
+                which == "baseline",
+                "{xml}"
+            );
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Reading a journal and folding it into its record; the journal's types are the model's
+//! ([`model::journal`], re-exported here).
+
+mod fold;
+mod read;
+
+pub use fold::{fold, fold_path, outstanding, outstanding_path, Folded};
+pub use model::journal::*;
+pub use read::{for_each, read, Journaled};
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::record::RunRecord;
+use crate::verdict::ScenarioVerdict;
+
+/// A journal read, folded and judged: the one way every command turns a journal into verdicts
+/// (`run`, `judge`, a remote run's streamed journal, each round of `qualify`).
+pub struct Judged {
+    /// The plan the journal carries.
+    pub plans: Vec<crate::scenario::PlannedScenario>,
+    /// Its record.
+    pub record: RunRecord,
+    /// A verdict per planned scenario, in plan order.
+    pub verdicts: Vec<ScenarioVerdict>,
+}
+
+/// Reads the journal at `path`, folds it and judges every scenario of its plan.
+pub fn judge_journal(path: &Path) -> Result<Judged> {
+    let folded = fold_path(path)?;
+    let verdicts = folded
+        .plans
+        .iter()
+        .zip(&folded.record.scenarios)
+        .map(|(p, r)| crate::verdict::judge(p, r))
+        .collect();
+    Ok(Judged {
+        plans: folded.plans,
+        record: folded.record,
+        verdicts,
+    })
+}
