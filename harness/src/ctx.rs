@@ -16,6 +16,7 @@ use crate::docker::{
     CreateSpec, DockerClient, LABEL_CONTAINER, LABEL_HOST, LABEL_ITERATION, LABEL_PID, LABEL_RUN,
     LABEL_SCENARIO,
 };
+use crate::fact::Fact;
 use crate::forensics::{Bundle, DumpRequest, Forensics, ForensicsPolicy};
 use crate::host::{ContainerProcess, NetnsHandle, NetnsId};
 use crate::journal::{At, Change, ChangeScope, DaemonRef, Event, Journal, NetnsRef};
@@ -236,11 +237,11 @@ impl Ctx<'_> {
     }
 
     /// Records a fact.
-    pub fn fact(&mut self, name: &str, value: impl ToString) {
+    pub fn fact(&mut self, fact: Fact) {
         self.journal.emit(Event::Fact {
             at: self.at,
-            name: name.to_string(),
-            value: value.to_string(),
+            name: fact.name().to_string(),
+            value: fact.value(),
         });
     }
 

@@ -9,7 +9,9 @@
 //! PID-safe piece of host work.
 
 pub use judge::{check, stats, verdict};
-pub use model::{action, anchor, dispatch_action, error, expect, kernel, record, signal, units};
+pub use model::{
+    action, anchor, dispatch_action, error, expect, fact, kernel, record, signal, units,
+};
 
 pub mod clean;
 pub mod cli;

@@ -5,7 +5,7 @@
 //! journal. See ARCHITECTURE.md.
 
 // The model's modules under their usual names, so judging code names them as `crate::record`, …
-use model::{anchor, error, expect, kernel, record, scenario, units};
+use model::{anchor, error, expect, fact, kernel, record, scenario, units};
 
 pub mod check;
 pub mod compare;

@@ -8,6 +8,7 @@ pub mod action;
 pub mod anchor;
 pub mod error;
 pub mod expect;
+pub mod fact;
 pub mod journal;
 pub mod kernel;
 pub mod record;

@@ -351,7 +351,8 @@ pub struct StepRecord {
     /// Measures taken by the step.
     pub measures: Vec<Measure>,
     /// Facts the action observed besides the container's state (e.g. `exec_exit_code`,
-    /// `api_during_freeze`, `dockerd_pid_before`).
+    /// `api_during_freeze`, `dockerd_pid_before`), as journaled: written and read back as
+    /// [`crate::fact::Fact`].
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
     /// The forensics bundle written for this step (a missed deadline, an unresponsive API).

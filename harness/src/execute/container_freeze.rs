@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::ContainerFreeze;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::host::Freezer;
 use crate::journal::Change;
 
@@ -73,7 +74,7 @@ impl Execute for ContainerFreeze {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         ctx.measure("frozen_after", t.elapsed());
-        ctx.fact("freezer_state", &state);
+        ctx.fact(Fact::FreezerState(state.clone()));
         let pid = proc.pid;
         let (stat, wchan) = crate::host::blocking(
             "reading a frozen process's state",
@@ -86,8 +87,10 @@ impl Execute for ContainerFreeze {
             },
         )
         .await?;
-        ctx.fact("process_state", stat.map(String::from).unwrap_or_default());
-        ctx.fact("process_wchan", wchan.trim());
+        ctx.fact(Fact::ProcessState(
+            stat.map(String::from).unwrap_or_default(),
+        ));
+        ctx.fact(Fact::ProcessWchan(wchan.trim().to_string()));
         if !Freezer::is_frozen(&state) {
             anyhow::bail!(
                 "{} still says {state} 10 s after freezing",

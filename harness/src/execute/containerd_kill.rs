@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::ContainerdKill;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 
 impl Execute for ContainerdKill {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -22,7 +23,7 @@ impl Execute for ContainerdKill {
         let old = crate::proc::containerd_of(dockerd)
             .await?
             .ok_or_else(|| anyhow!("dockerd (pid {dockerd}) has no containerd child"))?;
-        ctx.fact("containerd_pid_before", old.pid);
+        ctx.fact(Fact::ContainerdPidBefore(old.pid));
         let t = Instant::now();
         // Only the very process found (same start time): a recycled pid is never signalled.
         if crate::proc::stat(old.pid).map(|s| s.start_time) != Some(old.start_time) {
@@ -52,7 +53,7 @@ impl Execute for ContainerdKill {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         ctx.measure("containerd_back", t.elapsed());
-        ctx.fact("containerd_pid_after", new.pid);
+        ctx.fact(Fact::ContainerdPidAfter(new.pid));
         ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
             .await?;
         ctx.measure("api_back", t.elapsed());

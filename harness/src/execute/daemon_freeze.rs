@@ -9,6 +9,8 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::DaemonFreeze;
 use crate::ctx::Ctx;
+use crate::expect::Api;
+use crate::fact::Fact;
 use crate::forensics::ForensicsPolicy;
 use crate::journal::Change;
 
@@ -36,17 +38,14 @@ impl Execute for DaemonFreeze {
         kill(Pid::from_raw(pid as i32), Signal::SIGSTOP)?;
         // Signal delivery is asynchronous: read the state once the kernel has stopped it.
         let state = crate::proc::wait_state(pid, 'T', Duration::from_secs(2)).await;
-        ctx.fact("dockerd_state_during", state);
+        ctx.fact(Fact::DockerdStateDuring(state.to_string()));
         // The harness's own view: a real call with a deadline. It must fail, within the deadline.
         let answered = ctx.docker.ping(probe).await.is_ok();
-        ctx.fact(
-            "api_during_freeze",
-            if answered {
-                "responsive"
-            } else {
-                "unresponsive"
-            },
-        );
+        ctx.fact(Fact::ApiDuringFreeze(if answered {
+            Api::Responsive
+        } else {
+            Api::Unresponsive
+        }));
         if !answered {
             ctx.measure("hang_detected_after", t.elapsed());
         }

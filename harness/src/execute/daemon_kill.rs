@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::{DaemonKill, READY_DEADLINE};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::journal::Change;
 
 impl Execute for DaemonKill {
@@ -17,7 +18,7 @@ impl Execute for DaemonKill {
         let handle = ctx.daemon()?;
         let mut d = handle.lock().await;
         let pid = d.pid().ok_or_else(|| anyhow!("dockerd is not running"))?;
-        ctx.fact("dockerd_pid_before", pid);
+        ctx.fact(Fact::DockerdPidBefore(pid));
         let before = if self.containerd {
             Some(listed(ctx).await?)
         } else {
@@ -27,7 +28,7 @@ impl Execute for DaemonKill {
             let c = crate::proc::containerd_of(pid)
                 .await?
                 .ok_or_else(|| anyhow!("dockerd (pid {pid}) has no containerd child"))?;
-            ctx.fact("containerd_pid_before", c.pid);
+            ctx.fact(Fact::ContainerdPidBefore(c.pid));
             Some(c)
         } else {
             None
@@ -74,7 +75,7 @@ impl Execute for DaemonKill {
         d.start_again(&opts, READY_DEADLINE).await?;
         ctx.ledger.resolved(change, "started again by daemon_kill");
         ctx.measure("ping_back", t.elapsed());
-        ctx.fact("dockerd_pid_after", d.pid().unwrap_or(0));
+        ctx.fact(Fact::DockerdPidAfter(d.pid().unwrap_or(0)));
         drop(d);
         ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
             .await?;
@@ -88,7 +89,9 @@ impl Execute for DaemonKill {
                 .filter(|(id, _)| !after.iter().any(|(a, _)| a == id))
                 .map(|(_, name)| name.as_str())
                 .collect();
-            ctx.fact("containers_missing", missing.join(","));
+            ctx.fact(Fact::ContainersMissing(
+                missing.iter().map(|s| s.to_string()).collect(),
+            ));
         }
         Ok(())
     }

@@ -5,11 +5,12 @@ use nix::sys::signal::Signal;
 use super::Execute;
 use crate::action::DaemonReload;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 
 impl Execute for DaemonReload {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let pid = super::signal_dockerd_and_wait(ctx, Signal::SIGHUP).await?;
-        ctx.fact("dockerd_pid", pid);
+        ctx.fact(Fact::DockerdPid(pid));
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::{DaemonRestart, READY_DEADLINE, STOP_DEADLINE};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::journal::Change;
 
 impl Execute for DaemonRestart {
@@ -52,9 +53,9 @@ impl Execute for DaemonRestart {
                 .await?;
             ctx.measure("api_back", t.elapsed());
             if i == 0 {
-                ctx.fact("dockerd_pid_before", before.unwrap_or(0));
+                ctx.fact(Fact::DockerdPidBefore(before.unwrap_or(0)));
             }
-            ctx.fact("dockerd_pid_after", after.unwrap_or(0));
+            ctx.fact(Fact::DockerdPidAfter(after.unwrap_or(0)));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::Execute;
 use crate::action::DaemonThaw;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::journal::Change;
 
 impl Execute for DaemonThaw {
@@ -24,7 +25,7 @@ impl Execute for DaemonThaw {
         ctx.wait_api(Duration::from_secs(2), Duration::from_secs(50))
             .await?;
         ctx.measure("api_back", t.elapsed());
-        ctx.fact("dockerd_pid", pid);
+        ctx.fact(Fact::DockerdPid(pid));
         // The freeze's forensics bundle waits for the goroutine dump the daemon writes now.
         if let Some((mut b, req)) = ctx.pending_bundle.take() {
             b.collect_goroutine_dumps(&req, Duration::from_secs(10))

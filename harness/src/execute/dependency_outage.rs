@@ -6,16 +6,16 @@ use super::window::Window;
 use super::Execute;
 use crate::action::{DependencyOutage, OutageMode};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::journal::Change;
 
 impl Execute for DependencyOutage {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let id = ctx.id(&self.container.value)?;
         let daemon = ctx.docker.host().to_string();
-        ctx.fact(
-            "mechanism",
+        ctx.fact(Fact::Mechanism(
             format!("docker {:?}", self.mode).to_lowercase(),
-        );
+        ));
         let mut w = Window::open(ctx, self.probe.as_ref()).await?;
         let change = match self.mode {
             OutageMode::Pause => Change::ContainerPaused {

@@ -3,6 +3,7 @@
 use super::Execute;
 use crate::action::Exec;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 
 impl Execute for Exec {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -11,8 +12,8 @@ impl Execute for Exec {
             .docker
             .exec(&id, self.command.to_args(), ctx.call_deadline())
             .await?;
-        ctx.fact("exec_exit_code", code);
-        ctx.fact("exec_output", output);
+        ctx.fact(Fact::ExecExitCode(code));
+        ctx.fact(Fact::ExecOutput(output));
         Ok(())
     }
 }

@@ -7,6 +7,8 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::FileProgress;
 use crate::ctx::Ctx;
+use crate::expect::ProbeState;
+use crate::fact::Fact;
 
 impl Execute for FileProgress {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -26,22 +28,22 @@ impl Execute for FileProgress {
             let s = String::from_utf8_lossy(b);
             s.trim().chars().take(80).collect::<String>()
         };
-        ctx.fact("content_before", shown(&first));
+        ctx.fact(Fact::ContentBefore(shown(&first)));
         let t = Instant::now();
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let now = read(proc.clone(), self.path.clone()).await?;
             if now != first {
                 ctx.measure("time_to_progress", t.elapsed());
-                ctx.fact("content_after", shown(&now));
-                ctx.fact("progress", "yes");
-                ctx.fact("probe", "up");
+                ctx.fact(Fact::ContentAfter(shown(&now)));
+                ctx.fact(Fact::Progress(true));
+                ctx.fact(Fact::Probe(Some(ProbeState::Up)));
                 return Ok(());
             }
             if t.elapsed() >= self.within() {
-                ctx.fact("content_after", shown(&now));
-                ctx.fact("progress", "hung");
-                ctx.fact("probe", "down");
+                ctx.fact(Fact::ContentAfter(shown(&now)));
+                ctx.fact(Fact::Progress(false));
+                ctx.fact(Fact::Probe(Some(ProbeState::Down)));
                 return Ok(());
             }
         }

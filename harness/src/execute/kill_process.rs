@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::Execute;
 use crate::action::KillProcess;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 
 impl Execute for KillProcess {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -24,7 +25,7 @@ impl Execute for KillProcess {
             move || p.signal(signo),
         )
         .await??;
-        ctx.fact("killed_pid", proc.pid);
+        ctx.fact(Fact::KilledPid(proc.pid));
         Ok(())
     }
 }

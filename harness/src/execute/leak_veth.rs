@@ -3,6 +3,7 @@
 use super::Execute;
 use crate::action::LeakVeth;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::host::Cmd;
 use crate::journal::Change;
 
@@ -54,7 +55,7 @@ impl Execute for LeakVeth {
             }
             names.push(a);
         }
-        ctx.fact("veths", names.join(" "));
+        ctx.fact(Fact::Veths(names.clone()));
         Ok(())
     }
 }

@@ -7,6 +7,8 @@ use tokio::time::Instant;
 use super::Execute;
 use crate::action::{Log, LogSince};
 use crate::ctx::Ctx;
+use crate::expect::ProbeState;
+use crate::fact::Fact;
 
 impl Execute for Log {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -32,15 +34,17 @@ impl Execute for Log {
             };
             if matches(&lines) {
                 ctx.measure("time_to_progress", t.elapsed());
-                ctx.fact("progress", "yes");
-                ctx.fact("probe", "up");
+                ctx.fact(Fact::Progress(true));
+                ctx.fact(Fact::Probe(Some(ProbeState::Up)));
                 return Ok(());
             }
             if t.elapsed() >= within {
-                ctx.fact("progress", "hung");
-                ctx.fact("probe", "down");
+                ctx.fact(Fact::Progress(false));
+                ctx.fact(Fact::Probe(Some(ProbeState::Down)));
                 let last = ctx.docker.logs(&id, 1).await.unwrap_or_default();
-                ctx.fact("last_line", last.lines().last().unwrap_or(""));
+                ctx.fact(Fact::LastLine(
+                    last.lines().last().unwrap_or("").to_string(),
+                ));
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -11,6 +11,7 @@ use super::Execute;
 use crate::action::window::ProbeSpec;
 use crate::action::{NetCorrupt, NetDelay, NetDuplicate, NetLoss, NetRate};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::host::{Cmd, ContainerProcess};
 use crate::journal::Change;
 use crate::ledger::ChangeId;
@@ -95,7 +96,7 @@ async fn apply(
             },
             true,
         ) => {
-            ctx.fact("mechanism", "netem");
+            ctx.fact(Fact::Mechanism("netem".into()));
             let mut a = vec![
                 "netem".to_string(),
                 "delay".into(),
@@ -110,18 +111,19 @@ async fn apply(
             Plan::Qdisc(a)
         }
         (Shape::Delay { delay, jitter, .. }, false) => {
-            ctx.fact(
-                "mechanism",
-                "nfqueue (no netem in this kernel): egress packets held by the harness",
-            );
+            ctx.fact(Fact::Mechanism(
+                "nfqueue (no netem in this kernel): egress packets held by the harness".into(),
+            ));
             Plan::Queue { delay, jitter }
         }
         (Shape::Loss(p), true) => {
-            ctx.fact("mechanism", "netem");
+            ctx.fact(Fact::Mechanism("netem".into()));
             Plan::Qdisc(vec!["netem".into(), "loss".into(), pct(p)])
         }
         (Shape::Loss(p), false) => {
-            ctx.fact("mechanism", "iptables statistic (no netem in this kernel)");
+            ctx.fact(Fact::Mechanism(
+                "iptables statistic (no netem in this kernel)".into(),
+            ));
             let prob = format!("{}", p / 100.0);
             let comment = rule_comment(ctx.run_id);
             Plan::Rule(strings(&[
@@ -141,17 +143,17 @@ async fn apply(
             ]))
         }
         (Shape::Rate(rate), _) => {
-            ctx.fact("mechanism", "tbf");
+            ctx.fact(Fact::Mechanism("tbf".into()));
             Plan::Qdisc(strings(&[
                 "tbf", "rate", &rate, "burst", "32kbit", "latency", "400ms",
             ]))
         }
         (Shape::Corrupt(p), true) => {
-            ctx.fact("mechanism", "netem");
+            ctx.fact(Fact::Mechanism("netem".into()));
             Plan::Qdisc(vec!["netem".into(), "corrupt".into(), pct(p)])
         }
         (Shape::Duplicate(p), true) => {
-            ctx.fact("mechanism", "netem");
+            ctx.fact(Fact::Mechanism("netem".into()));
             Plan::Qdisc(vec!["netem".into(), "duplicate".into(), pct(p)])
         }
         (Shape::Corrupt(_) | Shape::Duplicate(_), false) => bail!(

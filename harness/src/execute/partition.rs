@@ -4,6 +4,7 @@ use super::window::Window;
 use super::Execute;
 use crate::action::{Direction, Partition};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::host::{Cmd, ContainerProcess};
 use crate::journal::Change;
 use crate::ledger::ChangeId;
@@ -41,10 +42,9 @@ impl Execute for Partition {
                     .map(|s| s.to_string()),
             );
         }
-        ctx.fact(
-            "mechanism",
-            "iptables DROP rules in the container's network namespace",
-        );
+        ctx.fact(Fact::Mechanism(
+            "iptables DROP rules in the container's network namespace".into(),
+        ));
         let mut w = Window::open(ctx, self.probe.as_ref()).await?;
         let mut changes = vec![];
         for rule in rules {

@@ -8,6 +8,7 @@ use nix::mount::{mount, MsFlags};
 use super::Execute;
 use crate::action::{PinNetns, PINNED_DIR};
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::journal::Change;
 
 impl Execute for PinNetns {
@@ -49,7 +50,7 @@ impl Execute for PinNetns {
             let _ = ctx.undo(change).await;
             return Err(e);
         }
-        ctx.fact("pinned", target.display());
+        ctx.fact(Fact::Pinned(target.display().to_string()));
         Ok(())
     }
 }

@@ -6,6 +6,8 @@ use super::window::Probe;
 use super::Execute;
 use crate::action::ProbeOnce;
 use crate::ctx::Ctx;
+use crate::expect::ProbeState;
+use crate::fact::Fact;
 
 impl Execute for ProbeOnce {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -15,14 +17,13 @@ impl Execute for ProbeOnce {
             ctx.measure("latency", Duration::from_secs_f64(l));
         }
         // A probe the harness could not run says nothing: `unknown`, never `down`.
-        ctx.fact(
-            "probe",
-            match up {
-                Some(true) => "up",
-                Some(false) => "down",
-                None => "unknown",
-            },
-        );
+        ctx.fact(Fact::Probe(up.map(|up| {
+            if up {
+                ProbeState::Up
+            } else {
+                ProbeState::Down
+            }
+        })));
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use super::Execute;
 use crate::action::ProbeApi;
 use crate::ctx::Ctx;
 use crate::docker::LABEL_RUN;
+use crate::expect::Api;
+use crate::fact::Fact;
 
 impl Execute for ProbeApi {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -27,16 +29,13 @@ impl Execute for ProbeApi {
         if list {
             ctx.measure("list_latency", t.elapsed());
         }
-        ctx.fact("ping", if ping { "ok" } else { "no answer" });
-        ctx.fact("list", if list { "ok" } else { "no answer" });
-        ctx.fact(
-            "api",
-            if ping && list {
-                "responsive"
-            } else {
-                "unresponsive"
-            },
-        );
+        ctx.fact(Fact::Ping(ping));
+        ctx.fact(Fact::List(list));
+        ctx.fact(Fact::Api(if ping && list {
+            Api::Responsive
+        } else {
+            Api::Unresponsive
+        }));
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use nix::sys::signal::Signal;
 use super::Execute;
 use crate::action::ShimKill;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 
 impl Execute for ShimKill {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -23,7 +24,7 @@ impl Execute for ShimKill {
             );
         }
         fd.signal(Signal::SIGKILL as i32)?;
-        ctx.fact("shim_pid", shim.pid);
+        ctx.fact(Fact::ShimPid(shim.pid));
         Ok(())
     }
 }

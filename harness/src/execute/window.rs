@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::action::window::ProbeSpec;
 use crate::ctx::Ctx;
+use crate::fact::Fact;
 use crate::host::NetnsHandle;
 use crate::ledger::ChangeId;
 use crate::net::{probe_once, ProbeError, ProbeKind};
@@ -136,7 +137,7 @@ impl Window {
     pub fn injected(&mut self, ctx: &mut Ctx<'_>, changes: Vec<ChangeId>) {
         self.injected = Some(Instant::now());
         self.changes = changes;
-        ctx.fact("injected_at", format!("{:.3}", ctx.now().as_secs_f64()));
+        ctx.fact(Fact::InjectedAt(ctx.now().as_secs_f64()));
     }
 
     /// Keeps the fault for `duration` since injection, probing.
@@ -165,9 +166,9 @@ impl Window {
             notes.push(ctx.undo(*id).await?);
         }
         let healed = Instant::now();
-        ctx.fact("healed_at", format!("{:.3}", ctx.now().as_secs_f64()));
+        ctx.fact(Fact::HealedAt(ctx.now().as_secs_f64()));
         if !notes.is_empty() {
-            ctx.fact("healed", notes.join("; "));
+            ctx.fact(Fact::Healed(notes.join("; ")));
         }
         if let Some(t) = self.failed_after {
             ctx.measure("time_to_failure", t);
@@ -184,7 +185,7 @@ impl Window {
                 break;
             }
             if healed.elapsed() > recovery {
-                ctx.fact("recovered", "no");
+                ctx.fact(Fact::Recovered(false));
                 return Ok(());
             }
             tokio::time::sleep(p.spec.interval()).await;

@@ -2,6 +2,7 @@
 
 use super::{observation, CheckResult};
 use crate::expect::ExitCode;
+use crate::fact::Fact;
 use crate::record::{StepOutcome, StepRecord};
 
 /// Whether `code` is one `expected` accepts.
@@ -26,11 +27,20 @@ fn text(expected: &ExitCode) -> String {
 /// Checks the exit code; a running container has none yet and fails.
 pub fn check(expected: &ExitCode, step: &StepRecord) -> CheckResult {
     let name = "exit_code";
-    if let Some(code) = step.facts.get("exec_exit_code") {
-        if step.outcome == StepOutcome::Ok {
-            let pass = code.parse().is_ok_and(|c| accepts(expected, c));
-            return CheckResult::new(name, text(expected), format!("{code} (exec)"), pass);
-        }
+    if step.facts.contains_key("exec_exit_code") && step.outcome == StepOutcome::Ok {
+        return match Fact::parse(&step.facts, "exec_exit_code") {
+            Some(Fact::ExecExitCode(code)) => CheckResult::new(
+                name,
+                text(expected),
+                format!("{code} (exec)"),
+                accepts(expected, code),
+            ),
+            _ => CheckResult::unknown(
+                name,
+                text(expected),
+                "the fact exec_exit_code could not be read",
+            ),
+        };
     }
     match observation(step) {
         Err(why) => CheckResult::unknown(name, text(expected), &why),
