@@ -33,6 +33,7 @@ pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;
+pub mod ssh;
 pub mod target;
 pub mod vm;
 
