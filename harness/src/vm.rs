@@ -508,7 +508,7 @@ impl Vms {
             boot_seconds: 0.0,
             accel: accel.qemu().to_string(),
         };
-        let probe = vm.ssh(crate::remote::REMOTE_HOME, None);
+        let probe = vm.ssh(crate::ssh::REMOTE_HOME, None);
         loop {
             let console = std::fs::metadata(&vm.log).map(|m| m.len()).unwrap_or(0);
             if let Some(status) = vm.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
@@ -642,9 +642,9 @@ impl Running {
     }
 
     /// How to reach it: root on the forwarded port, its own key, its host key checked.
-    pub fn ssh(&self, home: &str, binary: Option<PathBuf>) -> crate::remote::Ssh {
-        crate::remote::Ssh {
-            target: crate::remote::SshTarget {
+    pub fn ssh(&self, home: &str, binary: Option<PathBuf>) -> crate::ssh::Ssh {
+        crate::ssh::Ssh {
+            target: crate::ssh::SshTarget {
                 user: Some("root".into()),
                 host: "127.0.0.1".into(),
                 port: Some(self.port),
