@@ -35,6 +35,7 @@ pub mod resources;
 pub mod runner;
 pub mod scenario;
 pub mod session;
+pub mod ssh;
 pub mod target;
 pub mod vm;
 

@@ -2,8 +2,9 @@
 //! expectations and their checks, reports) uses nothing that acts on Docker or the host,
 //! expectations are types that judge nothing, actions reach the run only through their API
 //! (`ctx`), never the runner, and their arguments are data that runs nothing. Only the docker
-//! module speaks to the daemon: nothing else names bollard or sends a `/_ping` by hand. The crate
-//! graph itself is read from `cargo metadata`.
+//! module speaks to the daemon: nothing else names bollard or sends a `/_ping` by hand. VMs sit
+//! below `remote`, which boots them: the vm module never reaches back into it. The crate graph
+//! itself is read from `cargo metadata`.
 
 mod common;
 
@@ -58,6 +59,7 @@ fn judging_and_reporting_touch_neither_docker_nor_the_host() {
         "signal",
         "vm",
         "remote",
+        "ssh",
     ];
     for rel in [
         "model/src/record.rs",
@@ -170,6 +172,7 @@ fn action_arguments_are_pure() {
         "engines",
         "vm",
         "remote",
+        "ssh",
         "journal",
         "execute",
     ];
@@ -362,5 +365,32 @@ fn the_judge_touches_neither_docker_nor_the_host() {
         ] {
             assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
         }
+    }
+}
+
+/// VMs are one kind of host that `remote` runs on: `remote::host` boots them, and the vm module
+/// reaches a booted VM through the SSH client below both (`crate::ssh`), never back through
+/// `remote`, so the imports run one way (ssh ← vm ← remote).
+#[test]
+fn vm_does_not_reach_back_into_remote() {
+    let files = tree("src/vm");
+    assert!(files.len() >= 4, "{} files in src/vm", files.len());
+    for (file, text) in &files {
+        assert!(
+            !uses(text, "remote::host"),
+            "{file} uses crate::remote::host: remote::host boots VMs, so vm must not use it \
+             (put what both need below them, in crate::ssh or vm)"
+        );
+        assert!(
+            !uses(text, "remote"),
+            "{file} uses crate::remote: the imports run ssh ← vm ← remote"
+        );
+    }
+    let (file, text) = &sources("src/ssh.rs")[0];
+    for m in ["remote", "vm"] {
+        assert!(
+            !uses(text, m),
+            "{file} uses crate::{m}: the SSH client is below both remote and vm"
+        );
     }
 }

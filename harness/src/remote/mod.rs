@@ -29,15 +29,12 @@ use crate::journal::Entry;
 
 mod bundle;
 pub mod host;
-mod ssh;
+mod install;
 
+use crate::ssh::{quote, Input};
+pub use crate::ssh::{Ssh, SshTarget, REMOTE_HOME};
 pub use bundle::bundle;
 pub use host::{Access, HostSpec, Opened};
-use ssh::{quote, Input};
-pub use ssh::{Ssh, SshTarget};
-
-/// Where the harness keeps its files on the host (binaries by hash, each run's files).
-pub const REMOTE_HOME: &str = "/var/lib/shakedown";
 /// A short command over SSH (uname, mkdir, --version).
 const SHORT: Duration = Duration::from_secs(30);
 /// Copying the binary or a run's files.

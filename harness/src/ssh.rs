@@ -1,14 +1,20 @@
-//! Reaching a host over SSH: the `ssh://` target, the system's OpenSSH client with its options,
-//! commands run as root with a deadline, and copying the binary and files by content hash.
+//! The OpenSSH client: how to reach a host (`ssh://…`, a Vagrant machine, a booted VM) and run a
+//! command there as root with a deadline. Below both [`crate::remote`] (runs on a host) and
+//! [`crate::vm`] (a VM reached like any SSH host), so neither has to reach into the other.
+//!
+//! The system's OpenSSH client is used, so `~/.ssh/config`, the agent, and known_hosts apply as
+//! they do for `ssh` (BatchMode: an unknown host key or a password prompt fails instead of
+//! waiting); the connection itself is watched with OpenSSH's keepalives.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use tokio::io::AsyncWriteExt;
 
-use super::{COPY, SHORT};
+/// Where the harness keeps its files on the host (binaries by hash, each run's files).
+pub const REMOTE_HOME: &str = "/var/lib/shakedown";
 
 /// `ssh://[USER@]HOST[:PORT][?daemon=managed|docker]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,8 +115,8 @@ pub struct Ssh {
     pub identity: Option<PathBuf>,
     /// Extra `-o OPTION`s (e.g. `UserKnownHostsFile=…`).
     pub options: Vec<String>,
-    /// The harness's directory on the host (default [`REMOTE_HOME`](super::REMOTE_HOME)):
-    /// binaries, each run's files, and the state directory of the runs there.
+    /// The harness's directory on the host (default [`REMOTE_HOME`]): binaries, each run's files,
+    /// and the state directory of the runs there.
     pub home: String,
     /// An ssh_config file to read (`ssh -F`), e.g. what `vagrant ssh-config` printed.
     pub config: Option<PathBuf>,
@@ -121,7 +127,7 @@ pub struct Ssh {
 }
 
 /// Single-quotes a word for the remote shell.
-pub(super) fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
@@ -138,7 +144,7 @@ impl Ssh {
         self.name.clone().unwrap_or_else(|| self.target.label())
     }
 
-    pub(super) fn command(&self, remote: &str) -> tokio::process::Command {
+    pub(crate) fn command(&self, remote: &str) -> tokio::process::Command {
         self.ssh(Some(remote))
     }
 
@@ -197,7 +203,7 @@ impl Ssh {
 
     /// Runs a shell command on the host with `input` on its standard input; fails on a non-zero
     /// exit, naming the host and what the command printed.
-    pub(super) async fn exec(
+    pub(crate) async fn exec(
         &self,
         what: &str,
         remote: &str,
@@ -247,155 +253,19 @@ impl Ssh {
             .map_err(|_| anyhow!("{what} on {host}: no answer within {deadline:?}"))?
     }
 
-    /// The shakedown binary copied to the host: [`Ssh::binary`] if given, else this one.
-    fn binary(&self) -> anyhow::Result<PathBuf> {
-        match &self.binary {
-            Some(b) => Ok(b.clone()),
-            None => std::env::current_exe().context("finding this binary"),
-        }
-    }
-
-    /// Makes sure the host can run the binary to copy ([`Ssh::binary`]) and has it; returns its path
-    /// there. A binary other than this one must come from the same sources (its `--version` names
-    /// them), since the journal it streams back is judged here.
-    pub async fn install(&self) -> anyhow::Result<String> {
-        let host = self.label();
-        let arch = self
-            .exec("uname -m", "uname -m", Input::None, SHORT)
-            .await?;
-        let arch = arch.trim();
-        if arch != std::env::consts::ARCH {
-            bail!(
-                "{host} is {arch}, this shakedown is built for {}: build one for {arch} and run it from there",
-                std::env::consts::ARCH
-            );
-        }
-        let exe = self.binary()?;
-        if self.binary.is_some() {
-            let theirs = crate::host::cmd::Cmd::new(&exe.to_string_lossy(), &["--version"])
-                .deadline(SHORT)
-                .run()
-                .await?;
-            let theirs = theirs.trim();
-            let ours = format!("shakedown {}", crate::VERSION);
-            if theirs != ours {
-                bail!(
-                    "{} is {theirs:?}, this is {ours:?}: the binary copied to the host must be built \
-                     from the same sources (ci/build-static.sh builds a static one)",
-                    exe.display()
-                );
-            }
-        }
-        let (hash, is_static) = {
-            let exe = exe.clone();
-            crate::host::blocking("hashing the binary to copy", COPY, move || {
-                let is_static = crate::fixture::is_static_elf(&exe)?;
-                anyhow::Ok((file_sha256(&exe)?, is_static))
-            })
-            .await??
-        };
-        let path = self
-            .put(
-                "shakedown",
-                &format!("bin/shakedown-{}", &hash[..16]),
-                0o755,
-                Input::File(exe),
-            )
-            .await?;
-        let q = quote(&path);
-        let version = self
-            .exec("running shakedown", &format!("{q} --version"), Input::None, SHORT)
-            .await
-            .map_err(|e| {
-                if is_static {
-                    e
-                } else {
-                    anyhow!("{e:#}\n(the binary is dynamically linked against this machine's glibc: copy a static one with --remote-binary FILE, built by ci/build-static.sh)")
-                }
-            })?;
-        tracing::debug!("{host}: {}", version.trim());
-        Ok(path)
-    }
-
-    /// Makes sure the host has the fixture image's build context carried from here (kept by its
-    /// hash, like the binary); returns its path there.
-    pub async fn install_fixture(&self, context: Vec<u8>) -> anyhow::Result<String> {
-        let hex = crate::fixture::image_tag(&context);
-        let hash = hex.rsplit(':').next().unwrap_or("context").to_string();
-        self.put(
-            "the fixture's build context",
-            &format!("bin/fixture-{hash}.tar"),
-            0o644,
-            Input::Bytes(context),
-        )
-        .await
-    }
-
-    /// Copies a file to `home/name` unless it is there already (names carry a content hash), through
-    /// a temporary name so a cut-off copy is never taken for a whole one; returns its path.
-    async fn put(&self, what: &str, name: &str, mode: u32, input: Input) -> anyhow::Result<String> {
-        let path = format!("{}/{name}", self.home);
-        let q = quote(&path);
-        let present = self
-            .exec(
-                &format!("looking for {what}"),
-                &format!("test -f {q} && echo present || echo missing"),
-                Input::None,
-                SHORT,
-            )
-            .await?;
-        if present.trim() != "present" {
-            let dir = Path::new(&path)
-                .parent()
-                .map(|d| d.to_string_lossy().into_owned())
-                .unwrap_or_else(|| self.home.clone());
-            self.exec(
-                &format!("copying {what}"),
-                &format!(
-                    "mkdir -p {dir} && cat > {q}.part && chmod {mode:o} {q}.part && mv -f {q}.part {q}",
-                    dir = quote(&dir)
-                ),
-                input,
-                COPY,
-            )
-            .await?;
-        }
-        Ok(path)
-    }
-
     /// Whether the host answers over SSH (`true`), within a short deadline.
     pub async fn probe(&self) -> anyhow::Result<()> {
         self.exec("probing", "true", Input::None, Duration::from_secs(15))
             .await
             .map(|_| ())
     }
-
-    /// Copies a bundle (a tar of the scenario files) into a new directory for this run.
-    pub(super) async fn unpack(&self, dir: &str, tar: Vec<u8>) -> anyhow::Result<()> {
-        let q = quote(dir);
-        self.exec(
-            "copying the scenarios",
-            &format!("rm -rf {q} && mkdir -p {q} && tar -x -C {q}"),
-            Input::Bytes(tar),
-            COPY,
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
-pub(super) enum Input {
+/// What a command over SSH reads on its standard input.
+pub(crate) enum Input {
     None,
     Bytes(Vec<u8>),
     File(PathBuf),
-}
-
-fn file_sha256(path: &Path) -> anyhow::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(format!("{:x}", h.finalize()))
 }
 
 #[cfg(test)]
