@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::error::{Result, EXIT_OK};
-use crate::scenario::Scenario;
+use crate::error::{Error, Result, EXIT_OK};
+use crate::scenario::{self, PlannedScenario, Scenario};
 
 mod clean;
 mod engines;
@@ -259,6 +259,24 @@ fn or_builtin(paths: &[PathBuf]) -> Vec<PathBuf> {
     } else {
         paths.to_vec()
     }
+}
+
+/// The scenarios `run` or `qualify` was given (the built-in suite by default), planned; none is an
+/// error. Planned once, here, for every target or side: bad input stops the command before
+/// anything runs.
+fn planned(
+    paths: &[PathBuf],
+    repeat: Option<u32>,
+    filter: Option<&str>,
+) -> Result<Vec<PlannedScenario>> {
+    let plans = scenario::plan(&or_builtin(paths), repeat, filter)?;
+    if plans.is_empty() {
+        return Err(Error::input(format!(
+            "no scenario matches --filter {:?}",
+            filter.unwrap_or_default()
+        )));
+    }
+    Ok(plans)
 }
 
 /// The JSON Schema of the scenario format (draft-07, which yaml-language-server supports).

@@ -4,11 +4,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{or_builtin, SshArgs, DEFAULT_JOBS};
+use super::{planned, SshArgs, DEFAULT_JOBS};
 use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::forensics::ForensicsPolicy;
 use crate::report;
-use crate::scenario;
 use crate::session::{self, Signals};
 
 /// Arguments of `qualify`.
@@ -64,14 +63,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
     use crate::qualify::{self, side::Side};
     let (baseline, candidate) = (Side::parse(&args.baseline)?, Side::parse(&args.candidate)?);
     let plans = if baseline.runs() || candidate.runs() {
-        let plans = scenario::plan(&or_builtin(&args.paths), Some(1), args.filter.as_deref())?;
-        if plans.is_empty() {
-            return Err(Error::input(format!(
-                "no scenario matches --filter {:?}",
-                args.filter.unwrap_or_default()
-            )));
-        }
-        plans
+        planned(&args.paths, Some(1), args.filter.as_deref())?
     } else {
         vec![]
     };

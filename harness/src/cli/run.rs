@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::inventory::{parse_target, run_targets, TargetArg};
 use super::judge::{judge, Outputs};
-use super::{or_builtin, SshArgs, DEFAULT_JOBS};
+use super::{planned, SshArgs, DEFAULT_JOBS};
 use crate::clean;
 use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::forensics::{Forensics, ForensicsPolicy};
@@ -111,7 +111,7 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         }
     }
     // Planned once for every target: bad input stops the command before anything runs.
-    let plans = planned(&args)?;
+    let plans = planned(&args.paths, args.repeat, args.filter.as_deref())?;
     let signals = Signals::install()?;
     if args.stream {
         signals.stop_at_end_of_input();
@@ -150,22 +150,6 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         code
     };
     Ok(exit_code(signals.which(), code))
-}
-
-/// The scenarios `run` was given (the built-in suite by default), planned; none is an error.
-fn planned(args: &RunArgs) -> Result<Vec<scenario::PlannedScenario>> {
-    let plans = scenario::plan(
-        &or_builtin(&args.paths),
-        args.repeat,
-        args.filter.as_deref(),
-    )?;
-    if plans.is_empty() {
-        return Err(Error::input(format!(
-            "no scenario matches --filter {:?}",
-            args.filter.clone().unwrap_or_default()
-        )));
-    }
-    Ok(plans)
 }
 
 /// Runs the scenarios on one target; returns its journal and, for a remote target, what went
