@@ -3,28 +3,25 @@
 
 use super::RunArgs;
 use crate::error::{Error, Result};
+use crate::remote::Place;
 use crate::target::TargetKind;
 
-/// Where a run goes.
-#[derive(Clone, Debug)]
-pub enum TargetArg {
-    /// On this machine.
-    Local(TargetKind),
-    /// On another host, a Vagrant machine or a VM, over SSH.
-    Remote(crate::remote::HostSpec),
-}
+/// Where a run goes: this machine (`managed` or `docker`), or a host over SSH.
+pub type TargetArg = Place<TargetKind>;
 
 /// `--target` (and an inventory entry's `address`).
 pub(super) fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
+    Place::parse(s, local_target)
+}
+
+/// A target on this machine.
+fn local_target(s: &str) -> std::result::Result<TargetKind, String> {
     match s {
-        "managed" => Ok(TargetArg::Local(TargetKind::Managed)),
-        "docker" => Ok(TargetArg::Local(TargetKind::Docker)),
-        s => match crate::remote::HostSpec::parse(s) {
-            Some(r) => r.map(TargetArg::Remote),
-            None => Err(format!(
-                "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
-            )),
-        },
+        "managed" => Ok(TargetKind::Managed),
+        "docker" => Ok(TargetKind::Docker),
+        s => Err(format!(
+            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
+        )),
     }
 }
 

@@ -29,7 +29,7 @@ use crate::journal::Entry;
 
 pub mod host;
 
-pub use host::{Access, HostSpec, Opened};
+pub use host::{Access, HostSpec, Opened, Place};
 
 /// Where the harness keeps its files on the host (binaries by hash, each run's files).
 pub const REMOTE_HOME: &str = "/var/lib/shakedown";
