@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::remote::Place;
 
 /// What a side runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,14 +45,12 @@ impl Side {
     /// Parses a side; errors name the side and what is wrong.
     pub fn parse(spec: &str) -> Result<Side> {
         let bad = |why: String| Error::input(format!("side {spec:?}: {why}"));
-        let (host, rest) =
-            match crate::remote::HostSpec::parse(spec.split(',').next().unwrap_or("")) {
-                Some(h) => (
-                    Some(h.map_err(bad)?),
-                    spec.split_once(',').map_or("", |(_, r)| r),
-                ),
-                None => (None, spec),
-            };
+        // On a host or here: the words after the host (or all of them) say what runs.
+        let head = spec.split(',').next().unwrap_or("");
+        let (host, rest) = match Place::parse(head, |_| Ok(())).map_err(bad)? {
+            Place::Remote(h) => (Some(h), spec.split_once(',').map_or("", |(_, r)| r)),
+            Place::Local(()) => (None, spec),
+        };
         let mut kind = None;
         let mut journals = Vec::new();
         let mut daemon_args = Vec::new();

@@ -56,6 +56,32 @@ impl HostSpec {
     }
 }
 
+/// Where scenarios run: on this machine, or on a host reached over SSH. [`Place::parse`] is the
+/// one place that tells them apart, for `run --target` (and a `--targets` inventory's addresses),
+/// `clean --target` and each side of `qualify`; a remote place is then opened with
+/// [`Access::open`] and given runs with [`run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place<L> {
+    /// On this machine, as the command's own words say (`managed`, `engine=VERSION`, …).
+    Local(L),
+    /// On another host, a Vagrant machine or a VM, over SSH.
+    Remote(HostSpec),
+}
+
+impl<L> Place<L> {
+    /// Parses where `s` runs: a host when it names one (`ssh://…`, `vagrant:…`, `vm:…`, checked
+    /// here), else this machine, as `local` reads `s`.
+    pub fn parse(
+        s: &str,
+        local: impl FnOnce(&str) -> std::result::Result<L, String>,
+    ) -> std::result::Result<Place<L>, String> {
+        match HostSpec::parse(s) {
+            Some(host) => host.map(Place::Remote),
+            None => local(s).map(Place::Local),
+        }
+    }
+}
+
 /// The command line's SSH settings, the same for every host of a command.
 #[derive(Clone, Debug)]
 pub struct Access {
@@ -284,4 +310,36 @@ pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
         )));
     }
     Ok(end.problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_place_is_a_host_when_it_names_one() {
+        let here = |s: &str| match s {
+            "managed" => Ok(1),
+            s => Err(format!("unknown {s}")),
+        };
+        assert_eq!(Place::parse("managed", here), Ok(Place::Local(1)));
+        assert_eq!(
+            Place::parse("vm:b12", here),
+            Ok(Place::Remote(HostSpec::Vm("b12".into())))
+        );
+        assert_eq!(
+            Place::parse("vagrant:m", here),
+            Ok(Place::Remote(HostSpec::Vagrant("m".into())))
+        );
+        assert!(matches!(
+            Place::parse("ssh://root@h:2222", here),
+            Ok(Place::Remote(HostSpec::Ssh(_)))
+        ));
+        // A host's own errors, never this machine's reading of the words.
+        for bad in ["vm:../x", "vagrant:", "ssh://"] {
+            let e = Place::parse(bad, here).unwrap_err();
+            assert!(!e.starts_with("unknown"), "{bad}: {e}");
+        }
+        assert_eq!(Place::parse("bogus", here), Err("unknown bogus".into()));
+    }
 }

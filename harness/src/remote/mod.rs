@@ -34,7 +34,8 @@ mod install;
 use crate::ssh::{quote, Input};
 pub use crate::ssh::{Ssh, SshTarget, REMOTE_HOME};
 pub use bundle::bundle;
-pub use host::{Access, HostSpec, Opened};
+pub use host::{Access, HostSpec, Opened, Place};
+
 /// A short command over SSH (uname, mkdir, --version).
 const SHORT: Duration = Duration::from_secs(30);
 /// Copying the binary or a run's files.

@@ -1,0 +1,57 @@
+//! `clean`: what dead runs left undone, on this machine or (`--target`) on a host.
+
+use super::inventory::{parse_target, TargetArg};
+use super::SshArgs;
+use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::target;
+
+/// `clean`: this machine.
+pub(super) async fn clean() -> Result<i32> {
+    let state = target::default_state_dir();
+    let cleaned = crate::clean::clean(&state).await;
+    for l in &cleaned.lines {
+        println!("{l}");
+    }
+    // Managed daemons whose owner died before its journal named them.
+    let root = state.join("managed");
+    if root.is_dir() {
+        let lines = target::managed::sweep_stale(&root)
+            .await
+            .map_err(|e| Error::env(format!("{e:#}")))?;
+        for l in &lines {
+            println!("{l}");
+        }
+    }
+    if cleaned.failed > 0 {
+        println!("{} change(s) could not be undone", cleaned.failed);
+        return Ok(EXIT_FAILED);
+    }
+    Ok(EXIT_OK)
+}
+
+/// `clean --target`: the host cleans itself (`shakedown clean` there).
+pub(super) async fn remote(t: &str, ssh: &SshArgs) -> Result<i32> {
+    let access = ssh.access();
+    let remote = match parse_target(t).map_err(Error::input)? {
+        TargetArg::Remote(crate::remote::HostSpec::Ssh(target)) => access.to(target),
+        TargetArg::Remote(crate::remote::HostSpec::Vagrant(m)) => access
+            .vagrant(&m)
+            .await
+            .map_err(|e| Error::env(format!("{e:#}")))?,
+        TargetArg::Remote(crate::remote::HostSpec::Vm(_)) => {
+            return Err(Error::input(
+                "a VM runs on a snapshot of its disk: nothing of a run outlives it, there is nothing to clean",
+            ))
+        }
+        TargetArg::Local(_) => {
+            return Err(Error::input(
+                "clean --target takes ssh://… or vagrant:MACHINE; without it, this machine is cleaned",
+            ))
+        }
+    };
+    let (text, code) = crate::remote::clean(&remote)
+        .await
+        .map_err(|e| Error::env(format!("{e:#}")))?;
+    print!("{text}");
+    Ok(code)
+}

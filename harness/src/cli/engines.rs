@@ -1,0 +1,67 @@
+//! `engines`: Debian's docker.io releases listed, fetched into the cache and removed.
+
+use clap::Subcommand;
+
+use crate::error::{Error, Result, EXIT_OK};
+use crate::target;
+
+/// `shakedown engines ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnginesCommand {
+    /// The docker.io versions Debian's suites offer, and those fetched.
+    List,
+    /// Fetch an engine into the cache (and check that it runs here).
+    Fetch {
+        /// docker.io version, e.g. 28.5.2.
+        #[arg(value_name = "VERSION")]
+        engine: String,
+    },
+    /// Remove a fetched engine.
+    Rm {
+        /// docker.io version.
+        #[arg(value_name = "VERSION")]
+        engine: String,
+    },
+}
+
+/// `shakedown engines ...`.
+pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
+    let e = crate::engines::Engines::new(&target::default_state_dir());
+    let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
+    match action {
+        EnginesCommand::List => {
+            let fetched = e.fetched();
+            for a in e.available().await.map_err(env)? {
+                let mark = if fetched.iter().any(|f| f.version == a.version) {
+                    "fetched"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<10} {:<9} {:<32} {mark}",
+                    a.version, a.suite, a.package_version
+                );
+            }
+        }
+        EnginesCommand::Fetch { engine } => {
+            let f = e.fetch(&engine).await.map_err(env)?;
+            println!(
+                "fetched engine {} from {} into {}",
+                f.version,
+                f.suite,
+                f.root.display()
+            );
+            for (name, v, suite) in &f.packages {
+                println!("  {name} {v} ({suite})");
+            }
+            for n in &f.notes {
+                println!("  note: {n}");
+            }
+        }
+        EnginesCommand::Rm { engine } => {
+            e.remove(&engine).map_err(env)?;
+            println!("removed engine {engine}");
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,99 @@
+//! Where `run` goes: `--target` as written, or the inventory of `--targets FILE`, each target with
+//! the name reports give it.
+
+use super::RunArgs;
+use crate::error::{Error, Result};
+use crate::remote::Place;
+use crate::target::TargetKind;
+
+/// Where a run goes: this machine (`managed` or `docker`), or a host over SSH.
+pub type TargetArg = Place<TargetKind>;
+
+/// `--target` (and an inventory entry's `address`).
+pub(super) fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
+    Place::parse(s, local_target)
+}
+
+/// A target on this machine.
+fn local_target(s: &str) -> std::result::Result<TargetKind, String> {
+    match s {
+        "managed" => Ok(TargetKind::Managed),
+        "docker" => Ok(TargetKind::Docker),
+        s => Err(format!(
+            "unknown target {s:?}: managed, docker, ssh://[USER@]HOST[:PORT], vagrant:MACHINE or vm:NAME"
+        )),
+    }
+}
+
+impl TargetArg {
+    /// The target as written on the command line.
+    fn label(&self) -> String {
+        match self {
+            TargetArg::Local(k) => k.as_str().into(),
+            TargetArg::Remote(h) => h.label(),
+        }
+    }
+}
+
+/// A target of a run with the name reports give it.
+pub(super) struct NamedTarget {
+    pub(super) name: String,
+    pub(super) target: TargetArg,
+    pub(super) labels: std::collections::BTreeMap<String, String>,
+}
+
+/// `--targets FILE`: the inventory.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Inventory {
+    targets: Vec<InventoryEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryEntry {
+    name: String,
+    address: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The targets of a run: `--target` as given, or the entries of `--targets FILE`.
+pub(super) fn run_targets(args: &RunArgs) -> Result<Vec<NamedTarget>> {
+    let Some(file) = &args.targets else {
+        return Ok(args
+            .target
+            .iter()
+            .map(|t| NamedTarget {
+                name: t.label(),
+                target: t.clone(),
+                labels: Default::default(),
+            })
+            .collect());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
+    let inv: Inventory = serde_saphyr::from_str(&text)
+        .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
+    if inv.targets.is_empty() {
+        return Err(Error::input(format!("{}: no targets", file.display())));
+    }
+    let mut out: Vec<NamedTarget> = vec![];
+    for t in inv.targets {
+        if out.iter().any(|o| o.name == t.name) {
+            return Err(Error::input(format!(
+                "{}: target name {:?} is used twice",
+                file.display(),
+                t.name
+            )));
+        }
+        let target = parse_target(&t.address)
+            .map_err(|e| Error::input(format!("{}: target {:?}: {e}", file.display(), t.name)))?;
+        out.push(NamedTarget {
+            name: t.name,
+            target,
+            labels: t.labels,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,143 @@
+//! `qualify`: the same scenarios on a baseline and a candidate (see [`crate::qualify`]), compared
+//! and reported.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{planned, SshArgs, DEFAULT_JOBS};
+use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::forensics::ForensicsPolicy;
+use crate::report;
+use crate::session::{self, Signals};
+
+/// Arguments of `qualify`.
+#[derive(Debug, clap::Args)]
+pub struct QualifyArgs {
+    /// The baseline: engine=VERSION, engine-dir=DIR, system, or journal=FILE (repeatable), with
+    /// daemon.FLAG=VALUE settings (e.g. engine=20.10.24,daemon.init=true); or a host —
+    /// ssh://…, vagrant:MACHINE, vm:NAME — optionally with engine=VERSION and daemon. settings
+    /// (e.g. vm:b12,engine=20.10.24).
+    #[arg(long, value_name = "SIDE")]
+    pub baseline: String,
+    /// The candidate, written like the baseline.
+    #[arg(long, value_name = "SIDE")]
+    pub candidate: String,
+    /// Scenario files or directories (default: the built-in suite).
+    pub paths: Vec<PathBuf>,
+    /// Rounds per side (default 5).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Only scenarios whose name contains this, or with this tag.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Scenarios at once within a round, each on a daemon of its own (default 3).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub jobs: Option<u32>,
+    /// A YAML file of thresholds: `threshold: 25%`, `floor: 20ms`, `measures: {NAME: {threshold, floor}}`.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Where the rounds' journals go (default ./shakedown-qualify/<id>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML here (a testcase per scenario and side).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// When to write forensics bundles.
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub forensics: ForensicsPolicy,
+    /// Load the images of this `docker save` archive into every side's daemons (repeatable).
+    #[arg(long, value_name = "FILE.tar")]
+    pub load: Vec<PathBuf>,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `shakedown qualify`; returns the exit code.
+pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
+    use crate::qualify::{self, side::Side};
+    let (baseline, candidate) = (Side::parse(&args.baseline)?, Side::parse(&args.candidate)?);
+    let plans = if baseline.runs() || candidate.runs() {
+        planned(&args.paths, Some(1), args.filter.as_deref())?
+    } else {
+        vec![]
+    };
+    let thresholds = match &args.thresholds {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+            serde_saphyr::from_str::<qualify::Thresholds>(&text).map_err(|e| {
+                let (line, col) = e
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((0, 0));
+                Error::input(format!(
+                    "{}:{line}:{col}: {}",
+                    path.display(),
+                    e.to_string().lines().next().unwrap_or("")
+                ))
+            })?
+        }
+        None => qualify::Thresholds::default(),
+    };
+    let remote = |s: &Side| matches!(s.kind, qualify::side::SideKind::Remote { .. });
+    if !args.load.is_empty() && (remote(&baseline) || remote(&candidate)) {
+        return Err(Error::input(
+            "--load with a side on a host: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
+        ));
+    }
+    let images = crate::images::resolve(&plans, &args.load, true).await?;
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    let q = qualify::run::Qualification {
+        images,
+        filter: args.filter.clone(),
+        jobs_given: args.jobs,
+        access: args.ssh.access(),
+        baseline,
+        candidate,
+        jobs: args
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or(DEFAULT_JOBS)
+            .min(plans.len().max(1)),
+        plans,
+        rounds: args.repeat.unwrap_or(qualify::run::DEFAULT_ROUNDS),
+        thresholds,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("shakedown-qualify").join(session::new_run_id())),
+        forensics: args.forensics,
+        listener: progress.listener(),
+    };
+    let signals = Signals::install()?;
+    let report = qualify::run::qualify(&q, &signals).await;
+    progress.clear();
+    let report = report?;
+    print!("{}", report::qualify::render(&report));
+    let _ = std::io::stdout().flush();
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))
+    };
+    if let Some(p) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::env(e.to_string()))?;
+        write(p, text + "\n")?;
+    }
+    if let Some(p) = &args.junit {
+        write(
+            p,
+            report::qualify::junit(&report).map_err(|e| Error::env(format!("{e:#}")))?,
+        )?;
+    }
+    if let Some(p) = &args.html {
+        write(p, report::html::qualify_page(&report))?;
+    }
+    let code = if report.fails() { EXIT_FAILED } else { EXIT_OK };
+    Ok(exit_code(signals.which(), code))
+}

@@ -1,0 +1,311 @@
+//! `run`: the scenarios planned once, then run on one target — this machine, or a host over SSH
+//! (see [`crate::remote`]) — or on several (see [`super::multi`]); the verdicts come from the
+//! journal, as `shakedown judge` computes them.
+
+use std::path::PathBuf;
+
+use super::inventory::{parse_target, run_targets, TargetArg};
+use super::judge::{judge, Outputs};
+use super::{planned, SshArgs, DEFAULT_JOBS};
+use crate::clean;
+use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
+use crate::forensics::{Forensics, ForensicsPolicy};
+use crate::report;
+use crate::scenario;
+use crate::session::{self, Session, Signals};
+use crate::target::{self, TargetKind, TargetOptions};
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (default: the built-in suite).
+    pub paths: Vec<PathBuf>,
+    /// Where to run: `managed` (a private daemon the harness starts), `docker` (the existing one
+    /// at DOCKER_HOST), `ssh://[USER@]HOST[:PORT]` (the harness runs on that host, on a private
+    /// daemon there; `?daemon=docker` for the host's own), or `vm:NAME` (a VM image of
+    /// `shakedown vm build`, booted for the run and reached over SSH).
+    /// Repeat it to run on several targets at once: one report, a section (and a JUnit
+    /// testsuite) per target.
+    #[arg(long, default_value = "managed", value_parser = parse_target, value_name = "TARGET")]
+    pub target: Vec<TargetArg>,
+    /// A YAML inventory of targets (`targets: [{name, address, labels}]`), instead of `--target`.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub targets: Option<PathBuf>,
+    /// Targets run at once (default 4).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallel_targets: u32,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Copy the journal to standard output as it is written, print no report, and stop (undoing
+    /// everything) when standard input ends: how the SSH target runs the harness on a host.
+    #[arg(long, hide = true)]
+    pub stream: bool,
+    /// How the journal names the target when it is not this machine (`--stream`).
+    #[arg(long, hide = true, value_name = "LABEL")]
+    pub target_label: Option<String>,
+    /// The fixture image's build context carried by the machine that started this run
+    /// (`--stream`), instead of one made from this host's static binaries.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub fixture_context: Option<PathBuf>,
+    /// A further argument for the managed dockerd (`--FLAG=VALUE`, repeatable): a `qualify` side's
+    /// daemon settings, passed on to a run on a host.
+    #[arg(long, hide = true, value_name = "ARG")]
+    pub daemon_arg: Vec<String>,
+    /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
+    #[arg(long, value_name = "DIR")]
+    pub engine_dir: Option<PathBuf>,
+    /// Debian's docker.io VERSION (e.g. 28.5.2) for the managed target, fetched into the engine
+    /// cache first if needed (see `shakedown engines`).
+    #[arg(long, value_name = "VERSION")]
+    pub engine: Option<String>,
+    /// Allow scenarios that disturb the daemon on a daemon the harness did not start.
+    #[arg(long)]
+    pub allow_disruptive: bool,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML page here: verdicts and each scenario's timeline (steps,
+    /// fault windows, probe samples, daemon events, kernel lines).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Only scenarios whose name contains this, or with this tag.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Run every scenario's steps this many times (overrides `repeat` in the files).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// When to write forensics bundles (daemon log, goroutine dumps, thread stacks, process tree,
+    /// kernel log): at missed deadlines and unresponsive APIs, always, or never.
+    #[arg(long, value_enum, default_value = "on-failure")]
+    pub forensics: ForensicsPolicy,
+    /// Where forensics bundles go (default: ./shakedown-artifacts/<run id>).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Load the images of this `docker save` archive into the managed daemons (repeatable); a
+    /// scenario's containers may then use them.
+    #[arg(long, value_name = "FILE.tar")]
+    pub load: Vec<PathBuf>,
+    /// Where the journal goes (default: <state>/runs/<run id>/journal.jsonl); it is always written.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Run this many scenarios at once, each on a managed daemon of its own (default 3). A scenario
+    /// that needs the host to itself runs alone.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub jobs: Option<u32>,
+}
+
+/// `shakedown run`; returns the exit code.
+pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
+    let targets = run_targets(&args)?;
+    if targets.len() > 1 {
+        if args.journal.is_some() {
+            return Err(Error::input(
+                "--journal names one file: with several targets each target's journal is kept apart (the report says where)",
+            ));
+        }
+        if args.stream {
+            return Err(Error::input("--stream runs one target"));
+        }
+    }
+    // Planned once for every target: bad input stops the command before anything runs.
+    let plans = planned(&args.paths, args.repeat, args.filter.as_deref())?;
+    let signals = Signals::install()?;
+    if args.stream {
+        signals.stop_at_end_of_input();
+    }
+    if targets.len() > 1 {
+        return super::multi::run_many(&args, &plans, &targets, &signals, verbose).await;
+    }
+    let (journal, problem) = run_target(
+        &args,
+        &plans,
+        &targets[0].target,
+        args.artifacts.clone(),
+        &signals,
+    )
+    .await?;
+    if args.stream {
+        // The other side judges the journal it received.
+        return Ok(exit_code(signals.which(), EXIT_OK));
+    }
+    if let Some(p) = &problem {
+        eprintln!("{p}");
+    }
+    // Verdicts and reports come from the journal, as `shakedown judge` computes them.
+    let code = judge(
+        &journal,
+        &Outputs {
+            json: args.json.as_deref(),
+            junit: args.junit.as_deref(),
+            html: args.html.as_deref(),
+        },
+        verbose,
+    )?;
+    let code = if problem.is_some() {
+        code.max(EXIT_FAILED)
+    } else {
+        code
+    };
+    Ok(exit_code(signals.which(), code))
+}
+
+/// Runs the scenarios on one target; returns its journal and, for a remote target, what went
+/// wrong with the connection if something did.
+pub(super) async fn run_target(
+    args: &RunArgs,
+    plans: &[scenario::PlannedScenario],
+    target: &TargetArg,
+    artifacts: Option<PathBuf>,
+    signals: &Signals,
+) -> Result<(PathBuf, Option<String>)> {
+    match target {
+        TargetArg::Local(k) => run_local(args, plans.to_vec(), *k, artifacts, signals)
+            .await
+            .map(|j| (j, None)),
+        TargetArg::Remote(spec) => {
+            let host = args
+                .ssh
+                .access()
+                .open(spec, &signals.cancel)
+                .await
+                .map_err(|e| Error::env(format!("{e:#}")))?;
+            let r = run_remote(args, plans, &host, signals).await;
+            host.close().await;
+            r
+        }
+    }
+}
+
+/// Runs the scenarios on this machine; returns the journal.
+async fn run_local(
+    args: &RunArgs,
+    plans: Vec<scenario::PlannedScenario>,
+    kind: TargetKind,
+    artifacts: Option<PathBuf>,
+    signals: &Signals,
+) -> Result<PathBuf> {
+    let state = target::default_state_dir();
+    let run_id = session::new_run_id();
+    let jobs = match (args.jobs, kind) {
+        (Some(n), TargetKind::Managed) => n as usize,
+        (None, TargetKind::Managed) => DEFAULT_JOBS.min(plans.len()),
+        (Some(n), _) if n > 1 => {
+            return Err(Error::input(
+                "--jobs needs the managed target: each job runs on a daemon of its own",
+            ))
+        }
+        _ => 1,
+    };
+    let engine_dir = match (&args.engine, &args.engine_dir) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input("give --engine or --engine-dir, not both"));
+        }
+        (Some(v), None) => Some(
+            crate::engines::Engines::new(&state)
+                .ensure(v)
+                .await
+                .map_err(|e| Error::env(format!("engine {v}: {e:#}")))?,
+        ),
+        (None, dir) => dir.clone(),
+    };
+    if !args.load.is_empty() && kind != TargetKind::Managed {
+        return Err(Error::input(
+            "--load loads images into the daemons the harness starts (the managed target); load \
+             them into your daemon yourself: docker load -i FILE",
+        ));
+    }
+    let images = crate::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    let session = Session {
+        target_label: {
+            let local = match &args.engine {
+                Some(v) => format!("{} engine={v}", kind.as_str()),
+                None => kind.as_str().into(),
+            };
+            match &args.target_label {
+                Some(l) => format!("{l} {local}"),
+                None => local,
+            }
+        },
+        target: TargetOptions {
+            kind,
+            engine_dir,
+            allow_disruptive: args.allow_disruptive,
+            state_dir: state.clone(),
+            daemon_args: args.daemon_arg.clone(),
+        },
+        jobs,
+        journal: args
+            .journal
+            .clone()
+            .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id))),
+        forensics: Forensics {
+            policy: args.forensics,
+            dir: artifacts.unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
+        },
+        run_id,
+        plans,
+        images,
+        stream: args.stream,
+        fixture_context: args.fixture_context.clone(),
+        listener: progress.listener(),
+    };
+    let done = session::execute(&session, signals).await;
+    progress.clear();
+    done?;
+    Ok(session.journal)
+}
+
+/// `run --target ssh://…|vagrant:…|vm:…`: the scenarios run on the host (see [`crate::remote`]);
+/// the journal arrives here line by line and is judged here, as `shakedown judge` would.
+async fn run_remote(
+    args: &RunArgs,
+    plans: &[scenario::PlannedScenario],
+    host: &crate::remote::Opened,
+    signals: &Signals,
+) -> Result<(PathBuf, Option<String>)> {
+    if !args.load.is_empty() {
+        return Err(Error::input(
+            "--load with an SSH target: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
+        ));
+    }
+    if args.engine_dir.is_some() {
+        return Err(Error::input(
+            "--engine-dir names a directory on this machine: with an SSH target use --engine VERSION (fetched on the host)",
+        ));
+    }
+    if args.stream {
+        return Err(Error::input("--stream runs on the host, not towards it"));
+    }
+    let run_id = session::new_run_id();
+    let journal = args.journal.clone().unwrap_or_else(|| {
+        target::default_state_dir()
+            .join("remote-runs")
+            .join(&run_id)
+            .join("journal.jsonl")
+    });
+    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    let problem = crate::remote::host::run(
+        host,
+        crate::remote::host::Request {
+            plans,
+            repeat: args.repeat,
+            filter: args.filter.as_deref(),
+            jobs: args.jobs,
+            engine: args.engine.as_deref(),
+            daemon_args: &args.daemon_arg,
+            allow_disruptive: args.allow_disruptive,
+            forensics: args.forensics,
+            journal: &journal,
+            run_id: &run_id,
+            cancel: signals.cancel.clone(),
+            listener: progress.listener(),
+        },
+    )
+    .await;
+    progress.clear();
+    Ok((journal, problem?))
+}
