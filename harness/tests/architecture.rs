@@ -394,3 +394,94 @@ fn vm_does_not_reach_back_into_remote() {
         );
     }
 }
+
+/// A file's code: without comments and its `#[cfg(test)] mod tests`.
+fn code_only(text: &str) -> String {
+    code(text)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The main crate's top-level modules and, for each, the others its code names (`crate::x`).
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = common::repo().join("harness/src");
+    let modules: std::collections::BTreeSet<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    let mut graph: std::collections::BTreeMap<_, std::collections::BTreeSet<_>> = modules
+        .iter()
+        .map(|m| (m.clone(), Default::default()))
+        .collect();
+    for (file, text) in tree("src") {
+        let rel = file.rsplit("/src/").next().unwrap();
+        let top = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if !modules.contains(&top) {
+            continue;
+        }
+        let code = code_only(&text);
+        for m in &modules {
+            if m != &top && (uses(&code, m) || code.contains(&format!("crate::{m}::{{"))) {
+                graph.get_mut(&top).unwrap().insert(m.clone());
+            }
+        }
+    }
+    graph
+}
+
+/// No two modules of the main crate reach each other, directly or around a circle: each layer
+/// uses only what is below it.
+#[test]
+fn no_module_cycle() {
+    let graph = module_graph();
+    assert!(graph.len() > 20, "{} modules", graph.len());
+    // Depth-first search for a back edge; the path shows the circle.
+    fn visit(
+        m: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) {
+        if done.contains(m) {
+            return;
+        }
+        if let Some(i) = path.iter().position(|p| p == m) {
+            panic!("module cycle: {} → {m}: {LAYERS}", path[i..].join(" → "));
+        }
+        path.push(m.to_string());
+        for n in &graph[m] {
+            visit(n, graph, path, done);
+        }
+        path.pop();
+        done.insert(m.to_string());
+    }
+    let mut done = Default::default();
+    for m in graph.keys() {
+        visit(m, &graph, &mut vec![], &mut done);
+    }
+}
+
+/// Every source file stays readable in one sitting.
+#[test]
+fn no_source_file_over_700_lines() {
+    for dir in ["src", "model/src", "judge/src"] {
+        for (file, text) in tree(dir) {
+            let n = text.lines().count();
+            assert!(n <= 700, "{file} has {n} lines: split it by concern");
+        }
+    }
+}
