@@ -161,7 +161,7 @@ pub async fn clean(state: &Path) -> Cleaned {
             .filter_map(|(_, c)| match c {
                 Change::ManagedDaemon { dir, id } if !id.is_empty() => Some(format!(
                     "unix://{}",
-                    crate::target::managed::socket_in(dir).display()
+                    crate::engine::managed::socket_in(dir).display()
                 )),
                 _ => None,
             })
@@ -280,7 +280,7 @@ impl UndoEnv for CleanEnv {
                 dir.display()
             )),
             DaemonRef::System(spec) => {
-                crate::target::daemon::start_system(spec, crate::target::READY_DEADLINE)
+                crate::engine::daemon::start_system(spec, crate::engine::READY_DEADLINE)
                     .await
                     .map(|(pid, child)| {
                         // It runs on after us, as the user's daemon did.
@@ -302,7 +302,7 @@ impl UndoEnv for CleanEnv {
         } else {
             dir.parent().map(Path::to_path_buf).unwrap_or_default()
         };
-        let lines = crate::target::managed::sweep_stale(&root)
+        let lines = crate::engine::managed::sweep_stale(&root)
             .await
             .map_err(|e| format!("{e:#}"))?;
         if !id.is_empty() && dir.exists() {

@@ -16,6 +16,7 @@ use crate::docker::{
     CreateSpec, DockerClient, LABEL_CONTAINER, LABEL_HOST, LABEL_ITERATION, LABEL_PID, LABEL_RUN,
     LABEL_SCENARIO,
 };
+use crate::engine::DaemonHandle;
 use crate::fact::Fact;
 use crate::forensics::{Bundle, DumpRequest, Forensics, ForensicsPolicy};
 use crate::host::{ContainerProcess, NetnsHandle, NetnsId};
@@ -23,7 +24,6 @@ use crate::journal::{At, Change, ChangeScope, DaemonRef, Event, Journal, NetnsRe
 use crate::ledger::{ChangeId, Ledger, UndoEnv};
 use crate::record::{Measure, Observation, Sample, Source, SourceGap};
 use crate::scenario::PlannedScenario;
-use crate::target::DaemonHandle;
 
 /// The name scenarios use for the harness's own offline image.
 pub const FIXTURE_IMAGE: &str = "fixture";
@@ -654,7 +654,7 @@ impl UndoEnv for RunEnv {
         }
         let opts = daemon.options().clone();
         daemon
-            .start_again(&opts, crate::target::READY_DEADLINE)
+            .start_again(&opts, crate::engine::READY_DEADLINE)
             .await
             .map(|()| format!("started dockerd again (pid {})", daemon.pid().unwrap_or(0)))
             .map_err(|e| format!("starting dockerd: {e:#}"))

@@ -1,6 +1,6 @@
 //! shakedown: a chaos and fault-injection harness for Docker hosts.
 //!
-//! Data flows one way: [`scenario`] (YAML → validated plan) → [`runner`] (executes on a [`target`],
+//! Data flows one way: [`scenario`] (YAML → validated plan) → [`runner`] (executes on an [`engine`] target,
 //! appends typed events to the [`journal`], every change through the [`ledger`] first) →
 //! [`journal::fold`] (→ [`record`]) → [`verdict`] (pure judgement) → [`report`] (terminal, JSON,
 //! JUnit). Actions live in [`action`] (their arguments) and [`execute`] (how they run, through their
@@ -17,7 +17,7 @@ pub mod clean;
 pub mod cli;
 pub mod ctx;
 pub mod docker;
-pub mod engines;
+pub mod engine;
 pub mod execute;
 pub mod fixture;
 pub mod forensics;
@@ -36,7 +36,6 @@ pub mod runner;
 pub mod scenario;
 pub mod session;
 pub mod ssh;
-pub mod target;
 pub mod vm;
 
 /// This build's version as `--version` prints it: the package version and a hash of the sources it

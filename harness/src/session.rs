@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clean;
 use crate::ctx::RunEnv;
+use crate::engine::{Target, TargetOptions};
 use crate::error::{exit_code, Error, Interruption, Result};
 use crate::forensics::Forensics;
 use crate::journal::{self, Change, ChangeScope, Event, Journal, PlannedEntry, RunStart};
@@ -19,7 +20,6 @@ use crate::ledger::Ledger;
 use crate::runner;
 use crate::runner::schedule::{self, Job, Shared};
 use crate::scenario::PlannedScenario;
-use crate::target::{Target, TargetOptions};
 
 /// A new run id: start time and a pid-dependent suffix, hex.
 pub fn new_run_id() -> String {

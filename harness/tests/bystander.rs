@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::{scenario, shakedown, text, Spawned};
 use shakedown::docker::{DockerClient, LABEL_CONTAINER, LABEL_RUN};
-use shakedown::target::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
+use shakedown::engine::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 

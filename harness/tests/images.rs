@@ -195,7 +195,7 @@ fn an_image_nothing_provides_is_refused_before_any_daemon_starts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_is_copied_from_the_host_daemon() {
     use futures_util::StreamExt;
-    use shakedown::target::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
+    use shakedown::engine::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
     use std::time::Duration;
 
     let state = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{json, scenario, shakedown, text};
 use shakedown::docker::{CreateSpec, DockerClient};
-use shakedown::target::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
+use shakedown::engine::managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
 
 fn peer_pid(socket: &Path) -> u32 {
     use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};

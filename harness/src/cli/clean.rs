@@ -2,12 +2,12 @@
 
 use super::inventory::{parse_target, TargetArg};
 use super::SshArgs;
+use crate::engine;
 use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::target;
 
 /// `clean`: this machine.
 pub(super) async fn clean() -> Result<i32> {
-    let state = target::default_state_dir();
+    let state = engine::default_state_dir();
     let cleaned = crate::clean::clean(&state).await;
     for l in &cleaned.lines {
         println!("{l}");
@@ -15,7 +15,7 @@ pub(super) async fn clean() -> Result<i32> {
     // Managed daemons whose owner died before its journal named them.
     let root = state.join("managed");
     if root.is_dir() {
-        let lines = target::managed::sweep_stale(&root)
+        let lines = engine::managed::sweep_stale(&root)
             .await
             .map_err(|e| Error::env(format!("{e:#}")))?;
         for l in &lines {

@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 
+use crate::engine;
 use crate::error::{Error, Result, EXIT_OK};
-use crate::target;
 
 /// `shakedown engines ...`.
 #[derive(Debug, Subcommand)]
@@ -26,7 +26,7 @@ pub enum EnginesCommand {
 
 /// `shakedown engines ...`.
 pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
-    let e = crate::engines::Engines::new(&target::default_state_dir());
+    let e = crate::engine::cache::Engines::new(&engine::default_state_dir());
     let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
     match action {
         EnginesCommand::List => {

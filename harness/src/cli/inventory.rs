@@ -2,9 +2,9 @@
 //! the name reports give it.
 
 use super::RunArgs;
+use crate::engine::TargetKind;
 use crate::error::{Error, Result};
 use crate::remote::Place;
-use crate::target::TargetKind;
 
 /// Where a run goes: this machine (`managed` or `docker`), or a host over SSH.
 pub type TargetArg = Place<TargetKind>;

@@ -8,12 +8,12 @@ use super::inventory::{parse_target, run_targets, TargetArg};
 use super::judge::{judge, Outputs};
 use super::{planned, SshArgs, DEFAULT_JOBS};
 use crate::clean;
+use crate::engine::{self, TargetKind, TargetOptions};
 use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::report;
 use crate::scenario;
 use crate::session::{self, Session, Signals};
-use crate::target::{self, TargetKind, TargetOptions};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -187,7 +187,7 @@ async fn run_local(
     artifacts: Option<PathBuf>,
     signals: &Signals,
 ) -> Result<PathBuf> {
-    let state = target::default_state_dir();
+    let state = engine::default_state_dir();
     let run_id = session::new_run_id();
     let jobs = match (args.jobs, kind) {
         (Some(n), TargetKind::Managed) => n as usize,
@@ -204,7 +204,7 @@ async fn run_local(
             return Err(Error::input("give --engine or --engine-dir, not both"));
         }
         (Some(v), None) => Some(
-            crate::engines::Engines::new(&state)
+            crate::engine::cache::Engines::new(&state)
                 .ensure(v)
                 .await
                 .map_err(|e| Error::env(format!("engine {v}: {e:#}")))?,
@@ -282,7 +282,7 @@ async fn run_remote(
     }
     let run_id = session::new_run_id();
     let journal = args.journal.clone().unwrap_or_else(|| {
-        target::default_state_dir()
+        engine::default_state_dir()
             .join("remote-runs")
             .join(&run_id)
             .join("journal.jsonl")

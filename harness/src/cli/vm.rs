@@ -2,9 +2,9 @@
 
 use clap::Subcommand;
 
+use crate::engine;
 use crate::error::{Error, Result, EXIT_OK};
 use crate::session::Signals;
-use crate::target;
 
 /// `shakedown vm ...`.
 #[derive(Debug, Subcommand)]
@@ -44,7 +44,7 @@ pub enum VmCommand {
 
 /// `shakedown vm ...`; `vm ssh` exits with the command's code.
 pub(super) async fn vm(action: VmCommand) -> Result<i32> {
-    let vms = crate::vm::Vms::new(&target::default_state_dir());
+    let vms = crate::vm::Vms::new(&engine::default_state_dir());
     let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
     match action {
         VmCommand::Build {

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use super::side::{Side, SideKind};
 use super::{compare, QualifyReport, SideRuns, Thresholds};
+use crate::engine::{TargetKind, TargetOptions};
 use crate::error::{Error, Result};
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::scenario::PlannedScenario;
 use crate::session::{self, Session, Signals};
-use crate::target::{TargetKind, TargetOptions};
 
 /// Rounds per side when `--repeat` is not given (see the README's "Qualify an upgrade": with 5,
 /// the same engine against itself is `same` across the built-in suite in repeated tries).
@@ -84,7 +84,7 @@ fn read_side(spec: &str, journals: &[PathBuf]) -> Result<SideRuns> {
 async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
     let engine_dir = match &side.kind {
         SideKind::Engine(v) => Some(
-            crate::engines::Engines::new(state)
+            crate::engine::cache::Engines::new(state)
                 .ensure(v)
                 .await
                 .map_err(|e| Error::env(format!("side {}: engine {v}: {e:#}", side.spec)))?,
@@ -132,7 +132,7 @@ async fn open_side(
 
 /// Runs the rounds and compares; returns the report and the signal that cut it short, if any.
 pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyReport> {
-    let state = crate::target::default_state_dir();
+    let state = crate::engine::default_state_dir();
     let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
     // Everything that can fail before anything runs: engines fetched and runnable, journals read,
     // hosts reached (VMs booted).

@@ -120,7 +120,7 @@ impl Access {
             .map_err(|e| {
                 anyhow!("{e} (is vagrant installed, and is this the Vagrantfile's directory?)")
             })?;
-        let dir = crate::target::default_state_dir().join("vagrant");
+        let dir = crate::engine::default_state_dir().join("vagrant");
         let file = dir.join(format!("{}.ssh_config", crate::units::file_name(machine)));
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(&file, out))
@@ -160,7 +160,7 @@ impl Access {
                 }
             }
             HostSpec::Vm(name) => {
-                let vms = crate::vm::Vms::new(&crate::target::default_state_dir());
+                let vms = crate::vm::Vms::new(&crate::engine::default_state_dir());
                 let vm = vms.boot(name, cancel).await?;
                 eprintln!("{}", vm.up_line());
                 Opened {

@@ -29,13 +29,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ctx::{Ctx, RunEnv, FIXTURE_IMAGE};
 use crate::docker::{DockerClient, LABEL_ITERATION};
+use crate::engine::DaemonHandle;
 use crate::error::{Error, Result};
 use crate::forensics::{Forensics, ForensicsPolicy};
 use crate::journal::{At, ChangeScope, Event, Journal};
 use crate::ledger::Ledger;
 use crate::record::StepOutcome;
 use crate::scenario::PlannedScenario;
-use crate::target::DaemonHandle;
 use background::{join, Background};
 use observe::{Events, KernelWatch};
 use step::{evidence, run_step};

@@ -11,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{run_scenario, RunOptions};
 use crate::ctx::RunEnv;
+use crate::engine::Target;
 use crate::forensics::Forensics;
 use crate::journal::{Event, Journal};
 use crate::ledger::Ledger;
 use crate::scenario::PlannedScenario;
-use crate::target::Target;
 
 /// One job: its target, the fixture image's tag on that target's daemon, and how changes are
 /// undone there.

@@ -53,11 +53,11 @@ impl Vms {
     /// The second value says whether it was built now.
     pub async fn build(&self, spec: &Spec) -> anyhow::Result<(Image, bool)> {
         check_name(&spec.name).map_err(|e| anyhow!(e))?;
-        if !crate::engines::SUITES.contains(&spec.suite.as_str()) {
+        if !crate::engine::cache::SUITES.contains(&spec.suite.as_str()) {
             bail!(
                 "unknown suite {:?}: one of {}",
                 spec.suite,
-                crate::engines::SUITES.join(", ")
+                crate::engine::cache::SUITES.join(", ")
             );
         }
         if let Some(i) = self.get(&spec.name) {
@@ -75,7 +75,7 @@ impl Vms {
             bail!("{keyring} is missing: install the package debian-archive-keyring");
         }
         if let Some(v) = &spec.engine {
-            let offered = crate::engines::Engines::new(&self.state)
+            let offered = crate::engine::cache::Engines::new(&self.state)
                 .available()
                 .await?;
             let in_suite: Vec<&str> = offered
@@ -100,7 +100,7 @@ impl Vms {
         std::fs::create_dir_all(&work)?;
         let mut include: Vec<&str> = PACKAGES.to_vec();
         include.push(&spec.kernel);
-        let mirror = crate::engines::host_mirror();
+        let mirror = crate::engine::cache::host_mirror();
         eprintln!(
             "vm {}: debootstrap {} from {mirror} (a few minutes)",
             spec.name, spec.suite
@@ -124,7 +124,7 @@ impl Vms {
         let kernel = only_kernel(&root)?;
         let docker = chroot_query(&root, "docker.io").await?;
         if let Some(v) = &spec.engine {
-            if crate::engines::upstream(&docker) != v {
+            if crate::engine::cache::upstream(&docker) != v {
                 bail!("asked for docker.io {v}, debootstrap installed {docker}");
             }
         }

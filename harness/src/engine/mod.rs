@@ -2,6 +2,7 @@
 //! roots, socket, containerd namespace and bridge); `docker` uses an existing daemon and refuses
 //! disruptive scenarios unless they are explicitly allowed.
 
+pub mod cache;
 pub mod daemon;
 pub mod managed;
 
