@@ -263,12 +263,12 @@ fn the_crates_depend_one_way() {
     }
 }
 
-/// The model is the vocabulary every layer shares: it reads no file, starts no process, opens no
-/// socket and knows no runtime or Docker client.
-#[test]
-fn the_model_does_no_io() {
+/// Checks that the crate under `harness/<dir>` depends on nothing but `allowed` and that no file
+/// of it mentions one of `words`.
+fn assert_crate_limited_to(dir: &str, allowed: &[&str], words: &[&str], at_least: usize) {
     let manifest =
-        std::fs::read_to_string(common::repo().join("harness/model/Cargo.toml")).unwrap();
+        std::fs::read_to_string(common::repo().join("harness").join(dir).join("Cargo.toml"))
+            .unwrap();
     let deps = manifest
         .split("[dependencies]")
         .nth(1)
@@ -276,25 +276,38 @@ fn the_model_does_no_io() {
         .split("\n[")
         .next()
         .unwrap();
-    let allowed = [
-        "chrono",
-        "schemars",
-        "serde",
-        "serde-saphyr",
-        "serde_json",
-        "thiserror",
-    ];
     for line in deps.lines().filter(|l| l.contains('=')) {
         let name = line.split('=').next().unwrap().trim();
-        assert!(
-            allowed.contains(&name),
-            "shakedown-model depends on {name}: {LAYERS}"
-        );
+        assert!(allowed.contains(&name), "{dir} depends on {name}: {LAYERS}");
     }
-    let files = tree("model/src");
-    assert!(files.len() > 40, "{} files in model/src", files.len());
+    let files = tree(&format!("{dir}/src"));
+    assert!(
+        files.len() >= at_least,
+        "{} files in {dir}/src",
+        files.len()
+    );
     for (file, text) in &files {
-        for word in [
+        for word in words {
+            assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
+        }
+    }
+}
+
+/// The model is the vocabulary every layer shares: it reads no file, starts no process, opens no
+/// socket and knows no runtime or Docker client.
+#[test]
+fn the_model_does_no_io() {
+    assert_crate_limited_to(
+        "model",
+        &[
+            "chrono",
+            "schemars",
+            "serde",
+            "serde-saphyr",
+            "serde_json",
+            "thiserror",
+        ],
+        &[
             "tokio",
             "bollard",
             "nix::",
@@ -303,10 +316,9 @@ fn the_model_does_no_io() {
             "std::process",
             "std::net",
             "std::thread",
-        ] {
-            assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
-        }
-    }
+        ],
+        40,
+    );
 }
 
 /// The Docker API has one door: the docker module (the API through bollard, every call with a
@@ -333,26 +345,10 @@ fn only_docker_speaks_to_the_daemon() {
 /// socket — the same code judges a live run, a saved journal and a remote run's.
 #[test]
 fn the_judge_touches_neither_docker_nor_the_host() {
-    let manifest =
-        std::fs::read_to_string(common::repo().join("harness/judge/Cargo.toml")).unwrap();
-    let deps = manifest
-        .split("[dependencies]")
-        .nth(1)
-        .unwrap()
-        .split("\n[")
-        .next()
-        .unwrap();
-    for line in deps.lines().filter(|l| l.contains('=')) {
-        let name = line.split('=').next().unwrap().trim();
-        assert!(
-            ["model", "serde", "serde_json"].contains(&name),
-            "shakedown-judge depends on {name}: {LAYERS}"
-        );
-    }
-    let files = tree("judge/src");
-    assert!(files.len() > 15, "{} files in judge/src", files.len());
-    for (file, text) in &files {
-        for word in [
+    assert_crate_limited_to(
+        "judge",
+        &["model", "serde", "serde_json"],
+        &[
             "tokio",
             "bollard",
             "nix::",
@@ -360,10 +356,9 @@ fn the_judge_touches_neither_docker_nor_the_host() {
             "std::process",
             "std::net",
             "std::thread",
-        ] {
-            assert!(!text.contains(word), "{file} mentions {word}: {LAYERS}");
-        }
-    }
+        ],
+        15,
+    );
 }
 
 /// VMs are one kind of host that `remote` runs on: `remote::host` boots them, and the vm module
