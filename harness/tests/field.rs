@@ -130,6 +130,19 @@ fn wchan(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default()
 }
 
+/// The kernel's wait channel of PID when it is blocked in the `write` system call on a pipe
+/// (`/proc/PID/syscall` names the call): a shell reading its own command substitution
+/// (`anon_pipe_read`, or `pipe_wait` on older kernels) is not a stalled writer.
+fn blocked_writing_pipe(pid: u32) -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    const WRITE: &str = "1";
+    #[cfg(target_arch = "aarch64")]
+    const WRITE: &str = "64";
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let w = wchan(pid);
+    (syscall.split_whitespace().next() == Some(WRITE) && w.contains("pipe")).then_some(w)
+}
+
 /// A unique marker for this test's processes.
 fn marker(what: &str) -> String {
     format!("{what}{}{}", std::process::id(), rand_suffix())
@@ -283,10 +296,7 @@ steps:
     let (run, json) = start(state.path(), dir.path(), &file);
     // The kernel's account: the flood's shell blocked writing to its stdout pipe.
     let blocked = poll(Duration::from_secs(60), || {
-        pids_with(&flood)
-            .into_iter()
-            .map(wchan)
-            .find(|w| w.contains("pipe"))
+        pids_with(&flood).into_iter().find_map(blocked_writing_pipe)
     });
     let out = run.wait_with_output();
     let r = common::json(&json);
