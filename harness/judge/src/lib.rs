@@ -10,6 +10,7 @@ use model::{anchor, error, expect, fact, kernel, record, scenario, units};
 pub mod check;
 pub mod compare;
 pub mod journal;
+pub mod outcome;
 pub mod stats;
 pub mod verdict;
 

@@ -2,13 +2,12 @@
 
 use super::inventory::{parse_target, TargetArg};
 use super::SshArgs;
-use crate::engine;
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use model::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// `clean`: this machine.
 pub(super) async fn clean() -> Result<i32> {
     let state = engine::default_state_dir();
-    let cleaned = crate::clean::clean(&state).await;
+    let cleaned = ::run::clean::clean(&state).await;
     for l in &cleaned.lines {
         println!("{l}");
     }
@@ -33,12 +32,12 @@ pub(super) async fn clean() -> Result<i32> {
 pub(super) async fn remote(t: &str, ssh: &SshArgs) -> Result<i32> {
     let access = ssh.access();
     let remote = match parse_target(t).map_err(Error::input)? {
-        TargetArg::Remote(crate::remote::HostSpec::Ssh(target)) => access.to(target),
-        TargetArg::Remote(crate::remote::HostSpec::Vagrant(m)) => access
+        TargetArg::Remote(remote::HostSpec::Ssh(target)) => access.to(target),
+        TargetArg::Remote(remote::HostSpec::Vagrant(m)) => access
             .vagrant(&m)
             .await
             .map_err(|e| Error::env(format!("{e:#}")))?,
-        TargetArg::Remote(crate::remote::HostSpec::Vm(_)) => {
+        TargetArg::Remote(remote::HostSpec::Vm(_)) => {
             return Err(Error::input(
                 "a VM runs on a snapshot of its disk: nothing of a run outlives it, there is nothing to clean",
             ))
@@ -49,7 +48,7 @@ pub(super) async fn remote(t: &str, ssh: &SshArgs) -> Result<i32> {
             ))
         }
     };
-    let (text, code) = crate::remote::clean(&remote)
+    let (text, code) = remote::clean(&remote)
         .await
         .map_err(|e| Error::env(format!("{e:#}")))?;
     print!("{text}");

@@ -1,9 +1,7 @@
 //! `engines`: Debian's docker.io releases listed, fetched into the cache and removed.
 
 use clap::Subcommand;
-
-use crate::engine;
-use crate::error::{Error, Result, EXIT_OK};
+use model::error::{Error, Result, EXIT_OK};
 
 /// `shakedown engines ...`.
 #[derive(Debug, Subcommand)]
@@ -26,7 +24,7 @@ pub enum EnginesCommand {
 
 /// `shakedown engines ...`.
 pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
-    let e = crate::engine::cache::Engines::new(&engine::default_state_dir());
+    let e = engine::cache::Engines::new(&engine::default_state_dir());
     let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
     match action {
         EnginesCommand::List => {

@@ -2,9 +2,9 @@
 //! the name reports give it.
 
 use super::RunArgs;
-use crate::engine::TargetKind;
-use crate::error::{Error, Result};
-use crate::remote::Place;
+use engine::TargetKind;
+use model::error::{Error, Result};
+use remote::Place;
 
 /// Where a run goes: this machine (`managed` or `docker`), or a host over SSH.
 pub type TargetArg = Place<TargetKind>;
@@ -25,13 +25,11 @@ fn local_target(s: &str) -> std::result::Result<TargetKind, String> {
     }
 }
 
-impl TargetArg {
-    /// The target as written on the command line.
-    fn label(&self) -> String {
-        match self {
-            TargetArg::Local(k) => k.as_str().into(),
-            TargetArg::Remote(h) => h.label(),
-        }
+/// The target as written on the command line.
+fn label(t: &TargetArg) -> String {
+    match t {
+        TargetArg::Local(k) => k.as_str().into(),
+        TargetArg::Remote(h) => h.label(),
     }
 }
 
@@ -65,7 +63,7 @@ pub(super) fn run_targets(args: &RunArgs) -> Result<Vec<NamedTarget>> {
             .target
             .iter()
             .map(|t| NamedTarget {
-                name: t.label(),
+                name: label(t),
                 target: t.clone(),
                 labels: Default::default(),
             })

@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::journal;
-use crate::report::{self, Report};
+use model::error::{Error, Result, EXIT_FAILED, EXIT_OK};
+use report::{self, Report};
 
 /// Report files to write.
 pub(super) struct Outputs<'a> {

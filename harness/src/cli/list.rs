@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::or_builtin;
-use crate::error::{Result, EXIT_OK};
-use crate::scenario;
+use ::run::scenario;
+use model::error::{Result, EXIT_OK};
 
 /// `shakedown validate`: each file planned, or the first error.
 pub(super) fn validate(paths: &[PathBuf]) -> Result<i32> {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::error::{Error, Result, EXIT_OK};
-use crate::scenario::{self, PlannedScenario, Scenario};
+use ::run::scenario::{self, PlannedScenario, Scenario};
+use model::error::{Error, Result, EXIT_OK};
 
 mod clean;
 mod engines;
@@ -30,7 +30,7 @@ pub use vm::VmCommand;
 
 /// Chaos and fault-injection harness for Docker hosts.
 #[derive(Debug, Parser)]
-#[command(name = "shakedown", version = crate::VERSION, about, propagate_version = true)]
+#[command(name = "shakedown", version = version::VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -120,7 +120,7 @@ pub struct SshArgs {
     pub ssh_option: Vec<String>,
     /// The harness's directory on SSH targets: its binaries, each run's files, and the state
     /// directory of the runs there.
-    #[arg(long, value_name = "DIR", default_value = crate::remote::REMOTE_HOME)]
+    #[arg(long, value_name = "DIR", default_value = remote::REMOTE_HOME)]
     pub remote_dir: String,
     /// The shakedown binary to copy to SSH, Vagrant and VM targets (default: this one). It must be
     /// built from the same sources; a static build (`ci/build-static.sh`) runs on hosts with an
@@ -131,8 +131,8 @@ pub struct SshArgs {
 
 impl SshArgs {
     /// The settings every host of the command is reached with.
-    fn access(&self) -> crate::remote::Access {
-        crate::remote::Access {
+    fn access(&self) -> remote::Access {
+        remote::Access {
             identity: self.identity.clone(),
             options: self.ssh_option.clone(),
             home: self.remote_dir.clone(),
@@ -158,7 +158,7 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return crate::error::EXIT_USAGE;
+            return model::error::EXIT_USAGE;
         }
     };
     let code = match rt.block_on(dispatch(cli.command, cli.verbose > 0)) {

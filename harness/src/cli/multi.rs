@@ -5,10 +5,9 @@ use std::io::Write;
 use super::inventory::NamedTarget;
 use super::judge::report_of;
 use super::run::{run_target, RunArgs};
-use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::report;
-use crate::scenario;
-use crate::session::Signals;
+use ::run::scenario;
+use ::run::session::Signals;
+use model::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// Several targets at once (bounded): one report, a section per target.
 pub(super) async fn run_many(
@@ -26,7 +25,7 @@ pub(super) async fn run_many(
             let artifacts = args
                 .artifacts
                 .as_ref()
-                .map(|a| a.join(crate::units::file_name(&t.name)));
+                .map(|a| a.join(model::units::file_name(&t.name)));
             let r = run_target(args, plans, &t.target, artifacts, signals).await;
             if let Err(e) = &r {
                 eprintln!("{}: {e}", t.name);
@@ -52,13 +51,13 @@ pub(super) async fn run_many(
                         report::multi::Section::ran(&t.name, &t.labels, &journal, report)
                     }
                     Err(e) => {
-                        code = crate::error::EXIT_USAGE;
+                        code = model::error::EXIT_USAGE;
                         report::multi::Section::failed(&t.name, &t.labels, e.to_string())
                     }
                 }
             }
             Err(e) => {
-                code = crate::error::EXIT_USAGE;
+                code = model::error::EXIT_USAGE;
                 report::multi::Section::failed(&t.name, &t.labels, e.to_string())
             }
         };

@@ -5,10 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{planned, SshArgs, DEFAULT_JOBS};
-use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::forensics::ForensicsPolicy;
-use crate::report;
-use crate::session::{self, Signals};
+use ::run::session::{self, Signals};
+use host::forensics::ForensicsPolicy;
+use model::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// Arguments of `qualify`.
 #[derive(Debug, clap::Args)]
@@ -91,7 +90,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
             "--load with a side on a host: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
         ));
     }
-    let images = crate::images::resolve(&plans, &args.load, true).await?;
+    let images = engine::images::resolve(&plans, &args.load, true).await?;
     let progress = std::sync::Arc::new(report::progress::Progress::new());
     let q = qualify::run::Qualification {
         images,

@@ -1,5 +1,5 @@
 //! `run`: the scenarios planned once, then run on one target — this machine, or a host over SSH
-//! (see [`crate::remote`]) — or on several (see [`super::multi`]); the verdicts come from the
+//! (see [`remote`]) — or on several (see [`super::multi`]); the verdicts come from the
 //! journal, as `shakedown judge` computes them.
 
 use std::path::PathBuf;
@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use super::inventory::{parse_target, run_targets, TargetArg};
 use super::judge::{judge, Outputs};
 use super::{planned, SshArgs, DEFAULT_JOBS};
-use crate::clean;
-use crate::engine::{self, TargetKind, TargetOptions};
-use crate::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
-use crate::forensics::{Forensics, ForensicsPolicy};
-use crate::report;
-use crate::scenario;
-use crate::session::{self, Session, Signals};
+use ::run::clean;
+use ::run::scenario;
+use ::run::session::{self, Session, Signals};
+use engine::{self, TargetKind, TargetOptions};
+use host::forensics::{Forensics, ForensicsPolicy};
+use model::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -204,7 +203,7 @@ async fn run_local(
             return Err(Error::input("give --engine or --engine-dir, not both"));
         }
         (Some(v), None) => Some(
-            crate::engine::cache::Engines::new(&state)
+            engine::cache::Engines::new(&state)
                 .ensure(v)
                 .await
                 .map_err(|e| Error::env(format!("engine {v}: {e:#}")))?,
@@ -217,7 +216,7 @@ async fn run_local(
              them into your daemon yourself: docker load -i FILE",
         ));
     }
-    let images = crate::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
+    let images = engine::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
     let progress = std::sync::Arc::new(report::progress::Progress::new());
     let session = Session {
         target_label: {
@@ -259,12 +258,12 @@ async fn run_local(
     Ok(session.journal)
 }
 
-/// `run --target ssh://…|vagrant:…|vm:…`: the scenarios run on the host (see [`crate::remote`]);
+/// `run --target ssh://…|vagrant:…|vm:…`: the scenarios run on the host (see [`remote`]);
 /// the journal arrives here line by line and is judged here, as `shakedown judge` would.
 async fn run_remote(
     args: &RunArgs,
     plans: &[scenario::PlannedScenario],
-    host: &crate::remote::Opened,
+    host: &remote::Opened,
     signals: &Signals,
 ) -> Result<(PathBuf, Option<String>)> {
     if !args.load.is_empty() {
@@ -288,9 +287,9 @@ async fn run_remote(
             .join("journal.jsonl")
     });
     let progress = std::sync::Arc::new(report::progress::Progress::new());
-    let problem = crate::remote::host::run(
+    let problem = remote::host::run(
         host,
-        crate::remote::host::Request {
+        remote::host::Request {
             plans,
             repeat: args.repeat,
             filter: args.filter.as_deref(),

@@ -1,10 +1,8 @@
 //! `vm`: VM images built, listed, removed, and booted for a shell.
 
+use ::run::session::Signals;
 use clap::Subcommand;
-
-use crate::engine;
-use crate::error::{Error, Result, EXIT_OK};
-use crate::session::Signals;
+use model::error::{Error, Result, EXIT_OK};
 
 /// `shakedown vm ...`.
 #[derive(Debug, Subcommand)]
@@ -18,7 +16,7 @@ pub enum VmCommand {
         #[arg(long, default_value = "bookworm", value_parser = ["bullseye", "bookworm", "trixie", "sid"])]
         suite: String,
         /// Kernel package of that suite.
-        #[arg(long, value_name = "PACKAGE", default_value = crate::vm::DEFAULT_KERNEL)]
+        #[arg(long, value_name = "PACKAGE", default_value = remote::vm::DEFAULT_KERNEL)]
         kernel: String,
         /// docker.io version (must be the one the suite has; default: the suite's).
         #[arg(long, value_name = "VERSION")]
@@ -44,7 +42,7 @@ pub enum VmCommand {
 
 /// `shakedown vm ...`; `vm ssh` exits with the command's code.
 pub(super) async fn vm(action: VmCommand) -> Result<i32> {
-    let vms = crate::vm::Vms::new(&engine::default_state_dir());
+    let vms = remote::vm::Vms::new(&engine::default_state_dir());
     let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
     match action {
         VmCommand::Build {
@@ -53,8 +51,8 @@ pub(super) async fn vm(action: VmCommand) -> Result<i32> {
             kernel,
             engine,
         } => {
-            crate::vm::check_name(&name).map_err(Error::input)?;
-            let spec = crate::vm::Spec {
+            remote::vm::check_name(&name).map_err(Error::input)?;
+            let spec = remote::vm::Spec {
                 name,
                 suite,
                 kernel,
@@ -88,7 +86,7 @@ pub(super) async fn vm(action: VmCommand) -> Result<i32> {
             let mut vm = vms.boot(&name, &signals.cancel).await.map_err(env)?;
             eprintln!("{}", vm.up_line());
             let code = vm
-                .ssh(crate::remote::REMOTE_HOME, None)
+                .ssh(remote::REMOTE_HOME, None)
                 .interactive(&command)
                 .await;
             vm.shutdown().await;

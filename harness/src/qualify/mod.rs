@@ -11,6 +11,6 @@ pub use judge::compare;
 pub mod run;
 pub mod side;
 
-pub use crate::scenario::Thresholds;
+pub use ::run::scenario::Thresholds;
 pub use compare::{compare, Kind, QualifyReport, SideRuns};
 pub use side::Side;

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use super::side::{Side, SideKind};
 use super::{compare, QualifyReport, SideRuns, Thresholds};
-use crate::engine::{TargetKind, TargetOptions};
-use crate::error::{Error, Result};
-use crate::forensics::{Forensics, ForensicsPolicy};
-use crate::scenario::PlannedScenario;
-use crate::session::{self, Session, Signals};
+use ::run::scenario::PlannedScenario;
+use ::run::session::{self, Session, Signals};
+use engine::{TargetKind, TargetOptions};
+use host::forensics::{Forensics, ForensicsPolicy};
+use model::error::{Error, Result};
 
 /// Rounds per side when `--repeat` is not given (see the README's "Qualify an upgrade": with 5,
 /// the same engine against itself is `same` across the built-in suite in repeated tries).
@@ -39,16 +39,16 @@ pub struct Qualification {
     /// Forensics policy.
     pub forensics: ForensicsPolicy,
     /// Images to load into every side's daemons.
-    pub images: Vec<crate::images::Wanted>,
+    pub images: Vec<engine::images::Wanted>,
     /// `--filter` (a side on a host plans the scenario files again there).
     pub filter: Option<String>,
     /// `--jobs` as given (a side on a VM runs one scenario at a time unless told).
     pub jobs_given: Option<u32>,
     /// How hosts are reached.
-    pub access: crate::remote::Access,
+    pub access: remote::Access,
     /// Told every journal entry of every run as it is appended (the reporters the binary
     /// subscribed).
-    pub listener: crate::journal::Listener,
+    pub listener: journal::Listener,
 }
 
 /// How a side gets its runs.
@@ -58,7 +58,7 @@ enum Runner {
     /// Sessions on this machine.
     Local(TargetOptions),
     /// Runs on a host, on its engine or on this one.
-    Remote(Box<crate::remote::Opened>, Option<String>),
+    Remote(Box<remote::Opened>, Option<String>),
 }
 
 /// Reads saved journals as a side.
@@ -66,7 +66,7 @@ fn read_side(spec: &str, journals: &[PathBuf]) -> Result<SideRuns> {
     let mut plans = Vec::new();
     let mut records = Vec::new();
     for j in journals {
-        let f = crate::journal::fold_path(j)?;
+        let f = journal::fold_path(j)?;
         if plans.is_empty() {
             plans = f.plans;
         }
@@ -84,7 +84,7 @@ fn read_side(spec: &str, journals: &[PathBuf]) -> Result<SideRuns> {
 async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
     let engine_dir = match &side.kind {
         SideKind::Engine(v) => Some(
-            crate::engine::cache::Engines::new(state)
+            engine::cache::Engines::new(state)
                 .ensure(v)
                 .await
                 .map_err(|e| Error::env(format!("side {}: engine {v}: {e:#}", side.spec)))?,
@@ -132,7 +132,7 @@ async fn open_side(
 
 /// Runs the rounds and compares; returns the report and the signal that cut it short, if any.
 pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyReport> {
-    let state = crate::engine::default_state_dir();
+    let state = engine::default_state_dir();
     let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
     // Everything that can fail before anything runs: engines fetched and runnable, journals read,
     // hosts reached (VMs booted).
@@ -161,7 +161,7 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
         }
     }
     result?;
-    Ok(compare(&runs[0], &runs[1], &q.thresholds, crate::VERSION))
+    Ok(compare(&runs[0], &runs[1], &q.thresholds, version::VERSION))
 }
 
 /// The rounds, in ABBA order.
@@ -218,9 +218,9 @@ async fn rounds(
                         side.spec,
                         host.label
                     );
-                    let problem = crate::remote::host::run(
+                    let problem = remote::host::run(
                         host,
-                        crate::remote::host::Request {
+                        remote::host::Request {
                             plans: &q.plans,
                             repeat: Some(1),
                             filter: q.filter.as_deref(),
@@ -241,7 +241,7 @@ async fn rounds(
                     }
                 }
             }
-            let folded = crate::journal::fold_path(&journal)?;
+            let folded = journal::fold_path(&journal)?;
             runs[i].records.push(folded.record);
             runs[i].journals.push(journal);
         }

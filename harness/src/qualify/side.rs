@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::remote::Place;
+use model::error::{Error, Result};
+use remote::Place;
 
 /// What a side runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub enum SideKind {
     /// the one given, fetched there.
     Remote {
         /// The host.
-        host: crate::remote::HostSpec,
+        host: remote::HostSpec,
         /// `engine=VERSION`.
         engine: Option<String>,
     },
@@ -96,7 +96,7 @@ impl Side {
                     "a side runs on a host or reads journals, not both".into()
                 ));
             }
-            if let crate::remote::HostSpec::Ssh(t) = &host {
+            if let remote::HostSpec::Ssh(t) = &host {
                 if t.existing_daemon && (engine.is_some() || !daemon_args.is_empty()) {
                     return Err(bad(
                         "?daemon=docker runs on the host's own daemon: engine= and daemon. \
@@ -160,7 +160,7 @@ mod tests {
             Side {
                 spec: "vm:b13,engine=26.1.5,daemon.init=true".into(),
                 kind: SideKind::Remote {
-                    host: crate::remote::HostSpec::Vm("b13".into()),
+                    host: remote::HostSpec::Vm("b13".into()),
                     engine: Some("26.1.5".into()),
                 },
                 daemon_args: vec!["--init=true".into()],

@@ -4,9 +4,9 @@
 use super::{outcome_text, CheckResult};
 use crate::anchor::{effect_of, Anchors, Effect};
 use crate::expect::{Against, Field, Relation};
+use crate::outcome::Outcome;
 use crate::record::{StepOutcome, StepRecord};
 use crate::units::parse_time;
-use crate::verdict::Outcome;
 
 /// The field's value in a step's record, or why there is none.
 fn get(field: Field, s: &StepRecord) -> Result<String, String> {

@@ -3,8 +3,8 @@
 use super::{outcome_text, CheckResult};
 use crate::expect::Bounds;
 use crate::record::{StepOutcome, StepRecord};
+use crate::stats::percentile;
 use crate::units::HumanDuration;
-use crate::verdict::percentile;
 
 /// Whether `secs` lies within `min` and `max`.
 pub fn contains(bounds: &Bounds, secs: f64) -> bool {

@@ -20,8 +20,8 @@ mod state;
 pub use exits::ExitCounts;
 
 use crate::expect::Expect;
+use crate::outcome::Outcome;
 use crate::record::{EventRecord, IterationRecord, StepRecord};
-use crate::verdict::Outcome;
 
 /// The result of one check before it is attached to a step.
 #[derive(Clone, Debug, PartialEq)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// What leak detection compares.
@@ -45,7 +45,7 @@ impl ActionKind for CheckLeaks {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         self.settle
             .map(|d| d.get())
             .unwrap_or(Duration::from_secs(10))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `churn`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -44,7 +44,7 @@ impl ActionKind for Churn {
         p
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(60) + Duration::from_secs(5) * self.cycles
     }
 }

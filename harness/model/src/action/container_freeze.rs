@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `container_freeze`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -36,7 +36,7 @@ impl ActionKind for ContainerFreeze {
         vec![&self.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

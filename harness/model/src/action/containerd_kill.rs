@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `containerd_kill` (none: `containerd_kill: {}`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -25,7 +25,7 @@ impl ActionKind for ContainerdKill {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(90)
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// Arguments of `daemon_freeze`.
@@ -34,7 +34,7 @@ impl ActionKind for DaemonFreeze {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         self.duration.map(|d| d.get()).unwrap_or_default() + Duration::from_secs(120)
     }
 }

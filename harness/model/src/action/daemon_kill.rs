@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::Deadlines;
 use super::{ActionKind, READY_DEADLINE};
-use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
 /// Arguments of `daemon_kill`.
@@ -43,7 +43,7 @@ impl ActionKind for DaemonKill {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         READY_DEADLINE
             + Duration::from_secs(30)
             + self.down_for.map(|d| d.get()).unwrap_or_default()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `daemon_reload` (none: `daemon_reload: {}`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -22,7 +22,7 @@ impl ActionKind for DaemonReload {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(60)
     }
 }

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::Deadlines;
 use super::{ActionKind, READY_DEADLINE, STOP_DEADLINE};
-use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
 /// Arguments of `daemon_restart`.
@@ -43,7 +43,7 @@ impl ActionKind for DaemonRestart {
         }
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         let per =
             STOP_DEADLINE + READY_DEADLINE + self.down_for.map(|d| d.get()).unwrap_or_default();
         per * self.count.unwrap_or(1)

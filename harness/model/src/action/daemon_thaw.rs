@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `daemon_thaw` (none: `daemon_thaw: {}`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -23,7 +23,7 @@ impl ActionKind for DaemonThaw {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(60)
     }
 }

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec};
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// How the dependency goes away.
@@ -51,7 +51,7 @@ impl ActionKind for DependencyOutage {
         v
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(60))
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::{Command, Scenario};
+use super::{Command, Deadlines};
 
 /// Arguments of `exec`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -28,7 +28,7 @@ impl ActionKind for Exec {
         vec![&self.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

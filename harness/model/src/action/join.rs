@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `join`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -30,18 +30,7 @@ impl ActionKind for Join {
         Vec::new()
     }
 
-    fn default_deadline(&self, scenario: &Scenario) -> Duration {
-        let joined = scenario
-            .steps
-            .iter()
-            .find(|s| s.name.as_ref().is_some_and(|n| n.value == self.step.value));
-        joined
-            .map(|s| {
-                s.deadline
-                    .map(|d| d.get())
-                    .unwrap_or_else(|| s.action.default_deadline(scenario))
-            })
-            .unwrap_or_default()
-            + JOIN_MARGIN
+    fn default_deadline(&self, steps: &dyn Deadlines) -> Duration {
+        steps.step_deadline(&self.step.value).unwrap_or_default() + JOIN_MARGIN
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `kill`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -43,7 +43,7 @@ impl ActionKind for Kill {
         crate::signal::problem(Self::NAME, &self.signal)
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

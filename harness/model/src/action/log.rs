@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// Arguments of `log`.
@@ -51,7 +51,7 @@ impl ActionKind for Log {
         vec![&self.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         self.within
             .map(|w| w.get())
             .unwrap_or(Duration::from_secs(5))

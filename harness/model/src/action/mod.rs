@@ -46,7 +46,7 @@ use serde_saphyr::Spanned;
 
 use crate::anchor::Effect;
 use crate::record::{EventRecord, Measure};
-use crate::scenario::Scenario;
+use crate::units::HumanDuration;
 
 pub use check_leaks::{CheckLeaks, LeakScope};
 pub use churn::Churn;
@@ -81,6 +81,51 @@ pub use start::Start;
 pub use stop::Stop;
 pub use wait::Wait;
 pub use wait_for::WaitFor;
+
+/// What an action's default deadline may depend on in the scenario around it (the scenario
+/// implements it), so that actions need not know the scenario type they sit in.
+pub trait Deadlines {
+    /// The deadline of the step named `name` (its own, or its action's default), if there is one.
+    fn step_deadline(&self, name: &str) -> Option<Duration>;
+    /// The `stop_timeout` of the container named `container`, if it sets one.
+    fn stop_timeout(&self, container: &str) -> Option<HumanDuration>;
+}
+
+/// A container command.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Command {
+    /// Arguments, the first being the program.
+    Args(Vec<String>),
+    /// A shell command line, run as `/bin/sh -c LINE`.
+    Shell(String),
+}
+
+impl Command {
+    /// The argument vector docker receives.
+    pub fn to_args(&self) -> Vec<String> {
+        match self {
+            Command::Args(a) => a.clone(),
+            Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+        }
+    }
+}
+
+/// A reference to a container of the scenario, keeping where it was written for error messages.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRef {
+    /// The container's name in the scenario's `containers`.
+    #[schemars(with = "String")]
+    pub container: Spanned<String>,
+}
+
+impl ContainerRef {
+    /// The referenced name.
+    pub fn name(&self) -> &str {
+        &self.container.value
+    }
+}
 
 // The harness's own daemon deadlines, which default step deadlines are built from.
 /// How long a managed daemon may take to answer `/_ping` after it starts.
@@ -182,7 +227,7 @@ pub trait ActionKind {
         Vec::new()
     }
     /// Deadline when the step gives none.
-    fn default_deadline(&self, scenario: &Scenario) -> Duration;
+    fn default_deadline(&self, steps: &dyn Deadlines) -> Duration;
     /// Whether the action disturbs the daemon or the runtime itself (refused on a daemon the
     /// harness did not start unless explicitly allowed).
     const DISRUPTIVE: bool = false;
@@ -304,8 +349,8 @@ impl Action {
     }
 
     /// Default deadline.
-    pub fn default_deadline(&self, scenario: &Scenario) -> Duration {
-        dispatch_action!(self, a => a.default_deadline(scenario))
+    pub fn default_deadline(&self, steps: &dyn Deadlines) -> Duration {
+        dispatch_action!(self, a => a.default_deadline(steps))
     }
 
     /// Daemon-side measures.

@@ -13,7 +13,7 @@ use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec};
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 fn deadline(duration: HumanDuration, probe: &Option<ProbeSpec>) -> Duration {
@@ -63,7 +63,7 @@ impl ActionKind for NetDelay {
         refs(&self.container, &self.probe)
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         deadline(self.duration, &self.probe)
     }
 }
@@ -102,7 +102,7 @@ macro_rules! percent_fault {
                 percent_problem($name, self.0.percent)
             }
 
-            fn default_deadline(&self, _: &Scenario) -> Duration {
+            fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
                 deadline(self.0.duration, &self.0.probe)
             }
         }
@@ -165,7 +165,7 @@ impl ActionKind for NetRate {
         }
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         deadline(self.duration, &self.probe)
     }
 }

@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::window::{self, ProbeSpec};
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// Which traffic a partition drops.
@@ -73,7 +73,7 @@ impl ActionKind for Partition {
         }
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         window::deadline(self.duration, self.probe.as_ref(), Duration::from_secs(30))
     }
 }

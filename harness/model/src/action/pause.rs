@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::{ContainerRef, Scenario};
+use super::{ContainerRef, Deadlines};
 
 /// Arguments of `pause`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -28,7 +28,7 @@ impl ActionKind for Pause {
         vec![&self.0.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }
@@ -40,7 +40,7 @@ impl ActionKind for Unpause {
         vec![&self.0.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

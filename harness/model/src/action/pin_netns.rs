@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::{ContainerRef, Scenario};
+use super::{ContainerRef, Deadlines};
 
 /// Where pins live; each file's name starts with the run id.
 pub const PINNED_DIR: &str = "/run/shakedown/pinned-netns";
@@ -27,7 +27,7 @@ impl ActionKind for PinNetns {
         vec![&self.0.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::window::ProbeSpec;
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 
 /// Arguments of `probe`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -23,7 +23,7 @@ impl ActionKind for ProbeOnce {
         self.0.refs()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(30)
     }
 }

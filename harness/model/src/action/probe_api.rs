@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// Arguments of `probe_api`.
@@ -27,7 +27,7 @@ impl ActionKind for ProbeApi {
         Vec::new()
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         self.deadline
             .map(|d| d.get())
             .unwrap_or(Duration::from_secs(2))

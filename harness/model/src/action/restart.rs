@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::Scenario;
+use super::Deadlines;
 use crate::units::HumanDuration;
 
 /// Arguments of `restart`.
@@ -35,7 +35,7 @@ impl ActionKind for Restart {
         super::stop::whole_seconds(Self::NAME, self.timeout)
     }
 
-    fn default_deadline(&self, scenario: &Scenario) -> Duration {
+    fn default_deadline(&self, scenario: &dyn Deadlines) -> Duration {
         // The stop's grace period, then a start.
         super::stop::grace(self.timeout, &self.container.value, scenario) + Duration::from_secs(60)
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
-use crate::scenario::{ContainerRef, Scenario};
+use super::{ContainerRef, Deadlines};
 
 /// Arguments of `start`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -21,7 +21,7 @@ impl ActionKind for Start {
         vec![&self.0.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(60)
     }
 }

@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::Deadlines;
 use super::{span, ActionKind};
 use crate::record::{EventRecord, Measure};
-use crate::scenario::Scenario;
 use crate::units::HumanDuration;
 
 /// Arguments of `stop`.
@@ -26,7 +26,7 @@ pub struct Stop {
 }
 
 impl Stop {
-    fn grace(&self, scenario: &Scenario) -> Duration {
+    fn grace(&self, scenario: &dyn Deadlines) -> Duration {
         grace(self.timeout, &self.container.value, scenario)
     }
 }
@@ -36,15 +36,10 @@ impl Stop {
 pub(super) fn grace(
     timeout: Option<HumanDuration>,
     container: &str,
-    scenario: &Scenario,
+    scenario: &dyn Deadlines,
 ) -> Duration {
     timeout
-        .or_else(|| {
-            scenario
-                .containers
-                .get(container)
-                .and_then(|c| c.stop_timeout)
-        })
+        .or_else(|| scenario.stop_timeout(container))
         .map(HumanDuration::get)
         .unwrap_or(Duration::from_secs(10))
 }
@@ -70,7 +65,7 @@ impl ActionKind for Stop {
         whole_seconds(Self::NAME, self.timeout)
     }
 
-    fn default_deadline(&self, scenario: &Scenario) -> Duration {
+    fn default_deadline(&self, scenario: &dyn Deadlines) -> Duration {
         // The grace period plus a margin: a stop that takes longer is the moby#31997 hang.
         self.grace(scenario) + Duration::from_secs(30)
     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
+use super::{ContainerRef, Deadlines};
 use crate::record::{EventRecord, Measure};
-use crate::scenario::{ContainerRef, Scenario};
 
 /// Arguments of `wait`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -22,7 +22,7 @@ impl ActionKind for Wait {
         vec![&self.0.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(120)
     }
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::ActionKind;
+use super::Deadlines;
 use crate::expect::State;
-use crate::scenario::Scenario;
 
 /// Arguments of `wait_for`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -61,7 +61,7 @@ impl ActionKind for WaitFor {
         vec![&self.container]
     }
 
-    fn default_deadline(&self, _: &Scenario) -> Duration {
+    fn default_deadline(&self, _: &dyn Deadlines) -> Duration {
         Duration::from_secs(60)
     }
 }

@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::action::Action;
+use crate::action::{Action, Deadlines};
+pub use crate::action::{Command, ContainerRef};
 use crate::expect::Expect;
 use crate::units::{ByteSize, HumanDuration, Percent};
 
@@ -439,26 +440,6 @@ pub struct ContainerSpec {
     pub log: Option<LogSpec>,
 }
 
-/// A container command.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Command {
-    /// Arguments, the first being the program.
-    Args(Vec<String>),
-    /// A shell command line, run as `/bin/sh -c LINE`.
-    Shell(String),
-}
-
-impl Command {
-    /// The argument vector docker receives.
-    pub fn to_args(&self) -> Vec<String> {
-        match self {
-            Command::Args(a) => a.clone(),
-            Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
-        }
-    }
-}
-
 /// Docker restart policies, written `no`, `always`, `unless-stopped`, `on-failure` or
 /// `on-failure:N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -577,22 +558,6 @@ pub struct Step {
     pub expect: Option<Expect>,
 }
 
-/// A reference to a container of the scenario, keeping where it was written for error messages.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerRef {
-    /// The container's name in the scenario's `containers`.
-    #[schemars(with = "String")]
-    pub container: Spanned<String>,
-}
-
-impl ContainerRef {
-    /// The referenced name.
-    pub fn name(&self) -> &str {
-        &self.container.value
-    }
-}
-
 /// How much a timing may change before it counts: a relative threshold and an absolute floor
 /// (changes smaller than the floor never count), overall and per measure.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -650,5 +615,23 @@ impl Thresholds {
         })
         .unwrap_or(DEFAULT_FLOOR);
         (threshold, floor)
+    }
+}
+
+impl Deadlines for Scenario {
+    fn step_deadline(&self, name: &str) -> Option<std::time::Duration> {
+        let step = self
+            .steps
+            .iter()
+            .find(|s| s.name.as_ref().is_some_and(|n| n.value == name))?;
+        Some(
+            step.deadline
+                .map(|d| d.get())
+                .unwrap_or_else(|| step.action.default_deadline(self)),
+        )
+    }
+
+    fn stop_timeout(&self, container: &str) -> Option<HumanDuration> {
+        self.containers.get(container).and_then(|c| c.stop_timeout)
     }
 }

@@ -1,0 +1,445 @@
+//! Targets: where scenarios run. `managed` starts a private dockerd that the harness owns (its own
+//! roots, socket, containerd namespace and bridge); `docker` uses an existing daemon and refuses
+//! disruptive scenarios unless they are explicitly allowed.
+
+pub mod fixture;
+pub mod images;
+
+pub mod cache;
+pub mod daemon;
+pub mod managed;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docker::DockerClient;
+use journal::{Change, ChangeScope};
+use ledger::{ChangeId, Ledger};
+use managed::{DaemonOptions, EngineBinaries, ManagedDaemon};
+use model::error::{Error, Result};
+use model::scenario::PlannedScenario;
+
+pub use model::action::{READY_DEADLINE, STOP_DEADLINE};
+
+/// Shared control of the daemon process, for daemon faults and for the target itself.
+pub type DaemonHandle = Arc<tokio::sync::Mutex<daemon::Daemon>>;
+
+/// Which kind of target to run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetKind {
+    /// A private dockerd started and owned by the harness.
+    Managed,
+    /// An existing daemon, from DOCKER_HOST or the default socket.
+    Docker,
+}
+
+impl TargetKind {
+    /// Name as given on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Managed => "managed",
+            TargetKind::Docker => "docker",
+        }
+    }
+}
+
+/// Settings for opening a target.
+#[derive(Clone, Debug)]
+pub struct TargetOptions {
+    /// Target kind.
+    pub kind: TargetKind,
+    /// Directory holding the engine's binaries for the managed target (default: PATH).
+    pub engine_dir: Option<PathBuf>,
+    /// Allow scenarios that disturb a daemon the harness did not start.
+    pub allow_disruptive: bool,
+    /// The harness's state directory (managed daemons live under `managed/`).
+    pub state_dir: PathBuf,
+    /// Further dockerd arguments for the managed daemon (a side of `qualify`, say).
+    pub daemon_args: Vec<String>,
+}
+
+/// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("SHAKEDOWN_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/shakedown"))
+}
+
+/// An open target: a daemon client, and the daemon itself when the harness owns it.
+pub struct Target {
+    kind: TargetKind,
+    client: DockerClient,
+    managed: Option<DaemonHandle>,
+    allow_disruptive: bool,
+    managed_change: Option<ChangeId>,
+    daemon_args: Vec<String>,
+}
+
+fn daemon_options(plan: &PlannedScenario, daemon_args: &[String]) -> DaemonOptions {
+    let mut extra_args = vec![];
+    if plan.scenario.requires.userland_proxy == Some(false) {
+        extra_args.push("--userland-proxy=false".to_string());
+    }
+    extra_args.extend(daemon_args.iter().cloned());
+    DaemonOptions {
+        live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
+        extra_args,
+        config: plan.scenario.requires.daemon_options_plain(),
+        ..Default::default()
+    }
+}
+
+/// Daemon options `docker info` shows, with where: an option not listed cannot be verified on a
+/// daemon the harness did not start.
+const VERIFIABLE_OPTIONS: &[&str] = &[
+    "experimental",
+    "default-runtime",
+    "storage-driver",
+    "labels",
+    "no-new-privileges",
+    "selinux-enabled",
+];
+
+/// Whether the daemon whose `docker info` is `info` runs with `key: want`; `Err` says why not or
+/// that it cannot be told.
+fn verify_option(
+    key: &str,
+    want: &serde_json::Value,
+    info: &serde_json::Value,
+) -> std::result::Result<(), String> {
+    use serde_json::Value;
+    let security = |name: &str| {
+        info["SecurityOptions"].as_array().is_some_and(|a| {
+            a.iter().any(|o| {
+                o.as_str()
+                    .is_some_and(|o| o.split(',').any(|p| p == format!("name={name}")))
+            })
+        })
+    };
+    let have = match key {
+        "experimental" => info["ExperimentalBuild"].clone(),
+        "default-runtime" => info["DefaultRuntime"].clone(),
+        "storage-driver" => info["Driver"].clone(),
+        "labels" => {
+            let mut v: Vec<String> = info["Labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            v.sort();
+            let mut w: Vec<String> = want
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            w.sort();
+            return if v == w {
+                Ok(())
+            } else {
+                Err(format!("the daemon's labels are {v:?}"))
+            };
+        }
+        "no-new-privileges" => Value::Bool(security("no-new-privileges")),
+        "selinux-enabled" => Value::Bool(security("selinux")),
+        _ => {
+            return Err(format!(
+                "{key:?} cannot be verified on an existing daemon (`docker info` does not show it;                  verifiable: {}): use --target managed",
+                VERIFIABLE_OPTIONS.join(", ")
+            ))
+        }
+    };
+    if &have == want {
+        Ok(())
+    } else {
+        Err(format!("the daemon runs with {key}: {have}"))
+    }
+}
+
+impl Target {
+    /// Opens a target; for `managed`, clears what earlier killed runs left and starts a daemon with
+    /// the options the first scenario needs (journaled in the ledger before it is started).
+    pub async fn open(
+        opts: &TargetOptions,
+        first: Option<&PlannedScenario>,
+        ledger: &Ledger,
+    ) -> Result<Target> {
+        match opts.kind {
+            TargetKind::Docker => {
+                let host = DockerClient::env_host();
+                let client = DockerClient::connect(&host).map_err(Error::env)?;
+                client.ping(Duration::from_secs(10)).await.map_err(|e| {
+                    Error::env(format!(
+                        "the Docker daemon at {host} does not answer: {e:#}\n\
+                         (start it, or set DOCKER_HOST, or use --target managed)"
+                    ))
+                })?;
+                // A local daemon's process is found behind its socket: its roots, bridge and
+                // containerd namespace scope leak detection, and with --allow-disruptive daemon
+                // faults may act on it (disruptive scenarios are refused otherwise).
+                let mut managed = None;
+                if let Some(path) = host.strip_prefix("unix://") {
+                    let live = client
+                        .fingerprint()
+                        .await
+                        .map(|f| f.live_restore)
+                        .unwrap_or(false);
+                    let log = opts.state_dir.join("restarted-dockerd.log");
+                    let _ = std::fs::create_dir_all(&opts.state_dir);
+                    let socket = std::path::PathBuf::from(path);
+                    let found = host::blocking(
+                        "finding the daemon behind its socket",
+                        Duration::from_secs(10),
+                        move || daemon::SystemDaemon::discover(&socket, live, log),
+                    )
+                    .await;
+                    match found {
+                        Ok(Ok(d)) => {
+                            managed =
+                                Some(Arc::new(tokio::sync::Mutex::new(daemon::Daemon::System(d))))
+                        }
+                        Ok(Err(e)) => tracing::warn!("the daemon's process is unknown: {e:#}"),
+                        Err(e) => tracing::warn!("the daemon's process is unknown: {e}"),
+                    }
+                }
+                Ok(Target {
+                    kind: opts.kind,
+                    client,
+                    managed,
+                    allow_disruptive: opts.allow_disruptive,
+                    managed_change: None,
+                    daemon_args: opts.daemon_args.clone(),
+                })
+            }
+            TargetKind::Managed => {
+                let engine = EngineBinaries {
+                    dir: opts.engine_dir.clone(),
+                }
+                .resolve()
+                .map_err(|e| Error::env(format!("{e:#}")))?;
+                let root = opts.state_dir.join("managed");
+                std::fs::create_dir_all(&root)
+                    .map_err(|e| Error::env(format!("cannot create {}: {e}", root.display())))?;
+                for line in managed::sweep_stale(&root)
+                    .await
+                    .map_err(|e| Error::env(format!("{e:#}")))?
+                {
+                    tracing::info!("recovered from an earlier run: {line}");
+                }
+                let options = first
+                    .map(|p| daemon_options(p, &opts.daemon_args))
+                    .unwrap_or_else(|| DaemonOptions {
+                        extra_args: opts.daemon_args.clone(),
+                        ..Default::default()
+                    });
+                // Write-ahead: the daemon's directory is made inside `start`; its owner file lets
+                // a sweep find it should the harness die before the ledger knows its name.
+                let change = ledger
+                    .record(
+                        ChangeScope::Run,
+                        Change::ManagedDaemon {
+                            dir: root.clone(),
+                            id: String::new(),
+                        },
+                        None,
+                    )
+                    .await
+                    .map_err(|e| Error::env(format!("{e}")))?;
+                let daemon =
+                    match ManagedDaemon::start(&root, &engine, &options, READY_DEADLINE).await {
+                        Ok(d) => d,
+                        Err(e) => {
+                            ledger.resolved(
+                                change,
+                                "the daemon did not start (its directory was removed)",
+                            );
+                            return Err(Error::env(format!("starting the managed dockerd: {e:#}")));
+                        }
+                    };
+                ledger
+                    .update(
+                        change,
+                        Change::ManagedDaemon {
+                            dir: daemon.dir().to_path_buf(),
+                            id: daemon.id().to_string(),
+                        },
+                    )
+                    .await;
+                let client = match DockerClient::connect(&daemon.docker_host()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = daemon.shutdown(STOP_DEADLINE).await;
+                        return Err(Error::env(format!("{e:#}")));
+                    }
+                };
+                Ok(Target {
+                    kind: opts.kind,
+                    client,
+                    managed: Some(Arc::new(tokio::sync::Mutex::new(daemon::Daemon::Managed(
+                        daemon,
+                    )))),
+                    allow_disruptive: true,
+                    managed_change: Some(change),
+                    daemon_args: opts.daemon_args.clone(),
+                })
+            }
+        }
+    }
+
+    /// The target's kind.
+    pub fn kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    /// The daemon client.
+    pub fn client(&self) -> &DockerClient {
+        &self.client
+    }
+
+    /// The daemon process: the managed daemon, or a local daemon found behind its socket.
+    pub fn daemon(&self) -> Option<DaemonHandle> {
+        self.managed.clone()
+    }
+
+    /// Problems that make a scenario impossible on this target, decided before anything runs.
+    pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
+        if self.kind == TargetKind::Managed {
+            let mut problems = Vec::new();
+            for p in plans {
+                let conflicts = daemon_options(p, &self.daemon_args).conflicts();
+                if !conflicts.is_empty() {
+                    problems.push(format!(
+                        "{}: scenario {:?} sets daemon option(s) {} in daemon_options, which are also                          given as dockerd flags ({}): dockerd refuses a setting given both ways",
+                        p.file.display(),
+                        p.name(),
+                        conflicts.join(", "),
+                        self.daemon_args.join(" ")
+                    ));
+                }
+            }
+            return if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Input(problems))
+            };
+        }
+        let info = if plans
+            .iter()
+            .any(|p| !p.scenario.requires.daemon_options.is_empty())
+        {
+            self.client
+                .info_json()
+                .await
+                .map_err(|e| Error::env(format!("{e:#}")))?
+        } else {
+            serde_json::Value::Null
+        };
+        let live = self
+            .client
+            .fingerprint()
+            .await
+            .map_err(|e| Error::env(format!("{e:#}")))?
+            .live_restore;
+        let mut problems = Vec::new();
+        for p in plans {
+            if p.scenario.requires.disruptive && !self.allow_disruptive {
+                problems.push(format!(
+                    "{}: scenario {:?} is disruptive (it disturbs the daemon itself) and the daemon at {} \
+                     was not started by the harness: pass --allow-disruptive to run it anyway, or use --target managed",
+                    p.file.display(),
+                    p.name(),
+                    self.client.host()
+                ));
+            }
+            if p.scenario.requires.userland_proxy.is_some() {
+                problems.push(format!(
+                    "{}: scenario {:?} requires a userland-proxy setting, which only a daemon the harness starts can be given: use --target managed",
+                    p.file.display(),
+                    p.name()
+                ));
+            }
+            for (key, want) in &p.scenario.requires.daemon_options {
+                if let Err(why) = verify_option(key, &want.value, &info) {
+                    problems.push(format!(
+                        "{}: scenario {:?} requires daemon option {key}: {}, and the daemon at {}                          was not started by the harness: {why}",
+                        p.file.display(),
+                        p.name(),
+                        want.value,
+                        self.client.host()
+                    ));
+                }
+            }
+            if let Some(want) = p.scenario.requires.live_restore {
+                if want != live {
+                    problems.push(format!(
+                        "{}: scenario {:?} requires live_restore: {want}, but the daemon at {} runs with live-restore {}",
+                        p.file.display(),
+                        p.name(),
+                        self.client.host(),
+                        if live { "enabled" } else { "disabled" }
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input(problems))
+        }
+    }
+
+    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options.
+    pub async fn prepare(&mut self, plan: &PlannedScenario) -> anyhow::Result<()> {
+        let Some(daemon) = self.managed.as_ref() else {
+            return Ok(());
+        };
+        let mut daemon = daemon.lock().await;
+        // A daemon the harness did not start is never restarted just to fit a scenario.
+        if !matches!(*daemon, daemon::Daemon::Managed(_)) {
+            return Ok(());
+        }
+        let want = daemon_options(plan, &self.daemon_args);
+        // A fault may have left it stopped (e.g. killed without restart): start it again.
+        if !daemon.is_running() {
+            daemon.start_again(&want, READY_DEADLINE).await?;
+        } else if daemon.options() != &want {
+            daemon.stop(STOP_DEADLINE).await?;
+            daemon.start_again(&want, READY_DEADLINE).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the target; a managed daemon is stopped and everything it left is removed, and the
+    /// ledger says so.
+    pub async fn close(self, ledger: &Ledger) -> Vec<String> {
+        let change = self.managed_change;
+        match self.managed {
+            None => vec![],
+            Some(handle) => {
+                let daemon = match Arc::try_unwrap(handle).map(|m| m.into_inner()) {
+                    Ok(daemon::Daemon::Managed(m)) => m,
+                    Ok(daemon::Daemon::System(_)) => return vec![],
+                    Err(_) => {
+                        return vec![
+                            "the managed dockerd is still in use; `shakedown clean` will remove it"
+                                .into(),
+                        ]
+                    }
+                };
+                let dir = daemon.dir().display().to_string();
+                match daemon.shutdown(STOP_DEADLINE).await {
+                    Ok(()) => {
+                        let line = format!("stopped the managed dockerd and removed {dir}");
+                        if let Some(c) = change {
+                            ledger.resolved(c, &line);
+                        }
+                        vec![line]
+                    }
+                    Err(e) => vec![format!("stopping the managed dockerd: {e:#}")],
+                }
+            }
+        }
+    }
+}
