@@ -230,13 +230,17 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     })
 }
 
-/// `shakedown clean` on the host; returns what it printed and its exit code.
-pub async fn clean(ssh: &Ssh) -> anyhow::Result<(String, i32)> {
+/// `shakedown clean` on the host (with `--runs RETENTION` when given); returns what it printed
+/// and its exit code.
+pub async fn clean(ssh: &Ssh, runs: Option<&str>) -> anyhow::Result<(String, i32)> {
     let exe = ssh.install().await?;
     let host = ssh.label();
+    let runs = runs
+        .map(|r| format!(" --runs {}", quote(r)))
+        .unwrap_or_default();
     let out = ssh
         .command(&format!(
-            "SHAKEDOWN_STATE_DIR={} {} clean",
+            "SHAKEDOWN_STATE_DIR={} {} clean{runs}",
             quote(&ssh.home),
             quote(&exe)
         ))

@@ -202,25 +202,101 @@ pub async fn clean(state: &Path) -> Cleaned {
     out
 }
 
-/// How many finished runs' directories (and journals) are kept.
+/// How many finished runs' directories (and journals) are kept: every run removes the oldest
+/// dead, settled runs beyond this number when it starts (`shakedown clean --runs` removes more).
 pub const KEEP_RUNS: usize = 50;
 
-/// Removes the directories of dead runs that have nothing outstanding, beyond the newest `keep`
-/// (run ids sort by start time). A live run, or a dead one with changes not undone, is kept.
-pub fn prune(state: &Path, keep: usize) -> Vec<String> {
+/// The least free space (bytes) the state directory's filesystem must have for a run to start:
+/// room for its journal, its evidence and the managed daemon's state.
+pub const MIN_FREE_BYTES: u64 = 256 << 20;
+
+/// Which finished runs' directories `clean --runs` removes. A live run, or a dead one with
+/// changes not undone, is never removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// All but the newest N runs (run ids sort by start time).
+    Keep(usize),
+    /// The runs whose directory was last written longer ago than this.
+    OlderThan(Duration),
+}
+
+impl std::str::FromStr for Retention {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?}: expected keep=N or older-than=DURATION (e.g. older-than=14d)");
+        match s.split_once('=') {
+            Some(("keep", n)) => n.parse().map(Retention::Keep).map_err(|_| bad()),
+            Some(("older-than", d)) => {
+                let d = match d.strip_suffix('d') {
+                    Some(days) => days
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|n| n.checked_mul(86_400))
+                        .map(Duration::from_secs),
+                    None => d
+                        .parse::<model::units::HumanDuration>()
+                        .ok()
+                        .map(|h| h.get()),
+                };
+                d.map(Retention::OlderThan).ok_or_else(bad)
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Removes the directories of dead runs that have nothing outstanding and fall outside `keep`.
+/// A live run, or a dead one with changes not undone, is kept. Returns the directories removed.
+pub fn prune(state: &Path, keep: Retention) -> Vec<String> {
     let dirs = run_dirs(state);
-    let excess = dirs.len().saturating_sub(keep);
+    let candidates: Vec<PathBuf> = match keep {
+        Retention::Keep(n) => {
+            let excess = dirs.len().saturating_sub(n);
+            dirs.into_iter().take(excess).collect()
+        }
+        Retention::OlderThan(age) => dirs
+            .into_iter()
+            .filter(|d| {
+                std::fs::symlink_metadata(d)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|e| e > age)
+            })
+            .collect(),
+    };
     let mut removed = Vec::new();
-    for dir in dirs.into_iter().take(excess) {
+    for dir in candidates {
         let Ok(Some(lock)) = try_lock(&dir) else {
             continue;
         };
+        // The directory's own files go; a journal kept elsewhere (`--journal FILE`) is only
+        // linked from it, and the link is all that is removed.
         if !unsettled(&dir) && std::fs::remove_dir_all(&dir).is_ok() {
             removed.push(dir.display().to_string());
         }
         drop(lock);
     }
     removed
+}
+
+/// Refuses a run when the filesystem of the state directory has less than [`MIN_FREE_BYTES`]
+/// free: a run that cannot write its journal cannot undo what it did.
+pub fn check_free_space(state: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(state).map_err(|e| format!("{}: {e}", state.display()))?;
+    let st = nix::sys::statvfs::statvfs(state).map_err(|e| format!("{}: {e}", state.display()))?;
+    let free = st.blocks_available().saturating_mul(st.fragment_size());
+    if free < MIN_FREE_BYTES {
+        return Err(format!(
+            "{}: only {} MiB free, a run needs at least {} MiB there for its journal and \
+             evidence (free some space, or point SHAKEDOWN_STATE_DIR elsewhere)",
+            state.display(),
+            free >> 20,
+            MIN_FREE_BYTES >> 20
+        ));
+    }
+    Ok(())
 }
 
 /// The daemon a change lives in, if any.
@@ -349,7 +425,7 @@ mod tests {
         let live = try_lock(&runs_dir(state.path()).join("a3"))
             .unwrap()
             .unwrap();
-        let removed = prune(state.path(), 2);
+        let removed = prune(state.path(), Retention::Keep(2));
         let left: Vec<String> = std::fs::read_dir(runs_dir(state.path()))
             .unwrap()
             .flatten()
@@ -360,5 +436,27 @@ mod tests {
         assert_eq!(left, vec!["a2", "a3", "a4", "a5"], "removed {removed:?}");
         drop(live);
         assert_eq!(dead_runs_with_changes(state.path()), vec!["a2".to_string()]);
+    }
+
+    #[test]
+    fn retention_is_read_as_written() {
+        assert_eq!("keep=3".parse(), Ok(Retention::Keep(3)));
+        assert_eq!(
+            "older-than=14d".parse(),
+            Ok(Retention::OlderThan(Duration::from_secs(14 * 86_400)))
+        );
+        assert_eq!(
+            "older-than=90m".parse(),
+            Ok(Retention::OlderThan(Duration::from_secs(5400)))
+        );
+        for bad in [
+            "keep",
+            "keep=-1",
+            "older-than=soon",
+            "newest=3",
+            "older-than=99999999999999999d",
+        ] {
+            assert!(bad.parse::<Retention>().is_err(), "{bad}");
+        }
     }
 }

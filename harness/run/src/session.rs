@@ -140,6 +140,17 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         listener,
     } = session;
     let state = &topts.state_dir;
+    {
+        let state = state.clone();
+        host::blocking(
+            "checking the state directory's free space",
+            std::time::Duration::from_secs(30),
+            move || clean::check_free_space(&state),
+        )
+        .await
+        .map_err(|e| Error::env(e.to_string()))?
+        .map_err(Error::env)?;
+    }
     let journal = if *stream {
         Journal::create_streaming(journal_path)
     } else {
@@ -182,7 +193,7 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
             .collect(),
     });
     let ledger = Ledger::new(journal.clone(), run_id);
-    for dir in clean::prune(state, clean::KEEP_RUNS) {
+    for dir in clean::prune(state, clean::Retention::Keep(clean::KEEP_RUNS)) {
         tracing::debug!("removed the directory of an old run: {dir}");
     }
     let dead = clean::dead_runs_with_changes(state);

@@ -2,10 +2,11 @@
 
 use super::inventory::{parse_target, TargetArg};
 use super::SshArgs;
+use ::run::clean::Retention;
 use model::error::{Error, Result, EXIT_FAILED, EXIT_OK};
 
-/// `clean`: this machine.
-pub(super) async fn clean() -> Result<i32> {
+/// `clean`: this machine (and with `runs`, finished runs' directories).
+pub(super) async fn clean(runs: Option<Retention>) -> Result<i32> {
     let state = engine::default_state_dir();
     let cleaned = ::run::clean::clean(&state).await;
     for l in &cleaned.lines {
@@ -21,6 +22,18 @@ pub(super) async fn clean() -> Result<i32> {
             println!("{l}");
         }
     }
+    if let Some(keep) = runs {
+        let removed = host::blocking(
+            "removing finished runs' directories",
+            std::time::Duration::from_secs(600),
+            move || ::run::clean::prune(&state, keep),
+        )
+        .await
+        .map_err(|e| Error::env(e.to_string()))?;
+        for dir in &removed {
+            println!("removed {dir}");
+        }
+    }
     if cleaned.failed > 0 {
         println!("{} change(s) could not be undone", cleaned.failed);
         return Ok(EXIT_FAILED);
@@ -29,7 +42,7 @@ pub(super) async fn clean() -> Result<i32> {
 }
 
 /// `clean --target`: the host cleans itself (`shakedown clean` there).
-pub(super) async fn remote(t: &str, ssh: &SshArgs) -> Result<i32> {
+pub(super) async fn remote(t: &str, ssh: &SshArgs, runs: Option<Retention>) -> Result<i32> {
     let access = ssh.access();
     let remote = match parse_target(t).map_err(Error::input)? {
         TargetArg::Remote(remote::HostSpec::Ssh(target)) => access.to(target),
@@ -48,7 +61,11 @@ pub(super) async fn remote(t: &str, ssh: &SshArgs) -> Result<i32> {
             ))
         }
     };
-    let (text, code) = remote::clean(&remote)
+    let runs = runs.map(|r| match r {
+        Retention::Keep(n) => format!("keep={n}"),
+        Retention::OlderThan(d) => format!("older-than={}s", d.as_secs()),
+    });
+    let (text, code) = remote::clean(&remote, runs.as_deref())
         .await
         .map_err(|e| Error::env(format!("{e:#}")))?;
     print!("{text}");

@@ -77,12 +77,18 @@ pub enum Command {
     },
     /// Undo what dead runs left: exactly the changes their journals record and they did not undo
     /// (containers, faults, injected leaks, a frozen or stopped daemon, managed daemons). Runs that
-    /// are still alive are left alone.
+    /// are still alive are left alone. With `--runs`, finished runs' directories go too.
     Clean {
         /// `ssh://[USER@]HOST[:PORT]` or `vagrant:MACHINE`: clean that host (runs `shakedown
         /// clean` there).
         #[arg(long, value_name = "TARGET")]
         target: Option<String>,
+        /// Also remove finished runs' directories (journals, evidence) under the state directory:
+        /// `keep=N` keeps the newest N, `older-than=DURATION` (e.g. `14d`) removes those last
+        /// written longer ago. Live runs and runs with changes not undone always stay. Every run
+        /// keeps the newest 50 by itself.
+        #[arg(long, value_name = "keep=N|older-than=DURATION")]
+        runs: Option<::run::clean::Retention>,
         #[command(flatten)]
         ssh: SshArgs,
     },
@@ -211,11 +217,14 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             },
             verbose,
         ),
-        Command::Clean { target: None, .. } => clean::clean().await,
+        Command::Clean {
+            target: None, runs, ..
+        } => clean::clean(runs).await,
         Command::Clean {
             target: Some(t),
             ssh,
-        } => clean::remote(&t, &ssh).await,
+            runs,
+        } => clean::remote(&t, &ssh, runs).await,
         Command::Engines { action } => engines::engines(action).await,
         Command::Vm { action } => vm::vm(action).await,
         Command::Schema => {
