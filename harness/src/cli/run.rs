@@ -2,7 +2,7 @@
 //! (see [`remote`]) — or on several (see [`super::multi`]); the verdicts come from the
 //! journal, as `shakedown judge` computes them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::inventory::{parse_target, run_targets, TargetArg};
 use super::judge::{judge, Outputs};
@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// How the journal names the target when it is not this machine (`--stream`).
     #[arg(long, hide = true, value_name = "LABEL")]
     pub target_label: Option<String>,
+    /// The resolved plan made by the machine that started this run (`--stream`): the journal's
+    /// plan entries as JSON, run exactly as they are instead of planning scenario files here.
+    #[arg(long, hide = true, value_name = "FILE", conflicts_with_all = ["paths", "filter", "repeat"])]
+    pub plan: Option<PathBuf>,
     /// The fixture image's build context carried by the machine that started this run
     /// (`--stream`), instead of one made from this host's static binaries.
     #[arg(long, hide = true, value_name = "FILE")]
@@ -109,8 +113,12 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
             return Err(Error::input("--stream runs one target"));
         }
     }
-    // Planned once for every target: bad input stops the command before anything runs.
-    let plans = planned(&args.paths, args.repeat, args.filter.as_deref())?;
+    // Planned once for every target: bad input stops the command before anything runs. A run
+    // started by another machine runs the plan it was given.
+    let plans = match &args.plan {
+        Some(file) => read_plan(file)?,
+        None => planned(&args.paths, args.repeat, args.filter.as_deref())?,
+    };
     let signals = Signals::install()?;
     if args.stream {
         signals.stop_at_end_of_input();
@@ -291,8 +299,6 @@ async fn run_remote(
         host,
         remote::host::Request {
             plans,
-            repeat: args.repeat,
-            filter: args.filter.as_deref(),
             jobs: args.jobs,
             engine: args.engine.as_deref(),
             daemon_args: &args.daemon_arg,
@@ -307,4 +313,24 @@ async fn run_remote(
     .await;
     progress.clear();
     Ok((journal, problem?))
+}
+
+/// A resolved plan as another machine serialized it ([`remote::PLAN`]): the journal's plan
+/// entries, each scenario's file named by its path beside this one.
+fn read_plan(file: &Path) -> Result<Vec<scenario::PlannedScenario>> {
+    let bad =
+        |e: &dyn std::fmt::Display| Error::input(format!("{}: not a plan: {e}", file.display()));
+    let text = std::fs::read(file).map_err(|e| bad(&e))?;
+    let entries: Vec<journal::PlannedEntry> = serde_json::from_slice(&text).map_err(|e| bad(&e))?;
+    if entries.is_empty() {
+        return Err(bad(&"no scenarios"));
+    }
+    Ok(entries
+        .into_iter()
+        .map(|e| scenario::PlannedScenario {
+            file: e.file,
+            scenario: e.scenario,
+            repeat: e.repeat,
+        })
+        .collect())
 }

@@ -222,8 +222,6 @@ async fn rounds(
                         host,
                         remote::host::Request {
                             plans: &q.plans,
-                            repeat: Some(1),
-                            filter: q.filter.as_deref(),
                             jobs: q.jobs_given,
                             engine: engine.as_deref(),
                             daemon_args: &side.daemon_args,
