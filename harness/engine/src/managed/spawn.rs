@@ -13,7 +13,8 @@ use tokio::process::Command;
 
 use super::procs::is_our_containerd;
 use super::state::{Identity, DOCKERD_FILE};
-use super::{blocking, bridge, DaemonOptions, ManagedDaemon, SCAN_DEADLINE};
+use super::{bridge, DaemonOptions, ManagedDaemon, SCAN_DEADLINE};
+use host::blocking;
 
 /// Upper bound for one `/_ping` attempt, so a daemon that accepts but never answers cannot
 /// eat the whole ready deadline in one go.
