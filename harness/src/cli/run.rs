@@ -57,6 +57,12 @@ pub struct RunArgs {
     /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
     #[arg(long, value_name = "DIR")]
     pub engine_dir: Option<PathBuf>,
+    /// Your daemon.json for the managed daemon: its settings (log driver, default ulimits, address
+    /// pools, storage options, …) start every managed daemon of the run; the keys the harness
+    /// owns (data-root, exec-root, hosts, pidfile, bridge, containerd namespaces, …) are left
+    /// out and named, and a scenario's `requires` and `daemon_options` win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub daemon_config: Option<PathBuf>,
     /// Debian's docker.io VERSION (e.g. 28.5.2) for the managed target, fetched into the engine
     /// cache first if needed (see `shakedown engines`).
     #[arg(long, value_name = "VERSION")]
@@ -111,6 +117,22 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
         }
         if args.stream {
             return Err(Error::input("--stream runs one target"));
+        }
+    }
+    // The user's daemon configuration: read once here, so that a bad file stops the command
+    // before anything runs, and what the harness leaves out of it is said first.
+    if let Some(file) = &args.daemon_config {
+        if targets
+            .iter()
+            .any(|t| !matches!(t.target, TargetArg::Local(TargetKind::Managed)))
+        {
+            return Err(Error::input(
+                "--daemon-config configures the managed daemon on this machine: a daemon at \
+                 DOCKER_HOST runs with its own configuration, and a host's with the host's",
+            ));
+        }
+        for line in daemon_config(&args)?.1 {
+            eprintln!("{}: {line}", file.display());
         }
     }
     // Planned once for every target: bad input stops the command before anything runs. A run
@@ -243,6 +265,7 @@ async fn run_local(
             allow_disruptive: args.allow_disruptive,
             state_dir: state.clone(),
             daemon_args: args.daemon_arg.clone(),
+            daemon_config: daemon_config(args)?.0,
         },
         jobs,
         journal: args
@@ -333,4 +356,20 @@ fn read_plan(file: &Path) -> Result<Vec<scenario::PlannedScenario>> {
             repeat: e.repeat,
         })
         .collect())
+}
+
+/// `--daemon-config`: the user's daemon.json without the keys the harness owns, and a line per
+/// key left out (none without the option).
+fn daemon_config(
+    args: &RunArgs,
+) -> Result<(
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<String>,
+)> {
+    let Some(file) = &args.daemon_config else {
+        return Ok(Default::default());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))?;
+    engine::managed::user_config(&text).map_err(|e| Error::input(format!("{}:{e}", file.display())))
 }
