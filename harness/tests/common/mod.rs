@@ -112,6 +112,16 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
     out
 }
 
+/// The directory of a managed daemon a run in `state` started, once its API socket is there.
+pub fn managed_dir(state: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(state.join("managed"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|d| d.join("docker.sock").exists())
+}
+
 /// `shakedown run FILE` in the background, its output discarded.
 pub fn spawn_run(state: &Path, file: &Path) -> std::process::Child {
     shakedown(state)
