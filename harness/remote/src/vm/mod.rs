@@ -143,6 +143,23 @@ impl Vms {
         }
     }
 
+    /// Makes the state directory and `vms/` root-only, and the files of the image `name` (an
+    /// image built by an older version was left readable by everyone, its keys with it).
+    fn tighten(&self, name: &str) -> anyhow::Result<()> {
+        ::host::private::ensure_dir(&self.state)?;
+        ::host::private::ensure_dir(&self.dir)?;
+        for e in std::fs::read_dir(self.image_dir(name))
+            .into_iter()
+            .flatten()
+        {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                ::host::private::restrict(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes an image.
     pub async fn remove(&self, name: &str) -> anyhow::Result<()> {
         check_name(name).map_err(|e| anyhow!(e))?;
