@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{scenario, shakedown, text};
+use common::{exposed, scenario, shakedown, text};
 
 /// `shakedown run` with the umask 022, so what follows the umask is predictable.
 fn run_cmd(state: &Path) -> Command {
@@ -31,49 +31,6 @@ fn run_cmd(state: &Path) -> Command {
 
 fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
-}
-
-/// What Docker makes in a managed daemon's directory `managed/ID/`: its data-root, exec-root and
-/// socket directories (Docker sets their modes itself; 0710 for the data-root) and its pid file.
-/// The directory itself is the harness's and 0700, so nothing in it is reachable by others.
-fn dockers(rel: &Path) -> bool {
-    let c: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
-    c.len() >= 3
-        && c[0] == "managed"
-        && (["data", "exec", "sock"].iter().any(|d| c[2] == *d) || c[2] == "docker.pid")
-}
-
-/// Every path under `state` (and `state` itself) that group or others may use, with its mode:
-/// directories must be 0700 and files 0600; symbolic links (their targets are checked where
-/// they are) and what Docker makes in a managed daemon's directory are skipped. Paths that go
-/// away while they are walked are skipped too (a run may be removing them).
-fn exposed(state: &Path) -> Vec<String> {
-    fn walk(state: &Path, p: &Path, out: &mut Vec<String>) {
-        let rel = p.strip_prefix(state).unwrap();
-        if dockers(rel) {
-            return;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(p) else {
-            return;
-        };
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            return;
-        }
-        let m = meta.permissions().mode() & 0o7777;
-        let want = if ft.is_dir() { 0o700 } else { 0o600 };
-        if m != want || !(ft.is_dir() || ft.is_file()) {
-            out.push(format!("{} {m:o}", p.display()));
-        }
-        if ft.is_dir() {
-            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
-                walk(state, &e.path(), out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(state, state, &mut out);
-    out
 }
 
 /// A scenario that keeps a container (and so its managed daemon) up for a few seconds.
@@ -139,6 +96,12 @@ fn a_run_leaves_nothing_in_the_state_directory_for_others() {
     // directory (a remote run keeps its artifacts there).
     let after = exposed(&state);
     assert!(after.is_empty(), "open to others after the run: {after:#?}");
+    // Nothing below is reachable: the state directory and every directory in it are 0700.
+    assert_eq!(mode(&state), 0o700);
+    for e in std::fs::read_dir(&state).unwrap().flatten() {
+        let want = if e.path().is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&e.path()), want, "{}", e.path().display());
+    }
     let runs: Vec<PathBuf> = std::fs::read_dir(state.join("runs"))
         .unwrap()
         .flatten()

@@ -210,6 +210,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_older_image_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let state = tempfile::tempdir().unwrap();
+        let vms = Vms::new(state.path());
+        let image = vms.image_dir("old");
+        std::fs::create_dir_all(&image).unwrap();
+        std::fs::write(image.join("id_ed25519.pub"), "k").unwrap();
+        set_mode(&image.join("id_ed25519.pub"), 0o644).unwrap();
+        set_mode(&vms.dir, 0o755).unwrap();
+        vms.tighten("old").unwrap();
+        assert_eq!(mode(&vms.dir), 0o700);
+        assert_eq!(mode(&image.join("id_ed25519.pub")), 0o600);
+        // Nothing built yet: nothing to do but the directories.
+        vms.tighten("none").unwrap();
+    }
+
+    #[test]
     fn names_are_checked() {
         assert!(check_name("b12").is_ok());
         for bad in ["", ".x", "a/b", "a b"] {
