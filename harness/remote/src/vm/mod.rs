@@ -144,7 +144,8 @@ impl Vms {
     }
 
     /// Makes the state directory and `vms/` root-only, and the files of the image `name` (an
-    /// image built by an older version was left readable by everyone, its keys with it).
+    /// image built by an older version was left readable by everyone, its keys with it): when
+    /// an image is built or booted.
     fn tighten(&self, name: &str) -> anyhow::Result<()> {
         ::host::private::ensure_dir(&self.state)?;
         ::host::private::ensure_dir(&self.dir)?;

@@ -30,6 +30,7 @@ impl Vms {
         let image = self
             .get(name)
             .ok_or_else(|| anyhow!("no VM image {name} (built: {})", self.names()))?;
+        self.tighten(name)?;
         let qemu = ::host::cmd::which("qemu-system-x86_64")
             .filter(|p| p.exists())
             .ok_or_else(|| {
