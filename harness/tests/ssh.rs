@@ -137,6 +137,13 @@ fn same_verdicts_as_a_local_run() {
     for s in SCENARIOS {
         assert!(junit.contains(s), "{junit}");
     }
+    // Root-only on both sides: the host's directory (binary, fixture, runs) and the journal
+    // streamed back into this side's state directory.
+    let open = common::exposed(&remote_dir);
+    assert!(open.is_empty(), "open to others on the host: {open:#?}");
+    let open = common::exposed(state.path());
+    assert!(open.is_empty(), "open to others here: {open:#?}");
+    assert!(state.path().join("remote-runs").is_dir());
 }
 
 /// Processes of this machine whose command line mentions `needle`, still alive (not zombies).

@@ -64,9 +64,7 @@ pub struct TargetOptions {
 
 /// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
 pub fn default_state_dir() -> PathBuf {
-    std::env::var_os("SHAKEDOWN_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/shakedown"))
+    host::private::state_dir()
 }
 
 /// An open target: a daemon client, and the daemon itself when the harness owns it.
@@ -215,7 +213,7 @@ impl Target {
                         .map(|f| f.live_restore)
                         .unwrap_or(false);
                     let log = opts.state_dir.join("restarted-dockerd.log");
-                    let _ = std::fs::create_dir_all(&opts.state_dir);
+                    let _ = host::private::create_dir_all(&opts.state_dir);
                     let socket = std::path::PathBuf::from(path);
                     let found = host::blocking(
                         "finding the daemon behind its socket",
@@ -249,7 +247,7 @@ impl Target {
                 .resolve()
                 .map_err(|e| Error::env(format!("{e:#}")))?;
                 let root = opts.state_dir.join("managed");
-                std::fs::create_dir_all(&root)
+                host::private::create_dir_all(&root)
                     .map_err(|e| Error::env(format!("cannot create {}: {e}", root.display())))?;
                 for line in managed::sweep_stale(&root)
                     .await

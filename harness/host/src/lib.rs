@@ -29,6 +29,7 @@ pub mod kmsg;
 pub mod mounts;
 pub mod netns;
 pub mod pidfd;
+pub mod private;
 pub mod proc;
 pub mod process;
 

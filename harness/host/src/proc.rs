@@ -55,9 +55,9 @@ impl Identity {
         (id.pid > 0 && it.next().is_none()).then_some(id)
     }
 
-    /// Records it in a file as `<pid> <start>`.
+    /// Records it in a file as `<pid> <start>` (root-only: it lives in the state directory).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        std::fs::write(path, format!("{} {}\n", self.pid, self.start))
+        crate::private::write(path, format!("{} {}\n", self.pid, self.start))
     }
 }
 

@@ -122,8 +122,7 @@ impl Access {
             })?;
         let dir = engine::default_state_dir().join("vagrant");
         let file = dir.join(format!("{}.ssh_config", model::units::file_name(machine)));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&file, out))
+        ::host::private::write(&file, out)
             .with_context(|| format!("cannot write {}", file.display()))?;
         let mut ssh = self.to(SshTarget {
             user: None,

@@ -117,13 +117,9 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let mut stdin = child.stdin.take();
     let stdout = child.stdout.take().context("ssh stdout")?;
     let stderr = child.stderr.take().context("ssh stderr")?;
-    if let Some(d) = r.journal.parent() {
-        tokio::fs::create_dir_all(d)
-            .await
-            .with_context(|| format!("{}", d.display()))?;
-    }
-    let mut file = tokio::fs::File::create(r.journal)
-        .await
+    // Root-only in the state directory, with the umask where the user named it.
+    let mut file = ::host::private::create_in(&engine::default_state_dir(), r.journal)
+        .map(tokio::fs::File::from_std)
         .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
     let label = host.clone();
     let err_task = tokio::spawn(async move {

@@ -93,7 +93,7 @@ impl ManagedDaemon {
         ready_deadline: Duration,
     ) -> Result<Self> {
         let t0 = Instant::now();
-        fs::create_dir_all(state_root)
+        host::private::create_dir_all(state_root)
             .with_context(|| format!("creating state root {}", state_root.display()))?;
         // Mount points in /proc/self/mountinfo are canonical paths; so must ours be, or the
         // unmount pass would miss them (e.g. when state_root sits under a symlink).
