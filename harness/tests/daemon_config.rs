@@ -23,11 +23,27 @@ fn soft_nofile_of(marker: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Watches, every 50 ms until told to stop, the soft open-files limit of the processes whose
+/// command line has `marker`: every reading.
+fn watch_nofile(marker: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<u64>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, marker) = (stop.clone(), marker.to_string());
+    let watcher = std::thread::spawn(move || {
+        let mut seen = vec![];
+        while !flag.load(Ordering::Relaxed) {
+            seen.extend(soft_nofile_of(&marker));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen
+    });
+    (stop, watcher)
+}
+
 #[test]
 fn the_users_daemon_json_reaches_the_containers_and_owned_keys_are_left_out() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let marker = format!("cfg{}", std::process::id());
+    let marker = format!("cfgrun{}", std::process::id());
     let config = dir.path().join("daemon.json");
     std::fs::write(
         &config,
@@ -47,18 +63,7 @@ fn the_users_daemon_json_reaches_the_containers_and_owned_keys_are_left_out() {
             "name: limits\ncontainers:\n  c: {{command: [sh, -c, \"sleep 1000; true\", {marker}]}}\nsteps:\n  - action: {{start: {{container: c}}}}\n  - action: {{sleep: {{duration: 2s}}}}\n"
         ),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (stop, marker) = (stop.clone(), marker.clone());
-        std::thread::spawn(move || {
-            let mut seen = vec![];
-            while !stop.load(Ordering::Relaxed) {
-                seen.extend(soft_nofile_of(&marker));
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            seen
-        })
-    };
+    let (stop, watcher) = watch_nofile(&marker);
     let out = shakedown(state.path())
         .arg("run")
         .arg("--daemon-config")
@@ -128,4 +133,45 @@ fn a_key_the_daemon_rejects_stops_the_run_with_the_daemons_words() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("managed daemon"), "{}", text(&out));
+}
+
+#[test]
+fn a_qualify_side_starts_from_its_daemon_json() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("cfgqualify{}", std::process::id());
+    let config = dir.path().join("daemon.json");
+    std::fs::write(
+        &config,
+        r#"{"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 1234}}}"#,
+    )
+    .unwrap();
+    let file = scenario(
+        dir.path(),
+        "limits",
+        &format!(
+            "name: limits\ncontainers:\n  c: {{command: [sh, -c, \"ulimit -n; sleep 1000; true\", {marker}]}}\nsteps:\n  - action: {{start: {{container: c}}}}\n  - name: limit\n    action: {{log: {{container: c, contains: \"1234\", since: start, within: 3s}}}}\n    expect: {{probe: up}}\n"
+        ),
+    );
+    let (stop, watcher) = watch_nofile(&marker);
+    let json = dir.path().join("q.json");
+    let out = shakedown(state.path())
+        .args(["qualify", "--baseline", "system", "--candidate"])
+        .arg(format!("system,config={}", config.display()))
+        .arg(&file)
+        .args(["--repeat", "3", "--out"])
+        .arg(dir.path().join("runs"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let seen: std::collections::BTreeSet<u64> = watcher.join().unwrap().into_iter().collect();
+    // The kernel saw both: the candidate's containers with the file's limit, the baseline's
+    // with the engine's default.
+    assert!(seen.contains(&1234) && seen.len() >= 2, "{seen:?}");
+    let r = common::json(&json);
+    let s = &r["scenarios"][0];
+    assert_eq!(s["kind"], "fixed", "{}\n{r:#}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -61,6 +61,12 @@ pub struct QualifyArgs {
 pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
     use crate::qualify::{self, side::Side};
     let (baseline, candidate) = (Side::parse(&args.baseline)?, Side::parse(&args.candidate)?);
+    // A side's daemon.json is read now, so that a bad file stops the command before any round.
+    for side in [&baseline, &candidate] {
+        for line in side.config()?.1 {
+            eprintln!("side {}: {line}", side.spec);
+        }
+    }
     let plans = if baseline.runs() || candidate.runs() {
         planned(&args.paths, Some(1), args.filter.as_deref())?
     } else {

@@ -93,7 +93,7 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
         SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };
     Ok(TargetOptions {
-        daemon_config: Default::default(),
+        daemon_config: side.config()?.0,
         kind: TargetKind::Managed,
         engine_dir,
         allow_disruptive: false,

@@ -2,7 +2,8 @@
 //! `system` (the engine on PATH) or `journal=FILE` (saved runs, repeatable), each optionally with
 //! dockerd settings `daemon.FLAG=VALUE` (`engine=20.10.24,daemon.shutdown-timeout=30`); or a host
 //! reached over SSH first — `ssh://…`, `vagrant:MACHINE`, `vm:NAME` — optionally followed by
-//! `,engine=VERSION` (fetched there) and `daemon.FLAG=VALUE` (`vm:b13,engine=26.1.5`).
+//! `,engine=VERSION` (fetched there) and `daemon.FLAG=VALUE` (`vm:b13,engine=26.1.5`). A side on
+//! this machine may start from the user's daemon.json: `config=FILE` (as `run --daemon-config`).
 
 use std::path::PathBuf;
 
@@ -39,6 +40,8 @@ pub struct Side {
     pub kind: SideKind,
     /// dockerd arguments (`--FLAG=VALUE`) for the managed daemon.
     pub daemon_args: Vec<String>,
+    /// `config=FILE`: the user's daemon.json the managed daemon starts from.
+    pub daemon_config: Option<PathBuf>,
 }
 
 impl Side {
@@ -54,6 +57,7 @@ impl Side {
         let mut kind = None;
         let mut journals = Vec::new();
         let mut daemon_args = Vec::new();
+        let mut daemon_config = None;
         for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let set = |kind: &mut Option<SideKind>, k: SideKind| -> Result<()> {
                 if kind.replace(k).is_some() {
@@ -69,14 +73,17 @@ impl Side {
                     set(&mut kind, SideKind::EngineDir(v.into()))?
                 }
                 Some(("journal", v)) if !v.is_empty() => journals.push(PathBuf::from(v)),
+                Some(("config", v)) if !v.is_empty() && daemon_config.is_none() => {
+                    daemon_config = Some(PathBuf::from(v))
+                }
                 Some((k, v)) if k.starts_with("daemon.") && k.len() > 7 => {
                     daemon_args.push(format!("--{}={v}", &k[7..]))
                 }
                 None if part == "system" => set(&mut kind, SideKind::System)?,
                 _ => {
                     return Err(bad(format!(
-                        "{part:?} is not engine=VERSION, engine-dir=DIR, system, journal=FILE or \
-                         daemon.FLAG=VALUE"
+                        "{part:?} is not engine=VERSION, engine-dir=DIR, system, journal=FILE, \
+                         config=FILE (once) or daemon.FLAG=VALUE"
                     )))
                 }
             }
@@ -96,6 +103,11 @@ impl Side {
                     "a side runs on a host or reads journals, not both".into()
                 ));
             }
+            if daemon_config.is_some() {
+                return Err(bad(
+                    "config=FILE configures a managed daemon on this machine, not a host's".into(),
+                ));
+            }
             if let remote::HostSpec::Ssh(t) = &host {
                 if t.existing_daemon && (engine.is_some() || !daemon_args.is_empty()) {
                     return Err(bad(
@@ -109,6 +121,7 @@ impl Side {
                 spec: spec.to_string(),
                 kind: SideKind::Remote { host, engine },
                 daemon_args,
+                daemon_config,
             });
         }
         let kind = match (kind, journals.is_empty()) {
@@ -117,7 +130,7 @@ impl Side {
                     "a side runs an engine or reads journals, not both".into()
                 ))
             }
-            (None, false) if !daemon_args.is_empty() => {
+            (None, false) if !daemon_args.is_empty() || daemon_config.is_some() => {
                 return Err(bad("daemon settings do not apply to saved journals".into()))
             }
             (None, false) => SideKind::Journals(journals),
@@ -132,7 +145,30 @@ impl Side {
             spec: spec.to_string(),
             kind,
             daemon_args,
+            daemon_config,
         })
+    }
+
+    /// `config=FILE` read: the user's daemon.json without the keys the harness owns, and a line
+    /// per key left out (none without `config=`).
+    pub fn config(
+        &self,
+    ) -> Result<(
+        std::collections::BTreeMap<String, serde_json::Value>,
+        Vec<String>,
+    )> {
+        let Some(file) = &self.daemon_config else {
+            return Ok(Default::default());
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::input(format!(
+                "side {}: {}: cannot read: {e}",
+                self.spec,
+                file.display()
+            ))
+        })?;
+        engine::managed::user_config(&text)
+            .map_err(|e| Error::input(format!("side {}: {}:{e}", self.spec, file.display())))
     }
 
     /// Whether the side runs scenarios (rather than reading journals).
@@ -164,7 +200,14 @@ mod tests {
                     engine: Some("26.1.5".into()),
                 },
                 daemon_args: vec!["--init=true".into()],
+                daemon_config: None,
             }
+        );
+        assert_eq!(
+            Side::parse("system,config=/etc/docker/daemon.json")
+                .unwrap()
+                .daemon_config,
+            Some(PathBuf::from("/etc/docker/daemon.json"))
         );
         assert!(matches!(
             Side::parse("ssh://root@h:2222").unwrap().kind,
@@ -181,6 +224,9 @@ mod tests {
             "vm:b12,journal=a",
             "ssh://h?daemon=docker,engine=1",
             "colour=red",
+            "vm:b12,config=d.json",
+            "journal=a,config=d.json",
+            "system,config=a,config=b",
         ] {
             let e = Side::parse(bad).unwrap_err().to_string();
             assert!(e.contains("side"), "{bad}: {e}");

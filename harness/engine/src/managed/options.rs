@@ -20,6 +20,22 @@ pub const OWNED_KEYS: &[&str] = &[
     "ip-masq",
 ];
 
+/// The settings and the lines of [`user_config`] for the file at `path`; errors name the file
+/// (and the line and column).
+pub fn read_user_config(
+    path: &std::path::Path,
+) -> Result<
+    (
+        std::collections::BTreeMap<String, serde_json::Value>,
+        Vec<String>,
+    ),
+    String,
+> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    user_config(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
 /// A user's `daemon.json` (`run --daemon-config`), without the keys the harness owns: the
 /// settings, and one line per key left out.
 pub fn user_config(
