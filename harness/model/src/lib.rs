@@ -11,6 +11,7 @@ pub mod expect;
 pub mod fact;
 pub mod journal;
 pub mod kernel;
+pub mod limits;
 pub mod record;
 pub mod scenario;
 pub mod signal;

@@ -15,6 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
+use crate::limits::{MAX_EXPANDED_BYTES, MAX_MATRIX_VARIANTS};
+
 /// A parameter's value: a bool, a number or a text (durations and sizes are texts, e.g. `5s`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
@@ -161,6 +163,16 @@ fn root(text: &str) -> Option<Node> {
             _ => return node(e, &mut events),
         }
     }
+}
+
+/// The 1-based (line, column) where the value of a top-level key of `text` starts, if the text
+/// parses as a map that has the key.
+pub(super) fn top_level_value_at(text: &str, name: &str) -> Option<(u64, u64)> {
+    let Kind::Map(entries, _) = root(text)?.kind else {
+        return None;
+    };
+    let (_, v) = entries.iter().find(|(k, _)| key(k) == Some(name))?;
+    Some((v.span.start.line() as u64, v.span.start.col() as u64 + 1))
 }
 
 fn key(n: &Node) -> Option<&str> {
@@ -384,6 +396,22 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Variant>, Vec<String>> {
     match matrix_node {
         None => variants.push((None, base.clone())),
         Some((mk, m)) => match &m.kind {
+            Kind::Map(rows, _) if rows.len() > MAX_MATRIX_VARIANTS => {
+                return Err(vec![format!(
+                    "{}: `matrix` has {} variants, more than the limit of {MAX_MATRIX_VARIANTS} (MAX_MATRIX_VARIANTS)",
+                    loc(file, &m.span),
+                    rows.len()
+                )]);
+            }
+            Kind::Map(rows, _) if rows.len().saturating_mul(text.len()) > MAX_EXPANDED_BYTES => {
+                return Err(vec![format!(
+                    "{}: `matrix` has {} variants of a {}-byte file: together more than the limit of {} (MAX_EXPANDED_BYTES)",
+                    loc(file, &m.span),
+                    rows.len(),
+                    text.len(),
+                    crate::limits::bytes(MAX_EXPANDED_BYTES)
+                )]);
+            }
             Kind::Map(rows, _) if !rows.is_empty() => {
                 for (k, row) in rows {
                     let Some(name) = key(k).filter(|n| super::load::valid_name(n)) else {
