@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod anchor;
+pub mod config;
 pub mod error;
 pub mod expect;
 pub mod fact;
