@@ -13,4 +13,4 @@ pub mod journal;
 pub mod stats;
 pub mod verdict;
 
-pub use journal::judge_journal;
+pub use journal::{judge_journal, judge_reader};
