@@ -307,12 +307,14 @@ fn compare_measure(
     if base.len() < MIN_VALUES || cand.len() < MIN_VALUES {
         return None;
     }
-    let (ratio, lo, hi) = crate::stats::ratio_of_medians(base, cand, LEVEL, RESAMPLES)?;
+    // In logarithms, so that the sides swapped give exactly the opposite change.
+    let (ratio, lo, hi) = crate::stats::log_ratio(base, cand, LEVEL, RESAMPLES)?;
     let (mb, mc) = (crate::stats::median(base)?, crate::stats::median(cand)?);
     let big = (mc - mb).abs() > floor;
-    let change = if big && lo > 1.0 + threshold {
+    let beyond = threshold.ln_1p();
+    let change = if big && lo > beyond {
         Change::Worse
-    } else if big && hi < 1.0 / (1.0 + threshold) {
+    } else if big && hi < -beyond {
         Change::Better
     } else {
         Change::Same
@@ -326,7 +328,7 @@ fn compare_measure(
         baseline_median: mb,
         candidate_median: mc,
         ratio,
-        interval: (lo, hi),
+        interval: (lo.exp(), hi.exp()),
         threshold,
         floor,
         change,
