@@ -562,6 +562,38 @@ mod tests {
     }
 
     #[test]
+    fn swapping_the_sides_swaps_the_kind_near_the_threshold() {
+        // Found by the property test: the lower end of the interval one way was 1.248 (`same`),
+        // the upper end the other way 0.789 (`better`).
+        let b = [
+            (143, 2.0097752453470767),
+            (143, 2.0097752453470767),
+            (143, 2.0097752453470767),
+            (143, 3.0736745496043145),
+            (143, 2.857063882679713),
+            (143, 2.743671175541229),
+        ];
+        let c = [
+            (143, 3.7589276254564328),
+            (143, 4.365939196851077),
+            (143, 3.495717290734078),
+            (143, 3.8679697601290384),
+        ];
+        let (there, back) = (kind(&b, &c), kind(&c, &b));
+        assert_eq!((there, back), (Kind::Regression, Kind::Better));
+        let one = compare(&side(&b), &side(&c), &Thresholds::default(), "test");
+        let other = compare(&side(&c), &side(&b), &Thresholds::default(), "test");
+        let (i, j) = (
+            one.scenarios[0].measures[0].interval,
+            other.scenarios[0].measures[0].interval,
+        );
+        assert!(
+            (i.0 * j.1 - 1.0).abs() < 1e-12 && (i.1 * j.0 - 1.0).abs() < 1e-12,
+            "{i:?} {j:?}"
+        );
+    }
+
+    #[test]
     fn skipped_on_both_sides_is_not_compared_and_on_one_side_a_difference() {
         let ran = side(&[(143, 1.0), (143, 1.0), (143, 1.0)]);
         let both = compare(&skipped(3), &skipped(3), &Thresholds::default(), "test");
