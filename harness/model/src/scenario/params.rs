@@ -530,10 +530,12 @@ fn substitute(
                 .unwrap_or(VarValue::Text(String::new()))
         };
         if matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded) {
-            // A block's text is written as is: replace each placeholder where it is written.
+            // A block's text is written as is: replace each placeholder where it is written, each
+            // after the one before (the same placeholder may be written twice).
+            let mut from = start;
             for p in &s.found {
                 let written = &s.value[p.range.clone()];
-                let Some(i) = text[start..end].find(written) else {
+                let Some(i) = text.get(from..end).and_then(|t| t.find(written)) else {
                     problems.push(format!(
                         "{}: cannot place this placeholder",
                         loc(file, span)
@@ -548,7 +550,8 @@ fn substitute(
                         p.var
                     ));
                 }
-                let at = start + i;
+                let at = from + i;
+                from = at + written.len();
                 let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
                 edits.push(Edit {
                     range: at..at + written.len(),
@@ -586,6 +589,14 @@ fn substitute(
         return Err(problems);
     }
     edits.sort_by_key(|e| e.range.start);
+    if let Some(w) = edits.windows(2).find(|w| w[1].range.start < w[0].range.end) {
+        return Err(vec![format!(
+            "{}:{}:{}: placeholders overlap here: write each once, on its own",
+            file.display(),
+            w[1].line,
+            w[1].col
+        )]);
+    }
     let mut out = String::with_capacity(text.len());
     let mut map = PosMap::default();
     let mut last = 0;
