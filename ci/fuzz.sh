@@ -64,7 +64,10 @@ fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 [[ $# -gt 0 ]] && TARGETS=("$@")
 cargo fuzz build "${FLAGS[@]}"
+failed=0
 for t in "${TARGETS[@]}"; do
     mkdir -p "target/corpus/$t"
-    run "$t" "${FUZZ_SECONDS:-30}" "target/corpus/$t" "corpus/$t"
+    # A crash stops this target only: the others still run.
+    run "$t" "${FUZZ_SECONDS:-30}" "target/corpus/$t" "corpus/$t" || failed=1
 done
+exit $failed

@@ -4,9 +4,12 @@
 
 use std::path::Path;
 
+/// A target's checks.
+type Check = fn(&[u8]);
+
 #[test]
 fn every_corpus_input_passes_its_target() {
-    let targets: [(&str, fn(&[u8])); 5] = [
+    let targets: [(&str, Check); 5] = [
         ("scenario", shakedown_fuzz::scenario),
         ("matrix", shakedown_fuzz::matrix),
         ("inventory", shakedown_fuzz::inventory),
