@@ -27,7 +27,7 @@ run() { # TARGET SECONDS LIBFUZZER_ARG... CORPUS_DIR...
     shift 2
     local log
     log=$(mktemp)
-    local status=0
+    local status=0 started=$SECONDS
     local args=() dirs=()
     for a in "$@"; do
         if [[ $a == -* ]]; then args+=("$a"); else dirs+=("$a"); fi
