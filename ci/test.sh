@@ -9,3 +9,5 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The static build the SSH tests copy to their "host" (tests/ssh.rs builds it too when missing).
 ci/build-static.sh dev >/dev/null
 cargo test --workspace
+# The fuzz targets' corpus (seeds and every crash found) replayed as a regression test.
+ci/fuzz.sh --regress

@@ -307,12 +307,14 @@ fn compare_measure(
     if base.len() < MIN_VALUES || cand.len() < MIN_VALUES {
         return None;
     }
-    let (ratio, lo, hi) = crate::stats::ratio_of_medians(base, cand, LEVEL, RESAMPLES)?;
+    // In logarithms, so that the sides swapped give exactly the opposite change.
+    let (ratio, lo, hi) = crate::stats::log_ratio(base, cand, LEVEL, RESAMPLES)?;
     let (mb, mc) = (crate::stats::median(base)?, crate::stats::median(cand)?);
     let big = (mc - mb).abs() > floor;
-    let change = if big && lo > 1.0 + threshold {
+    let beyond = threshold.ln_1p();
+    let change = if big && lo > beyond {
         Change::Worse
-    } else if big && hi < 1.0 / (1.0 + threshold) {
+    } else if big && hi < -beyond {
         Change::Better
     } else {
         Change::Same
@@ -326,7 +328,7 @@ fn compare_measure(
         baseline_median: mb,
         candidate_median: mc,
         ratio,
-        interval: (lo, hi),
+        interval: (lo.exp(), hi.exp()),
         threshold,
         floor,
         change,
@@ -557,6 +559,38 @@ mod tests {
         assert!(r.fails());
         let m = &r.scenarios[0].measures[0];
         assert!(m.interval.0 > 1.25 && m.ratio > 1.9, "{m:?}");
+    }
+
+    #[test]
+    fn swapping_the_sides_swaps_the_kind_near_the_threshold() {
+        // Found by the property test: the lower end of the interval one way was 1.248 (`same`),
+        // the upper end the other way 0.789 (`better`).
+        let b = [
+            (143, 2.0097752453470767),
+            (143, 2.0097752453470767),
+            (143, 2.0097752453470767),
+            (143, 3.0736745496043145),
+            (143, 2.857063882679713),
+            (143, 2.743671175541229),
+        ];
+        let c = [
+            (143, 3.7589276254564328),
+            (143, 4.365939196851077),
+            (143, 3.495717290734078),
+            (143, 3.8679697601290384),
+        ];
+        let (there, back) = (kind(&b, &c), kind(&c, &b));
+        assert_eq!((there, back), (Kind::Regression, Kind::Better));
+        let one = compare(&side(&b), &side(&c), &Thresholds::default(), "test");
+        let other = compare(&side(&c), &side(&b), &Thresholds::default(), "test");
+        let (i, j) = (
+            one.scenarios[0].measures[0].interval,
+            other.scenarios[0].measures[0].interval,
+        );
+        assert!(
+            (i.0 * j.1 - 1.0).abs() < 1e-12 && (i.1 * j.0 - 1.0).abs() < 1e-12,
+            "{i:?} {j:?}"
+        );
     }
 
     #[test]

@@ -14,4 +14,4 @@ pub mod outcome;
 pub mod stats;
 pub mod verdict;
 
-pub use journal::judge_journal;
+pub use journal::{judge_journal, judge_reader};

@@ -37,44 +37,77 @@ impl Rng {
 
 /// The ratio of medians `median(candidate) / median(baseline)` and its bootstrap confidence
 /// interval at `level` (e.g. 0.95): both samples are resampled with replacement `resamples`
-/// times. `None` when a side has no values or the baseline's median is 0.
+/// times. `None` when a side has no values or a median is not positive. See [`log_ratio`].
 pub fn ratio_of_medians(
     baseline: &[f64],
     candidate: &[f64],
     level: f64,
     resamples: usize,
 ) -> Option<(f64, f64, f64)> {
+    let (ratio, lo, hi) = log_ratio(baseline, candidate, level, resamples)?;
+    Some((ratio, lo.exp(), hi.exp()))
+}
+
+/// The ratio of medians `median(candidate) / median(baseline)` and the natural logarithms of the
+/// ends of its bootstrap confidence interval at `level`.
+///
+/// Exactly symmetric, so that swapping the sides of a comparison swaps its verdicts: the
+/// resamples do not depend on which side is the baseline (each sample is sorted, and the one that
+/// sorts first is drawn first, from a seed of both sizes), each resample's ratio is a difference
+/// of logarithms (which negates exactly), and the interval's ends are the same number of
+/// resamples in from either end. So with the sides swapped the interval is exactly `(-hi, -lo)`.
+/// `None` when a side has no values or a median is not positive.
+pub fn log_ratio(
+    baseline: &[f64],
+    candidate: &[f64],
+    level: f64,
+    resamples: usize,
+) -> Option<(f64, f64, f64)> {
     let (mb, mc) = (median(baseline)?, median(candidate)?);
-    if mb <= 0.0 {
+    if mb <= 0.0 || mc <= 0.0 {
         return None;
     }
-    let mut rng =
-        Rng(0x9e37_79b9_7f4a_7c15 ^ (baseline.len() as u64) << 20 ^ candidate.len() as u64);
-    let mut ratios = Vec::with_capacity(resamples);
-    let mut a = vec![0.0; baseline.len()];
-    let mut b = vec![0.0; candidate.len()];
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (base, cand) = (sorted(baseline), sorted(candidate));
+    let key = |v: &[f64]| (v.len(), v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    let base_first = key(&base) <= key(&cand);
+    let (first, second) = if base_first {
+        (&base, &cand)
+    } else {
+        (&cand, &base)
+    };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (first.len() as u64) << 20 ^ second.len() as u64);
+    let mut logs = Vec::with_capacity(resamples);
+    let mut a = vec![0.0; first.len()];
+    let mut b = vec![0.0; second.len()];
     for _ in 0..resamples {
         for x in a.iter_mut() {
-            *x = baseline[rng.below(baseline.len())];
+            *x = first[rng.below(first.len())];
         }
         for x in b.iter_mut() {
-            *x = candidate[rng.below(candidate.len())];
+            *x = second[rng.below(second.len())];
         }
         let (ma, mbb) = (median(&a)?, median(&b)?);
-        if ma > 0.0 {
-            ratios.push(mbb / ma);
+        if ma > 0.0 && mbb > 0.0 {
+            let (lb, lc) = if base_first {
+                (ma.ln(), mbb.ln())
+            } else {
+                (mbb.ln(), ma.ln())
+            };
+            logs.push(lc - lb);
         }
     }
-    if ratios.is_empty() {
+    if logs.is_empty() {
         return None;
     }
-    ratios.sort_by(f64::total_cmp);
-    let tail = (1.0 - level) / 2.0 * 100.0;
-    Some((
-        mc / mb,
-        percentile(&ratios, tail.max(0.0)),
-        percentile(&ratios, 100.0 - tail),
-    ))
+    logs.sort_by(f64::total_cmp);
+    let tail = (1.0 - level).max(0.0) / 2.0;
+    let k = ((tail * logs.len() as f64).ceil() as usize).clamp(1, logs.len());
+    Some((mc / mb, logs[k - 1], logs[logs.len() - k]))
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 
 pub mod action;
 pub mod anchor;
+pub mod config;
 pub mod error;
 pub mod expect;
 pub mod fact;
 pub mod journal;
 pub mod kernel;
+pub mod limits;
 pub mod record;
 pub mod scenario;
 pub mod signal;

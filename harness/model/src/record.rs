@@ -510,7 +510,10 @@ pub mod opt_secs {
 
     /// Reads seconds from f64, or null.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.map(|v| Duration::from_secs_f64(v.max(0.0))))
+        Option::<f64>::deserialize(d)?
+            .map(super::secs::from_f64)
+            .transpose()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -526,8 +529,14 @@ pub mod secs {
 
     /// Reads seconds from f64.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let v = f64::deserialize(d)?;
-        Ok(Duration::from_secs_f64(v.max(0.0)))
+        from_f64(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    /// Seconds as a duration (a negative value is zero); an error, never a panic, for seconds
+    /// no duration holds.
+    pub fn from_f64(v: f64) -> Result<Duration, String> {
+        Duration::try_from_secs_f64(v.max(0.0))
+            .map_err(|_| format!("{v} seconds is out of range for a duration"))
     }
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::limits::MAX_DURATION;
+
 /// A duration written as a number followed by a unit: `ns`, `us`, `ms`, `s`, `m`, `h` (e.g. `1.5s`, `500ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct HumanDuration(pub Duration);
@@ -49,8 +51,11 @@ impl FromStr for HumanDuration {
             other => return Err(format!("invalid duration {s:?}: unknown unit {other:?}")),
         };
         let secs = value * scale;
-        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        if !secs.is_finite() || secs < 0.0 {
             return Err(format!("invalid duration {s:?}: out of range"));
+        }
+        if secs > MAX_DURATION.as_secs_f64() {
+            return Err(too_long(s));
         }
         // Whole numbers are converted exactly (the journal writes durations back that way).
         if let Ok(n) = num.parse::<u64>() {
@@ -61,6 +66,14 @@ impl FromStr for HumanDuration {
         }
         Ok(HumanDuration(Duration::from_secs_f64(secs)))
     }
+}
+
+/// The error of a duration over [`MAX_DURATION`].
+fn too_long(written: &str) -> String {
+    format!(
+        "invalid duration {written:?}: longer than the limit of {} (MAX_DURATION)",
+        format_exact(MAX_DURATION)
+    )
 }
 
 impl fmt::Display for HumanDuration {
@@ -141,7 +154,13 @@ enum NumOrStr {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match NumOrStr::deserialize(d)? {
+            NumOrStr::Int(n) if n > MAX_DURATION.as_secs() => {
+                Err(serde::de::Error::custom(too_long(&n.to_string())))
+            }
             NumOrStr::Int(n) => Ok(HumanDuration(Duration::from_secs(n))),
+            NumOrStr::Float(f) if f > MAX_DURATION.as_secs_f64() => {
+                Err(serde::de::Error::custom(too_long(&f.to_string())))
+            }
             NumOrStr::Float(f) if f >= 0.0 && f.is_finite() => {
                 Ok(HumanDuration(Duration::from_secs_f64(f)))
             }
@@ -223,6 +242,12 @@ impl FromStr for ByteSize {
         let bytes = value * mult;
         if !bytes.is_finite() || !(0.0..=1e18).contains(&bytes) {
             return Err(format!("invalid size {s:?}: out of range"));
+        }
+        // Whole numbers are converted exactly (a float holds only 53 bits).
+        if let Ok(n) = num.parse::<u64>() {
+            if let Some(b) = n.checked_mul(mult as u64) {
+                return Ok(ByteSize(b));
+            }
         }
         Ok(ByteSize(bytes.round() as u64))
     }
@@ -318,8 +343,10 @@ impl<'de> Deserialize<'de> for Percent {
 }
 
 impl Serialize for Percent {
+    /// Exactly (`78.40782650046272%`), unlike [`Display`](fmt::Display)'s rounding: a plan read
+    /// back from its journal has the thresholds that ran.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        s.serialize_str(&format!("{}%", self.0))
     }
 }
 
@@ -397,6 +424,19 @@ mod tests {
         assert_eq!(text.parse::<HumanDuration>().unwrap().0, d);
         let json = serde_json::to_string(&HumanDuration(d)).unwrap();
         assert_eq!(serde_json::from_str::<HumanDuration>(&json).unwrap().0, d);
+    }
+
+    #[test]
+    fn the_journal_keeps_sizes_and_percentages_exactly() {
+        // Found by the property tests: a float kept 53 bits of a size, and the journal wrote a
+        // percentage rounded as the terminal shows it.
+        let big = "28956547886512533B";
+        assert_eq!(big.parse::<ByteSize>().unwrap().0, 28956547886512533);
+        let p = Percent(78.40782650046272);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, "\"78.40782650046272%\"");
+        assert_eq!(serde_json::from_str::<Percent>(&json).unwrap(), p);
+        assert_eq!(p.to_string(), "78.4%");
     }
 
     #[test]

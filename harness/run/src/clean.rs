@@ -229,18 +229,21 @@ impl std::str::FromStr for Retention {
         match s.split_once('=') {
             Some(("keep", n)) => n.parse().map(Retention::Keep).map_err(|_| bad()),
             Some(("older-than", d)) => {
-                let d = match d.strip_suffix('d') {
-                    Some(days) => days
-                        .parse::<u64>()
-                        .ok()
-                        .and_then(|n| n.checked_mul(86_400))
-                        .map(Duration::from_secs),
-                    None => d
-                        .parse::<model::units::HumanDuration>()
-                        .ok()
-                        .map(|h| h.get()),
+                // Days, hours, minutes or seconds: a retention may well exceed what a scenario's
+                // durations may say.
+                let unit = match d.chars().last() {
+                    Some('d') => 86_400,
+                    Some('h') => 3_600,
+                    Some('m') => 60,
+                    Some('s') => 1,
+                    _ => return Err(bad()),
                 };
-                d.map(Retention::OlderThan).ok_or_else(bad)
+                d[..d.len() - 1]
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|n| n.checked_mul(unit))
+                    .map(|s| Retention::OlderThan(Duration::from_secs(s)))
+                    .ok_or_else(bad)
             }
             _ => Err(bad()),
         }

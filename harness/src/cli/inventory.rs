@@ -40,22 +40,6 @@ pub(super) struct NamedTarget {
     pub(super) labels: std::collections::BTreeMap<String, String>,
 }
 
-/// `--targets FILE`: the inventory.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Inventory {
-    targets: Vec<InventoryEntry>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InventoryEntry {
-    name: String,
-    address: String,
-    #[serde(default)]
-    labels: std::collections::BTreeMap<String, String>,
-}
-
 /// The targets of a run: `--target` as given, or the entries of `--targets FILE`.
 pub(super) fn run_targets(args: &RunArgs) -> Result<Vec<NamedTarget>> {
     let Some(file) = &args.targets else {
@@ -71,20 +55,9 @@ pub(super) fn run_targets(args: &RunArgs) -> Result<Vec<NamedTarget>> {
     };
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
-    let inv: Inventory = serde_saphyr::from_str(&text)
-        .map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
-    if inv.targets.is_empty() {
-        return Err(Error::input(format!("{}: no targets", file.display())));
-    }
+    let inv = model::config::inventory(&text, file)?;
     let mut out: Vec<NamedTarget> = vec![];
     for t in inv.targets {
-        if out.iter().any(|o| o.name == t.name) {
-            return Err(Error::input(format!(
-                "{}: target name {:?} is used twice",
-                file.display(),
-                t.name
-            )));
-        }
         let target = parse_target(&t.address)
             .map_err(|e| Error::input(format!("{}: target {:?}: {e}", file.display(), t.name)))?;
         out.push(NamedTarget {

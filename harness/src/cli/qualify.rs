@@ -76,17 +76,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
-            serde_saphyr::from_str::<qualify::Thresholds>(&text).map_err(|e| {
-                let (line, col) = e
-                    .location()
-                    .map(|l| (l.line(), l.column()))
-                    .unwrap_or((0, 0));
-                Error::input(format!(
-                    "{}:{line}:{col}: {}",
-                    path.display(),
-                    e.to_string().lines().next().unwrap_or("")
-                ))
-            })?
+            model::config::thresholds(&text, path)?
         }
         None => qualify::Thresholds::default(),
     };

@@ -1,11 +1,12 @@
 //! Folding a journal into the run record and the plan it ran: a pure function, so the verdicts of
 //! a live run and of `shakedown judge` on its journal are the same by construction. Scenarios the
 //! journal does not see finish (a killed run, a cut file) are marked interrupted, which makes
-//! their verdicts `unknown`.
+//! their verdicts `unknown`. A journal that breaks its format ends there: its run is `unknown`
+//! with the reason, every scenario of it too.
 
 use std::collections::HashMap;
 
-use super::{At, ChangeScope, Entry, Event, Journaled};
+use super::{At, ChangeScope, End, Entry, Event, Journaled};
 use crate::error::{Error, Result};
 use crate::record::{
     ChangeRecord, FaultWindow, IterationRecord, RunRecord, ScenarioRecord, StepOutcome, StepRecord,
@@ -364,8 +365,11 @@ impl Folder {
         }
     }
 
-    /// The plan and the record; `cut` says the journal's last line was cut.
-    pub fn finish(self, cut: bool) -> Result<Folded> {
+    /// The plan and the record; `end` says how the journal's text ended. A journal that breaks
+    /// its format is not trusted: the run ends with the reason, and no scenario passes or is
+    /// skipped — each is `unknown`, naming the reason (the text before the break may have been
+    /// mangled too).
+    pub fn finish(self, end: End) -> Result<Folded> {
         let Folder {
             mut rec,
             plans,
@@ -377,8 +381,12 @@ impl Folder {
                 "the journal has no plan: the run ended before it started any scenario",
             ));
         }
-        if !finished && rec.interrupted.is_none() {
-            rec.interrupted = Some(if cut {
+        if let End::Broken(reason) = &end {
+            let reason = format!("{reason}: the journal breaks its format there, so no verdict of this run is trusted");
+            untrusted(&mut rec, &reason);
+            rec.interrupted = Some(reason);
+        } else if !finished && rec.interrupted.is_none() {
+            rec.interrupted = Some(if end == End::Cut {
                 "the journal ends mid-line: the run was killed".into()
             } else {
                 "the journal ends before the run finished: the run was killed or is still going"
@@ -396,18 +404,42 @@ impl Folder {
     }
 }
 
+/// Marks every scenario of a journal that broke its format as not decided: one that ran is
+/// interrupted with the reason as its error, one journaled as skipped is undecided.
+fn untrusted(rec: &mut RunRecord, reason: &str) {
+    for s in &mut rec.scenarios {
+        if s.skipped.take().is_some() || s.undecided.is_some() {
+            s.undecided = Some(reason.to_string());
+            continue;
+        }
+        s.interrupted = true;
+        s.error = Some(match s.error.take() {
+            Some(e) => format!("{reason}; {e}"),
+            None => reason.to_string(),
+        });
+    }
+}
+
 /// Folds a journal's entries into the plan and the run record.
 pub fn fold(journal: &Journaled) -> Result<Folded> {
     let mut f = Folder::default();
     for e in &journal.entries {
         f.push(e);
     }
-    f.finish(journal.cut)
+    f.finish(if journal.cut { End::Cut } else { End::Complete })
 }
 
 /// Reads and folds a journal file, entry by entry.
 pub fn fold_path(path: &std::path::Path) -> Result<Folded> {
     let mut f = Folder::default();
-    let cut = super::read::for_each(path, |e| f.push(&e))?;
-    f.finish(cut)
+    let end = super::read::scan_path(path, |e| f.push(&e))?;
+    f.finish(end)
+}
+
+/// Reads and folds a journal from `input` (named `name` in messages), entry by entry: what
+/// [`fold_path`] does with a file, for a journal in memory or arriving on a stream.
+pub fn fold_reader(input: impl std::io::BufRead, name: &str) -> Result<Folded> {
+    let mut f = Folder::default();
+    let end = super::read::scan(input, name, |e| f.push(&e))?;
+    f.finish(end)
 }

@@ -4,9 +4,9 @@
 mod fold;
 mod read;
 
-pub use fold::{fold, fold_path, outstanding, outstanding_path, Folded};
+pub use fold::{fold, fold_path, fold_reader, outstanding, outstanding_path, Folded};
 pub use model::journal::*;
-pub use read::{for_each, read, Journaled};
+pub use read::{for_each, read, scan, scan_path, End, Journaled};
 
 use std::path::Path;
 
@@ -27,16 +27,25 @@ pub struct Judged {
 
 /// Reads the journal at `path`, folds it and judges every scenario of its plan.
 pub fn judge_journal(path: &Path) -> Result<Judged> {
-    let folded = fold_path(path)?;
+    Ok(judged(fold_path(path)?))
+}
+
+/// [`judge_journal`] of a journal read from `input` (named `name` in messages).
+pub fn judge_reader(input: impl std::io::BufRead, name: &str) -> Result<Judged> {
+    Ok(judged(fold_reader(input, name)?))
+}
+
+/// Judges every scenario of a folded journal's plan.
+fn judged(folded: Folded) -> Judged {
     let verdicts = folded
         .plans
         .iter()
         .zip(&folded.record.scenarios)
         .map(|(p, r)| crate::verdict::judge(p, r))
         .collect();
-    Ok(Judged {
+    Judged {
         plans: folded.plans,
         record: folded.record,
         verdicts,
-    })
+    }
 }

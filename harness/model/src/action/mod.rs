@@ -391,7 +391,7 @@ mod tests {
             .flat_map(|v| v["required"].as_array().cloned().unwrap_or_default())
             .map(|n| n.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 38, "{names:?}");
+        assert_eq!(names.len(), 39, "{names:?}");
         for n in &names {
             assert!(effect_of(n).is_some(), "{n} has no effect");
         }

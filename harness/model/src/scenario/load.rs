@@ -8,6 +8,7 @@ use serde_saphyr::Spanned;
 use super::params::PosMap;
 use super::{PlannedScenario, Scenario};
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// Parses scenario text; `file` names it in errors. Returns every problem found, each starting with
 /// `file:line:col:`. A file with a `matrix` yields its first variant (see [`load_variants`]).
@@ -20,6 +21,9 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario> {
 /// `NAME[VARIANT]`, with its `vars` resolved and no `matrix`). Every variant is validated; problems
 /// point at the original text.
 pub fn load_variants(text: &str, file: &Path) -> Result<Vec<Scenario>> {
+    if let Some(p) = limits::file_too_big(text, file, "scenario file") {
+        return Err(Error::input(p));
+    }
     let variants = super::params::expand(text, file).map_err(Error::Input)?;
     let count = variants.len();
     // Each variant's problems: a problem every variant has is reported once, others name theirs.
@@ -71,12 +75,18 @@ pub fn load_variants(text: &str, file: &Path) -> Result<Vec<Scenario>> {
 
 /// Parses and validates one (substituted) text; `map` turns its positions into the original's.
 fn parse(text: &str, file: &Path, map: &PosMap) -> Result<Scenario> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        budget: limits::yaml_budget(),
+    };
     let scenario: Scenario = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, col) = e
             .location()
             .map(|l| map.original(l.line(), l.column()))
             .unwrap_or((0, 0));
+        if let Some(message) = limits::budget_message(&e) {
+            return Error::input(format!("{}:{line}:{col}: {message}", file.display()));
+        }
         let report = serde_saphyr::miette::to_miette_report(&e, text, &file.display().to_string());
         let message = first_line(&e.to_string());
         Error::input(format!(
@@ -84,7 +94,7 @@ fn parse(text: &str, file: &Path, map: &PosMap) -> Result<Scenario> {
             file.display()
         ))
     })?;
-    let problems = validate(&scenario, &Src { file, map });
+    let problems = validate(&scenario, &Src { file, map, text });
     if problems.is_empty() {
         Ok(scenario)
     } else {
@@ -109,6 +119,12 @@ pub fn plan_texts(
     repeat: Option<u32>,
     filter: Option<&str>,
 ) -> Result<Vec<PlannedScenario>> {
+    if let Some(r) = repeat.filter(|&r| r > limits::MAX_REPEAT) {
+        return Err(Error::input(format!(
+            "--repeat {r} is more than the limit of {} (MAX_REPEAT)",
+            limits::MAX_REPEAT
+        )));
+    }
     let mut problems = Vec::new();
     let mut planned: Vec<PlannedScenario> = Vec::new();
     for (file, text) in files {
@@ -152,6 +168,21 @@ pub fn plan_texts(
 pub(super) struct Src<'a> {
     pub(super) file: &'a Path,
     map: &'a PosMap,
+    /// The parsed (substituted) text.
+    text: &'a str,
+}
+
+impl Src<'_> {
+    /// `file:line:col` of the value of a top-level key, or `file` when it cannot be placed.
+    fn key(&self, key: &str) -> String {
+        match super::params::top_level_value_at(self.text, key) {
+            Some((line, col)) => {
+                let (line, col) = self.map.original(line, col);
+                format!("{}:{line}:{col}", self.file.display())
+            }
+            None => self.file.display().to_string(),
+        }
+    }
 }
 
 pub(super) fn at<T>(src: &Src<'_>, s: &Spanned<T>) -> String {
@@ -186,6 +217,23 @@ fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
     }
     if s.repeat == Some(0) {
         problems.push(format!("{f}: `repeat` must be at least 1"));
+    }
+    if let Some(r) = s.repeat.filter(|&r| r > limits::MAX_REPEAT) {
+        problems.push(format!(
+            "{}: `repeat: {r}` is more than the limit of {} (MAX_REPEAT)",
+            src.key("repeat"),
+            limits::MAX_REPEAT
+        ));
+    }
+    if s.steps.len() > limits::MAX_STEPS {
+        problems.push(format!(
+            "{}: {} steps, more than the limit of {} per scenario (MAX_STEPS)",
+            src.key("steps"),
+            s.steps.len(),
+            limits::MAX_STEPS
+        ));
+        // Each step's own problems would only bury this one.
+        return problems;
     }
     for (name, c) in &s.containers {
         if !valid_name(name) {

@@ -10,6 +10,7 @@ pub mod settings;
 
 pub use load::{load_str, load_variants, plan_texts};
 pub use model::*;
+pub use params::{expand, PosMap, Variant};
 
 use std::path::PathBuf;
 

@@ -15,6 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
+use crate::limits::{MAX_EXPANDED_BYTES, MAX_MATRIX_VARIANTS};
+
 /// A parameter's value: a bool, a number or a text (durations and sizes are texts, e.g. `5s`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
@@ -161,6 +163,16 @@ fn root(text: &str) -> Option<Node> {
             _ => return node(e, &mut events),
         }
     }
+}
+
+/// The 1-based (line, column) where the value of a top-level key of `text` starts, if the text
+/// parses as a map that has the key.
+pub(super) fn top_level_value_at(text: &str, name: &str) -> Option<(u64, u64)> {
+    let Kind::Map(entries, _) = root(text)?.kind else {
+        return None;
+    };
+    let (_, v) = entries.iter().find(|(k, _)| key(k) == Some(name))?;
+    Some((v.span.start.line() as u64, v.span.start.col() as u64 + 1))
 }
 
 fn key(n: &Node) -> Option<&str> {
@@ -384,6 +396,22 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Variant>, Vec<String>> {
     match matrix_node {
         None => variants.push((None, base.clone())),
         Some((mk, m)) => match &m.kind {
+            Kind::Map(rows, _) if rows.len() > MAX_MATRIX_VARIANTS => {
+                return Err(vec![format!(
+                    "{}: `matrix` has {} variants, more than the limit of {MAX_MATRIX_VARIANTS} (MAX_MATRIX_VARIANTS)",
+                    loc(file, &m.span),
+                    rows.len()
+                )]);
+            }
+            Kind::Map(rows, _) if rows.len().saturating_mul(text.len()) > MAX_EXPANDED_BYTES => {
+                return Err(vec![format!(
+                    "{}: `matrix` has {} variants of a {}-byte file: together more than the limit of {} (MAX_EXPANDED_BYTES)",
+                    loc(file, &m.span),
+                    rows.len(),
+                    text.len(),
+                    crate::limits::bytes(MAX_EXPANDED_BYTES)
+                )]);
+            }
             Kind::Map(rows, _) if !rows.is_empty() => {
                 for (k, row) in rows {
                     let Some(name) = key(k).filter(|n| super::load::valid_name(n)) else {
@@ -502,10 +530,12 @@ fn substitute(
                 .unwrap_or(VarValue::Text(String::new()))
         };
         if matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded) {
-            // A block's text is written as is: replace each placeholder where it is written.
+            // A block's text is written as is: replace each placeholder where it is written, each
+            // after the one before (the same placeholder may be written twice).
+            let mut from = start;
             for p in &s.found {
                 let written = &s.value[p.range.clone()];
-                let Some(i) = text[start..end].find(written) else {
+                let Some(i) = text.get(from..end).and_then(|t| t.find(written)) else {
                     problems.push(format!(
                         "{}: cannot place this placeholder",
                         loc(file, span)
@@ -520,7 +550,8 @@ fn substitute(
                         p.var
                     ));
                 }
-                let at = start + i;
+                let at = from + i;
+                from = at + written.len();
                 let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
                 edits.push(Edit {
                     range: at..at + written.len(),
@@ -558,6 +589,14 @@ fn substitute(
         return Err(problems);
     }
     edits.sort_by_key(|e| e.range.start);
+    if let Some(w) = edits.windows(2).find(|w| w[1].range.start < w[0].range.end) {
+        return Err(vec![format!(
+            "{}:{}:{}: placeholders overlap here: write each once, on its own",
+            file.display(),
+            w[1].line,
+            w[1].col
+        )]);
+    }
     let mut out = String::with_capacity(text.len());
     let mut map = PosMap::default();
     let mut last = 0;
