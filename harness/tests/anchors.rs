@@ -11,6 +11,10 @@
 //!   restart policy after `kill` only for a signal other than SIGKILL and the stop signal (moby's
 //!   TestKillWithStopSignalAndRestartPolicies): SIGTERM to a container stopped by SIGCONT.
 //!
+//! - `file_progress` on a file the container has not written yet takes its absence as the first
+//!   content: the file appearing is progress (a writer that has only just started is not an
+//!   error, the race a built-in scenario had), and a file that never appears is no progress.
+//!
 //! Oracles: Docker's own `restart_count` and state in the journaled looks, and the container's own
 //! output in the journal's evidence — not the checks under test.
 
@@ -183,4 +187,43 @@ steps:
         // Docker's own count: restarted once by its policy.
         assert_eq!(wait["observation"]["restart_count"], 1, "{wait}");
     }
+}
+
+#[test]
+fn a_file_written_after_the_first_read_is_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = scenario(
+        dir.path(),
+        "late.yaml",
+        r#"
+name: late-file
+containers:
+  late:
+    command: [sh, -c, "sleep 2; echo 1 > /tmp/count; echo written; sleep 1000"]
+steps:
+  - action: {start: {container: late}}
+  - name: appears
+    action: {file_progress: {container: late, path: /tmp/count, within: 10s}}
+    expect: {probe: up}
+  - name: never
+    action: {file_progress: {container: late, path: /tmp/never, within: 1s}}
+    expect: {probe: down}
+"#,
+    );
+    let (out, r) = run_json(&state, dir.path(), &[&file], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let appears = step(&r, "late-file", "appears");
+    assert_eq!(
+        appears["facts"]["content_before"], "(no such file)",
+        "{appears}"
+    );
+    assert_eq!(appears["facts"]["content_after"], "1", "{appears}");
+    // The container wrote the file after the step's first read: its own output says when.
+    let outputs = iterations(&r, "late-file")[0]["outputs"]
+        .as_array()
+        .unwrap();
+    assert_eq!(outputs[0]["stdout"], "written\n", "{outputs:?}");
+    let never = step(&r, "late-file", "never");
+    assert_eq!(never["facts"]["progress"], "hung", "{never}");
 }

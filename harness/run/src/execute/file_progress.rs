@@ -13,20 +13,32 @@ use model::fact::Fact;
 impl Execute for FileProgress {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let proc = ctx.process(&self.container.value).await?;
+        // A file not written yet is content too (none): its creation is progress, so a writer
+        // that has only just started is not an error.
         let read = |proc: host::ContainerProcess, path: String| async move {
             host::blocking(
                 "reading a file in a container",
                 Duration::from_secs(5),
-                move || proc.read_file(&path),
+                move || match proc.read_file(&path) {
+                    Ok(data) => Ok(Some(data)),
+                    Err(e)
+                        if e.root_cause()
+                            .downcast_ref::<std::io::Error>()
+                            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                },
             )
             .await?
         };
         let first = read(proc.clone(), self.path.clone()).await?;
         // In the background, the next step starts only now: progress is counted from this read.
         ctx.anchor_taken();
-        let shown = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b);
-            s.trim().chars().take(80).collect::<String>()
+        let shown = |b: &Option<Vec<u8>>| match b {
+            Some(b) => String::from_utf8_lossy(b).trim().chars().take(80).collect(),
+            None => "(no such file)".to_string(),
         };
         ctx.fact(Fact::ContentBefore(shown(&first)));
         let t = Instant::now();
