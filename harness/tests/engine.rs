@@ -78,7 +78,7 @@ fn suite() -> &'static Suite {
 
 /// A step of a scenario in the suite's record (first iteration).
 fn step<'a>(r: &'a serde_json::Value, scenario: &str, label: &str) -> &'a serde_json::Value {
-    r["run"]["scenarios"]
+    r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -100,7 +100,7 @@ fn fact(step: &serde_json::Value, name: &str) -> String {
 
 /// p50 of a measure in the suite's statistics.
 fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
-    r["verdicts"]
+    r["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
@@ -168,7 +168,10 @@ fn builtin_suite_passes_with_reports() {
         "storage_driver",
     ] {
         assert!(
-            !r["run"]["fingerprint"][key].as_str().unwrap().is_empty(),
+            !r["targets"][0]["run"]["fingerprint"][key]
+                .as_str()
+                .unwrap()
+                .is_empty(),
             "fingerprint lacks {key}"
         );
     }
@@ -308,7 +311,7 @@ fn detectors_name_injected_leaks_and_undo_them() {
     assert!(found(st, "netns")
         .iter()
         .any(|v| v.contains("pinned-netns")));
-    let undone = r["run"]["scenarios"]
+    let undone = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -326,7 +329,7 @@ fn detectors_name_injected_leaks_and_undo_them() {
 #[test]
 fn the_kernel_watcher_sees_the_real_oom_line() {
     let r = &suite().report;
-    let scenario = r["run"]["scenarios"]
+    let scenario = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -361,7 +364,7 @@ fn the_kernel_watcher_sees_the_real_oom_line() {
 fn churn_reports_per_phase_percentiles() {
     let r = &suite().report;
     for phase in ["create", "start", "stop", "remove"] {
-        let st = r["verdicts"]
+        let st = r["targets"][0]["verdicts"]
             .as_array()
             .unwrap()
             .iter()
@@ -455,7 +458,7 @@ fn repeat_reports_statistics() {
     );
     let (out, r) = run_json(state.path(), dir.path(), &[&f], &["--repeat", "3"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stats = r["verdicts"][0]["stats"].as_array().unwrap();
+    let stats = r["targets"][0]["verdicts"][0]["stats"].as_array().unwrap();
     let d = stats
         .iter()
         .find(|s| s["step"] == "stop quick" && s["measure"] == "duration")
@@ -464,7 +467,7 @@ fn repeat_reports_statistics() {
     let v = |k: &str| d[k].as_f64().unwrap_or_else(|| panic!("no {k} in {d}"));
     assert!(v("min") <= v("p50") && v("p50") <= v("max"), "{d}");
     assert_eq!(
-        r["run"]["scenarios"][0]["iterations"]
+        r["targets"][0]["run"]["scenarios"][0]["iterations"]
             .as_array()
             .unwrap()
             .len(),
@@ -569,7 +572,7 @@ fn the_harness_returns_within_its_deadline_while_the_daemon_is_frozen() {
     let threads = std::fs::read_to_string(bundle.join("threads-dockerd.txt")).unwrap();
     assert!(threads.contains("state T"), "{threads}");
     // The ledger thawed the daemon, so its containers could be removed.
-    let undone = r["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
+    let undone = r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
     assert!(undone.contains("thawed dockerd"), "{undone}");
     assert_no_leftovers(state.path());
 }

@@ -60,7 +60,7 @@ pub fn json(path: &Path) -> serde_json::Value {
 
 /// The checks of a scenario's verdict in a JSON report.
 pub fn checks<'a>(report: &'a serde_json::Value, scenario: &str) -> Vec<&'a serde_json::Value> {
-    report["verdicts"]
+    report["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
@@ -385,7 +385,10 @@ pub fn assert_judge_reproduces(
         .output()
         .unwrap();
     assert_eq!(out.status.code(), live.status.code(), "{}", text(&out));
-    assert_eq!(json(&again)["verdicts"], r["verdicts"]);
+    assert_eq!(
+        json(&again)["targets"][0]["verdicts"],
+        r["targets"][0]["verdicts"]
+    );
     assert_eq!(out.stdout, live.stdout, "the terminal report differs");
 }
 
@@ -439,7 +442,7 @@ pub fn check_of<'a>(
 
 /// A scenario's verdict in a JSON report.
 pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["verdicts"]
+    report["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
