@@ -82,11 +82,7 @@ fn every_report_validates_against_the_published_schema() {
         "quick",
         "name: quick\nsteps:\n  - action: {sleep: {duration: 10ms}}\n    expect: {measures: {duration: {max: 30s}}}\n",
     );
-    let wrong = scenario(
-        d,
-        "wrong",
-        "name: wrong\nsteps:\n  - action: {sleep: {duration: 200ms}}\n    expect: {measures: {duration: {max: 1ms}}}\n",
-    );
+    let wrong = common::failing_scenario(d, "wrong");
 
     // A run on one target: to a file, and the journal kept.
     let run = d.join("run.json");

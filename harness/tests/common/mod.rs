@@ -34,6 +34,16 @@ pub fn scenario(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     p
 }
 
+/// A scenario named `name` that fails, quickly and for sure, with no container: a 200 ms sleep
+/// whose duration is bound to at most 1 ms.
+pub fn failing_scenario(dir: &Path, name: &str) -> PathBuf {
+    scenario(
+        dir,
+        name,
+        &format!("name: {name}\nsteps:\n  - action: {{sleep: {{duration: 200ms}}}}\n    expect: {{measures: {{duration: {{max: 1ms}}}}}}\n"),
+    )
+}
+
 /// Output as text, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(
