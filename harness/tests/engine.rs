@@ -1,6 +1,7 @@
 //! End to end on a real, harness-managed dockerd: the built-in suite passes with its timings, every
-//! expectation kind fails when it must, bad environments exit 2 without leaving anything, and a run
-//! interrupted by Ctrl-C or SIGKILL leaves nothing behind once `clean` has run.
+//! expectation kind fails when it must, an image nothing provides exits 2 (bad input) without
+//! leaving anything, and a run interrupted by Ctrl-C or SIGKILL leaves nothing behind once `clean`
+//! has run.
 //!
 //! These tests run the real `shakedown` binary as root; each has its own state directory.
 
@@ -478,7 +479,10 @@ fn repeat_reports_statistics() {
 
 #[rstest]
 #[case::missing_image("image: no-such-image:42", "no-such-image:42")]
-fn bad_environment_exits_2_and_creates_nothing(#[case] image_line: &str, #[case] named: &str) {
+fn an_image_nothing_provides_exits_2_and_creates_nothing(
+    #[case] image_line: &str,
+    #[case] named: &str,
+) {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = scenario(
