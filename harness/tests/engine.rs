@@ -112,10 +112,11 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 19] = [
+const BUILTIN: [&str; 20] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
+    "daemon-fd-exhaustion",
     "daemon-freeze",
     "dependency-outage",
     "exit-causes",

@@ -17,6 +17,23 @@ fn a_version_debian_does_not_have_is_refused_naming_those_it_has() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no docker.io 0.0.1"), "{err}");
     assert!(err.contains("20.10.24 (bookworm)"), "{err}");
+    // The cache is root-only: what the harness made there is 0700 and 0600 (apt, which runs as
+    // root there, writes its lists inside).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let apt = state.path().join("engines/apt");
+        for (p, want) in [
+            (state.path().join("engines"), 0o700),
+            (apt.clone(), 0o700),
+            (apt.join("lists"), 0o700),
+            (apt.join("cache"), 0o700),
+            (apt.join("sources.list"), 0o600),
+            (apt.join("status"), 0o600),
+        ] {
+            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(m, want, "{}", p.display());
+        }
+    }
     // `run --engine` says the same before any daemon starts.
     let out = shakedown(state.path())
         .args(["run", "--engine", "0.0.1"])

@@ -23,13 +23,7 @@ fn start(state: &Path, dir: &Path, file: &Path) -> (common::Spawned, PathBuf) {
 fn managed_socket(state: &Path) -> PathBuf {
     let t = Instant::now();
     loop {
-        let found = std::fs::read_dir(state.join("managed"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("docker.sock"))
-            .find(|p| p.exists());
-        if let Some(p) = found {
+        if let Some(p) = common::managed_dir(state).map(|d| d.join("docker.sock")) {
             return p;
         }
         assert!(t.elapsed() < Duration::from_secs(60), "no managed daemon");

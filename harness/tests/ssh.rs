@@ -2,7 +2,8 @@
 //! machine, through sshd, into a directory of its own), runs the scenarios there and judges the
 //! journal it streams back. Same verdicts as a local run; SIGTERM here stops the run there, which
 //! undoes everything; a run killed there is swept by `clean --target`; an unknown host key is
-//! refused before anything runs.
+//! refused before anything runs; the host runs the plan made here (variants, `--filter` and
+//! `--repeat` applied), never planning the files again.
 
 mod common;
 
@@ -137,6 +138,13 @@ fn same_verdicts_as_a_local_run() {
     for s in SCENARIOS {
         assert!(junit.contains(s), "{junit}");
     }
+    // Root-only on both sides: the host's directory (binary, fixture, runs) and the journal
+    // streamed back into this side's state directory.
+    let open = common::exposed(&remote_dir);
+    assert!(open.is_empty(), "open to others on the host: {open:#?}");
+    let open = common::exposed(state.path());
+    assert!(open.is_empty(), "open to others here: {open:#?}");
+    assert!(state.path().join("remote-runs").is_dir());
 }
 
 /// Processes of this machine whose command line mentions `needle`, still alive (not zombies).
@@ -172,6 +180,99 @@ fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The events of the one journal kept on the host under `remote_dir`.
+fn remote_journal(remote_dir: &Path) -> Vec<serde_json::Value> {
+    let runs: Vec<_> = std::fs::read_dir(remote_dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("journal.jsonl"))
+        .filter(|j| j.is_file())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    std::fs::read_to_string(&runs[0])
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_host_runs_the_plan_made_here() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let variants = common::scenario(
+        dir.path(),
+        "variants",
+        "name: quick\nvars: {pause: 1ms}\nmatrix:\n  short: {pause: 1ms}\n  longer: {pause: 20ms}\nsteps:\n  - action: {sleep: {duration: \"{{ vars.pause }}\"}}\n",
+    );
+    let other = common::scenario(
+        dir.path(),
+        "other",
+        "name: other\nsteps:\n  - action: {sleep: {duration: 1ms}}\n",
+    );
+    let state = tempfile::tempdir().unwrap();
+    let remote_dir = dir.path().join("remote");
+    let json = dir.path().join("r.json");
+    let out = remote(&sshd, state.path(), &remote_dir)
+        .arg(&variants)
+        .arg(&other)
+        .args(["--filter", "quick", "--repeat", "2", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let events = remote_journal(&remote_dir);
+    let started = events.iter().find(|e| e["event"] == "run_started").unwrap();
+    let argv: Vec<&str> = started["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    // The command the host ran: the plan, and neither the files nor the planning flags.
+    assert!(argv.contains(&"--plan"), "{argv:?}");
+    for word in ["--filter", "--repeat", "variants.yaml", "other.yaml"] {
+        assert!(!argv.iter().any(|a| a.contains(word)), "{word} in {argv:?}");
+    }
+    // What the host ran is what was asked here: two variants, each twice, and not `other`.
+    let plan = &events.iter().find(|e| e["event"] == "plan").unwrap()["scenarios"];
+    let mut planned: Vec<(String, u64)> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["scenario"]["name"].as_str().unwrap().to_string(),
+                p["repeat"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    planned.sort();
+    assert_eq!(
+        planned,
+        [
+            ("quick[longer]".to_string(), 2),
+            ("quick[short]".to_string(), 2)
+        ]
+    );
+    let pauses: Vec<&str> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["scenario"]["steps"][0]["action"]["sleep"]["duration"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        pauses.contains(&"20ms") && pauses.contains(&"1ms"),
+        "{pauses:?}"
+    );
+    let report = common::json(&json);
+    assert_eq!(outcomes(&report).len(), 2, "{report}");
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn image() -> &'static serde_json::Value {
             "{}",
             text(&again)
         );
+        assert_image_is_root_only();
         let list = shakedown(&state()).args(["vm", "list"]).output().unwrap();
         assert!(
             String::from_utf8_lossy(&list.stdout).contains("b12"),
@@ -52,6 +53,39 @@ fn image() -> &'static serde_json::Value {
         );
         common::json(&state().join("vms/b12/vm.json"))
     })
+}
+
+/// The image holds the guest's host key and the client key that logs in as root: the state
+/// directory, `vms/`, the image's directory and the downloads' cache are 0700, and every file of
+/// the image (disk, kernel, initramfs, keys, known host, description) 0600.
+fn assert_image_is_root_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let vms = state().join("vms");
+    for d in [state(), vms.clone(), vms.join("b12"), vms.join(".debs")] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    let files: Vec<PathBuf> = std::fs::read_dir(vms.join("b12"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    for f in [
+        "disk.img",
+        "vmlinuz",
+        "initrd.img",
+        "id_ed25519",
+        "known_hosts",
+        "vm.json",
+    ] {
+        assert!(
+            files.contains(&vms.join("b12").join(f)),
+            "no {f}: {files:?}"
+        );
+    }
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
 }
 
 /// qemu processes started by the shakedown process `pid` (its console log carries that pid).

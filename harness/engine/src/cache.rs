@@ -145,6 +145,8 @@ impl Engines {
             format!("-oDir::Cache={}", a.join("cache").display()),
             format!("-oDir::State::status={}", a.join("status").display()),
             "-oDebug::NoLocking=1".into(),
+            // The cache is root-only (0700): apt's unprivileged `_apt` could not reach it.
+            "-oAPT::Sandbox::User=root".into(),
             "-qq".into(),
         ]
     }
@@ -164,7 +166,7 @@ impl Engines {
     pub async fn update(&self, force: bool) -> anyhow::Result<()> {
         let a = self.apt_dir();
         for d in ["lists/partial", "cache/archives/partial"] {
-            std::fs::create_dir_all(a.join(d))?;
+            host::private::create_dir_all(&a.join(d))?;
         }
         let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
         if !Path::new(keyring).exists() {
@@ -175,9 +177,9 @@ impl Engines {
             .iter()
             .map(|s| format!("deb [signed-by={keyring}] {mirror} {s} main\n"))
             .collect();
-        std::fs::write(a.join("sources.list"), list)?;
+        host::private::write(&a.join("sources.list"), list)?;
         if !a.join("status").exists() {
-            std::fs::write(a.join("status"), "")?;
+            host::private::write(&a.join("status"), "")?;
         }
         let fresh = std::fs::read_dir(a.join("lists"))
             .into_iter()
@@ -285,7 +287,7 @@ impl Engines {
         let work = self.dir.join(format!(".{version}.partial"));
         let _ = std::fs::remove_dir_all(&work);
         let debs = work.join("debs");
-        std::fs::create_dir_all(&debs)?;
+        host::private::create_dir_all(&debs)?;
         let mut packages = Vec::new();
         for name in PACKAGES {
             let v = if name == "docker.io" {
@@ -297,7 +299,7 @@ impl Engines {
             packages.push((name.to_string(), v, pick.suite.clone()));
         }
         let root = work.join("root");
-        std::fs::create_dir_all(&root)?;
+        host::private::create_dir_all(&root)?;
         for deb in std::fs::read_dir(&debs)?.flatten() {
             unpack(&deb.path(), &root).await?;
         }
@@ -316,7 +318,7 @@ impl Engines {
             let host = host_suite().unwrap_or_else(|| "bookworm".into());
             let v = self.version_in("runc", &host).await?;
             let single = work.join("runc-host");
-            std::fs::create_dir_all(&single)?;
+            host::private::create_dir_all(&single)?;
             self.download("runc", &v, &single).await?;
             for deb in std::fs::read_dir(&single)?.flatten() {
                 unpack(&deb.path(), &root).await?;
@@ -347,8 +349,8 @@ impl Engines {
             notes,
             root: PathBuf::new(),
         };
-        std::fs::write(
-            work.join("engine.json"),
+        host::private::write(
+            &work.join("engine.json"),
             serde_json::to_string_pretty(&fetched)?,
         )?;
         let _ = std::fs::remove_dir_all(&debs);

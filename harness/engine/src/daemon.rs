@@ -278,7 +278,7 @@ pub async fn start_system(
             .with_context(|| format!("systemctl start {unit}"))?;
     } else {
         use std::os::unix::process::CommandExt;
-        let out = std::fs::OpenOptions::new()
+        let out = host::private::options()
             .create(true)
             .append(true)
             .open(&spec.log)?;

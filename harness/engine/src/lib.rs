@@ -57,13 +57,14 @@ pub struct TargetOptions {
     pub state_dir: PathBuf,
     /// Further dockerd arguments for the managed daemon (a side of `qualify`, say).
     pub daemon_args: Vec<String>,
+    /// The user's daemon configuration (`run --daemon-config`), without the keys the harness owns
+    /// ([`managed::user_config`]): the managed daemon's `daemon.json` starts from it.
+    pub daemon_config: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
 pub fn default_state_dir() -> PathBuf {
-    std::env::var_os("SHAKEDOWN_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/shakedown"))
+    host::private::state_dir()
 }
 
 /// An open target: a daemon client, and the daemon itself when the harness owns it.
@@ -74,18 +75,43 @@ pub struct Target {
     allow_disruptive: bool,
     managed_change: Option<ChangeId>,
     daemon_args: Vec<String>,
+    daemon_config: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-fn daemon_options(plan: &PlannedScenario, daemon_args: &[String]) -> DaemonOptions {
+/// The managed daemon's options for a scenario: the user's configuration (`base`), under the
+/// scenario's `daemon_options`, under what the scenario requires and the side's flags — a key of
+/// `base` that a requirement or a flag decides is left out, so the scenario gets what it asks.
+fn daemon_options(
+    plan: &PlannedScenario,
+    daemon_args: &[String],
+    base: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> DaemonOptions {
+    let requires = &plan.scenario.requires;
     let mut extra_args = vec![];
-    if plan.scenario.requires.userland_proxy == Some(false) {
+    if requires.userland_proxy == Some(false) {
         extra_args.push("--userland-proxy=false".to_string());
     }
     extra_args.extend(daemon_args.iter().cloned());
+    let flagged: Vec<&str> = extra_args
+        .iter()
+        .filter_map(|a| a.strip_prefix("--"))
+        .map(|a| a.split('=').next().unwrap_or(a))
+        .collect();
+    let decided = |k: &str| {
+        flagged.contains(&k)
+            || (k == "live-restore" && requires.live_restore.is_some())
+            || (k == "userland-proxy" && requires.userland_proxy.is_some())
+    };
+    let mut config: std::collections::BTreeMap<String, serde_json::Value> = base
+        .iter()
+        .filter(|(k, _)| !decided(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    config.extend(requires.daemon_options_plain());
     DaemonOptions {
-        live_restore: plan.scenario.requires.live_restore.unwrap_or(false),
+        live_restore: requires.live_restore.unwrap_or(false),
         extra_args,
-        config: plan.scenario.requires.daemon_options_plain(),
+        config,
         ..Default::default()
     }
 }
@@ -187,7 +213,7 @@ impl Target {
                         .map(|f| f.live_restore)
                         .unwrap_or(false);
                     let log = opts.state_dir.join("restarted-dockerd.log");
-                    let _ = std::fs::create_dir_all(&opts.state_dir);
+                    let _ = host::private::create_dir_all(&opts.state_dir);
                     let socket = std::path::PathBuf::from(path);
                     let found = host::blocking(
                         "finding the daemon behind its socket",
@@ -211,6 +237,7 @@ impl Target {
                     allow_disruptive: opts.allow_disruptive,
                     managed_change: None,
                     daemon_args: opts.daemon_args.clone(),
+                    daemon_config: opts.daemon_config.clone(),
                 })
             }
             TargetKind::Managed => {
@@ -220,7 +247,7 @@ impl Target {
                 .resolve()
                 .map_err(|e| Error::env(format!("{e:#}")))?;
                 let root = opts.state_dir.join("managed");
-                std::fs::create_dir_all(&root)
+                host::private::create_dir_all(&root)
                     .map_err(|e| Error::env(format!("cannot create {}: {e}", root.display())))?;
                 for line in managed::sweep_stale(&root)
                     .await
@@ -229,9 +256,10 @@ impl Target {
                     tracing::info!("recovered from an earlier run: {line}");
                 }
                 let options = first
-                    .map(|p| daemon_options(p, &opts.daemon_args))
+                    .map(|p| daemon_options(p, &opts.daemon_args, &opts.daemon_config))
                     .unwrap_or_else(|| DaemonOptions {
                         extra_args: opts.daemon_args.clone(),
+                        config: opts.daemon_config.clone(),
                         ..Default::default()
                     });
                 // Write-ahead: the daemon's directory is made inside `start`; its owner file lets
@@ -255,7 +283,15 @@ impl Target {
                                 change,
                                 "the daemon did not start (its directory was removed)",
                             );
-                            return Err(Error::env(format!("starting the managed dockerd: {e:#}")));
+                            // With the user's daemon.json, dockerd's refusal (its words quote
+                            // the key) is that file's problem: bad input, exit 2; without one,
+                            // a daemon that does not start is the environment's, exit 3.
+                            let msg = format!("starting the managed dockerd: {e:#}");
+                            return Err(if opts.daemon_config.is_empty() {
+                                Error::env(msg)
+                            } else {
+                                Error::input(msg)
+                            });
                         }
                     };
                 ledger
@@ -283,6 +319,7 @@ impl Target {
                     allow_disruptive: true,
                     managed_change: Some(change),
                     daemon_args: opts.daemon_args.clone(),
+                    daemon_config: opts.daemon_config.clone(),
                 })
             }
         }
@@ -308,7 +345,8 @@ impl Target {
         if self.kind == TargetKind::Managed {
             let mut problems = Vec::new();
             for p in plans {
-                let conflicts = daemon_options(p, &self.daemon_args).conflicts();
+                let conflicts =
+                    daemon_options(p, &self.daemon_args, &self.daemon_config).conflicts();
                 if !conflicts.is_empty() {
                     problems.push(format!(
                         "{}: scenario {:?} sets daemon option(s) {} in daemon_options, which are also                          given as dockerd flags ({}): dockerd refuses a setting given both ways",
@@ -400,7 +438,7 @@ impl Target {
         if !matches!(*daemon, daemon::Daemon::Managed(_)) {
             return Ok(());
         }
-        let want = daemon_options(plan, &self.daemon_args);
+        let want = daemon_options(plan, &self.daemon_args, &self.daemon_config);
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
             daemon.start_again(&want, READY_DEADLINE).await?;

@@ -74,6 +74,8 @@ impl DaemonInfo {
 pub struct Bundle {
     dir: PathBuf,
     notes: Vec<String>,
+    /// Root-only (in the state directory).
+    private: bool,
 }
 
 /// Where to find the goroutine dumps requested by [`Bundle::request_goroutine_dumps`].
@@ -198,17 +200,43 @@ async fn kernel_log() -> anyhow::Result<String> {
 
 impl Bundle {
     /// Creates `<root>/<name>/` (with `-2`, `-3`, ... when it exists) and writes `reason.txt`.
+    /// Under the state directory (a remote run's artifacts) the bundle is root-only; elsewhere
+    /// (`--artifacts DIR`, `./shakedown-artifacts`) it follows the umask.
     pub fn create(root: &Path, name: &str, reason: &str) -> anyhow::Result<Bundle> {
-        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let private = crate::private::is_under(root, &crate::private::state_dir());
+        match private {
+            true => crate::private::create_dir_all(root),
+            false => std::fs::create_dir_all(root),
+        }
+        .with_context(|| format!("creating {}", root.display()))?;
         let mut dir = root.join(name);
         let mut n = 2;
         while dir.exists() {
             dir = root.join(format!("{name}-{n}"));
             n += 1;
         }
-        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(dir.join("reason.txt"), format!("{reason}\n"))?;
-        Ok(Bundle { dir, notes: vec![] })
+        match private {
+            true => crate::private::create_dir(&dir),
+            false => std::fs::create_dir(&dir),
+        }
+        .with_context(|| format!("creating {}", dir.display()))?;
+        let b = Bundle {
+            dir,
+            notes: vec![],
+            private,
+        };
+        b.put("reason.txt", format!("{reason}\n"))?;
+        Ok(b)
+    }
+
+    /// Writes one file of the bundle (root-only when the bundle is).
+    fn put(&self, file: &str, contents: impl AsRef<[u8]>) -> std::io::Result<PathBuf> {
+        let dest = self.dir.join(file);
+        match self.private {
+            true => crate::private::write(&dest, contents)?,
+            false => std::fs::write(&dest, contents)?,
+        }
+        Ok(dest)
     }
 
     /// The bundle's directory.
@@ -227,7 +255,7 @@ impl Bundle {
                 format!("(not collected: {e:#})\n")
             }
         };
-        if let Err(e) = std::fs::write(self.dir.join(file), text) {
+        if let Err(e) = self.put(file, text) {
             self.notes.push(format!("{file}: cannot write: {e}"));
         }
     }
@@ -333,8 +361,9 @@ impl Bundle {
                     if let Some(new) = goroutine_files(dir).difference(&req.before).next() {
                         // The daemon writes the file in one go; give it a moment to finish.
                         tokio::time::sleep(Duration::from_millis(200)).await;
-                        let dest = self.dir.join("goroutines-dockerd.log");
-                        if std::fs::copy(new, &dest).is_ok() {
+                        let copied =
+                            std::fs::read(new).and_then(|b| self.put("goroutines-dockerd.log", b));
+                        if let Ok(dest) = copied {
                             written.push(dest);
                             self.notes
                                 .push(format!("goroutines-dockerd.log: from {}", new.display()));
@@ -351,8 +380,9 @@ impl Bundle {
                         .and_then(|m| m.modified())
                         .is_ok_and(|t| t >= req.requested);
                     if fresh {
-                        let dest = self.dir.join("goroutines-containerd.log");
-                        if std::fs::copy(&file, &dest).is_ok() {
+                        let copied = std::fs::read(&file)
+                            .and_then(|b| self.put("goroutines-containerd.log", b));
+                        if let Ok(dest) = copied {
                             written.push(dest);
                             containerd_done = true;
                         }
@@ -369,9 +399,9 @@ impl Bundle {
                         .unwrap_or_default();
                     if let Some(i) = new_part.find("=== BEGIN goroutine stack dump ===") {
                         if let Some(j) = new_part[i..].find("=== END goroutine stack dump ===") {
-                            let dest = self.dir.join("goroutines-containerd.log");
-                            std::fs::write(&dest, &new_part[i..i + j + 32])?;
-                            written.push(dest);
+                            written.push(
+                                self.put("goroutines-containerd.log", &new_part[i..i + j + 32])?,
+                            );
                             containerd_done = true;
                         }
                     }
@@ -394,7 +424,7 @@ impl Bundle {
 
     /// Writes `notes.txt` (what was collected, what failed and why) and returns the directory.
     pub fn finish(self) -> anyhow::Result<PathBuf> {
-        std::fs::write(self.dir.join("notes.txt"), self.notes.join("\n") + "\n")?;
+        self.put("notes.txt", self.notes.join("\n") + "\n")?;
         Ok(self.dir)
     }
 }

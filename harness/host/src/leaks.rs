@@ -67,14 +67,6 @@ fn netns_inode(root: &str) -> Option<u64> {
     root.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
 }
 
-fn is_container_id(n: &str) -> Option<&str> {
-    let id = n
-        .strip_prefix("docker-")
-        .and_then(|s| s.strip_suffix(".scope"))
-        .unwrap_or(n);
-    (id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
-}
-
 /// Container cgroups: 64-hex-digit directories (or `docker-<id>.scope`) two levels deep under
 /// each hierarchy, those of `ids` only unless `all`.
 fn cgroups(ids: &BTreeSet<String>, all: bool) -> std::io::Result<BTreeSet<String>> {
@@ -86,7 +78,7 @@ fn cgroups(ids: &BTreeSet<String>, all: bool) -> std::io::Result<BTreeSet<String
         for parent in dir_names(&d).unwrap_or_default() {
             let p = d.join(&parent);
             for child in dir_names(&p).unwrap_or_default() {
-                if let Some(id) = is_container_id(&child) {
+                if let Some(id) = crate::process::container_of_cgroup(&child) {
                     if all || ids.contains(id) {
                         out.insert(p.join(&child).to_string_lossy().to_string());
                     }
@@ -157,7 +149,7 @@ fn read_host(scope: &Scope) -> HostLists {
             dir_names(&root.join("containers"))
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|n| is_container_id(n).is_some()),
+                .filter(|n| crate::process::is_container_id(n)),
         );
     }
     let cgroups =

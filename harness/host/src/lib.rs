@@ -29,6 +29,7 @@ pub mod kmsg;
 pub mod mounts;
 pub mod netns;
 pub mod pidfd;
+pub mod private;
 pub mod proc;
 pub mod process;
 
@@ -143,5 +144,27 @@ mod tests {
             matches!(panicked, Err(HostError::Worker { .. })),
             "{panicked:?}"
         );
+    }
+
+    #[test]
+    fn blocking_gives_up_at_its_deadline_and_lets_the_runtime_go() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let res = rt.block_on(blocking("wedged", Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(5))
+        }));
+        assert!(res.unwrap_err().to_string().contains("no result within"));
+        assert_eq!(
+            rt.block_on(blocking("quick", Duration::from_secs(5), || 7))
+                .unwrap(),
+            7
+        );
+        // A spawn_blocking task would hold the runtime's shutdown for the full 5 s.
+        drop(rt);
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     }
 }

@@ -55,9 +55,9 @@ impl Identity {
         (id.pid > 0 && it.next().is_none()).then_some(id)
     }
 
-    /// Records it in a file as `<pid> <start>`.
+    /// Records it in a file as `<pid> <start>` (root-only: it lives in the state directory).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        std::fs::write(path, format!("{} {}\n", self.pid, self.start))
+        crate::private::write(path, format!("{} {}\n", self.pid, self.start))
     }
 }
 
@@ -265,6 +265,56 @@ pub async fn wait_state(pid: u32, want: char, deadline: Duration) -> char {
     }
 }
 
+/// A process's limit of open files (soft, hard), and how many it holds open, read together.
+pub fn open_files(pid: u32) -> std::io::Result<(u64, u64, u64)> {
+    let (soft, hard) = nofile(pid, None)?;
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count() as u64;
+    Ok((soft, hard, open))
+}
+
+/// Sets the limit of open files of the process `pid` started at `start_time` (its identity,
+/// checked first, so that a recycled pid is never touched); returns the limit it had.
+pub fn set_open_files(
+    pid: u32,
+    start_time: u64,
+    soft: u64,
+    hard: u64,
+) -> Result<(u64, u64), String> {
+    match stat(pid) {
+        Some(s) if s.start_time == start_time && s.state != 'Z' => {}
+        _ => return Err(format!("pid {pid} is gone (or is another process now)")),
+    }
+    nofile(pid, Some((soft, hard))).map_err(|e| format!("prlimit(pid {pid}, NOFILE): {e}"))
+}
+
+/// `prlimit(2)` on `RLIMIT_NOFILE`: sets `new` when given; returns the limit before.
+fn nofile(pid: u32, new: Option<(u64, u64)>) -> std::io::Result<(u64, u64)> {
+    let new = new.map(|(soft, hard)| libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    });
+    let mut old = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let new_ptr = new
+        .as_ref()
+        .map_or(std::ptr::null(), |n| n as *const libc::rlimit64);
+    // SAFETY: both pointers are valid for the call (or null for `new`), as prlimit64 requires.
+    let r = unsafe {
+        libc::prlimit64(
+            pid as libc::pid_t,
+            libc::RLIMIT_NOFILE,
+            new_ptr,
+            &mut old as *mut libc::rlimit64,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((old.rlim_cur, old.rlim_max))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +415,22 @@ mod tests {
             .map(|p| p.pid)
             .collect();
         assert_eq!(found, vec![10]);
+    }
+
+    #[test]
+    fn the_open_files_limit_is_set_on_the_process_it_names_only() {
+        let me = std::process::id();
+        let start = stat(me).unwrap().start_time;
+        let (soft, hard, open) = open_files(me).unwrap();
+        assert!(open > 2 && soft >= open, "{soft} {hard} {open}");
+        // The kernel's own account (/proc/PID/limits) sees what was set, and the old value back.
+        let limits = || std::fs::read_to_string(format!("/proc/{me}/limits")).unwrap();
+        assert_eq!(set_open_files(me, start, soft - 1, hard), Ok((soft, hard)));
+        assert!(limits().lines().any(|l| l.starts_with("Max open files")
+            && l.split_whitespace().nth(3) == Some(&(soft - 1).to_string())));
+        assert_eq!(set_open_files(me, start, soft, hard), Ok((soft - 1, hard)));
+        // Another start time is another process: refused, nothing set.
+        assert!(set_open_files(me, start + 1, 1, hard).is_err());
+        assert_eq!(open_files(me).unwrap().0, soft);
     }
 }

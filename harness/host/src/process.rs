@@ -23,14 +23,29 @@ pub struct ContainerProcess {
     pub netns: NetnsHandle,
 }
 
-/// Whether a `/proc/PID/cgroup` text places the process in the container's cgroup: a path
-/// component equal to the id (cgroupfs driver: `/docker/<id>`) or `docker-<id>.scope` (systemd).
+/// The container id a cgroup path component names, if it names one: the id itself (cgroupfs
+/// driver: `/docker/<id>`) or `docker-<id>.scope` (systemd driver), the id being 64 hex digits.
+/// The one place that reads container cgroups' names.
+pub fn container_of_cgroup(component: &str) -> Option<&str> {
+    let id = component
+        .strip_prefix("docker-")
+        .and_then(|c| c.strip_suffix(".scope"))
+        .unwrap_or(component);
+    is_container_id(id).then_some(id)
+}
+
+/// Whether `name` is a full container id (64 hex digits).
+pub fn is_container_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether a `/proc/PID/cgroup` text places the process in the container's cgroup (a path
+/// component naming it, [`container_of_cgroup`]).
 pub fn cgroup_names_container(cgroup: &str, id: &str) -> bool {
-    let scope = format!("docker-{id}.scope");
     cgroup.lines().any(|line| {
         line.splitn(3, ':')
             .nth(2)
-            .is_some_and(|path| path.split('/').any(|c| c == id || c == scope))
+            .is_some_and(|path| path.split('/').any(|c| container_of_cgroup(c) == Some(id)))
     })
 }
 
@@ -266,7 +281,8 @@ fn short(id: &str) -> &str {
 mod tests {
     use super::*;
 
-    const ID: &str = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2";
+    // A container id: 64 hex digits.
+    const ID: &str = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c";
 
     #[test]
     fn cgroup_component_must_be_the_id() {

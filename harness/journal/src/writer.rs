@@ -65,24 +65,21 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates (truncates) the journal file and starts its writer thread. The run's clock starts
-    /// now.
+    /// Creates (truncates) the journal file, with its missing directories, with the umask, and
+    /// starts its writer thread. The run's clock starts now.
     pub fn create(path: &Path) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::File::create(path)?;
-        Self::start(file, path, 0, Duration::ZERO, false)
+        Self::on_file(std::fs::File::create(path)?, path, false)
     }
 
-    /// Like [`Journal::create`], and every line is also written to standard output as it is
+    /// Starts the writer thread of a journal on `file`, created (empty) by the caller at `path`
+    /// with the mode it chose (a run's journal in the state directory is root-only). The run's
+    /// clock starts now. With `tee`, every line is also written to standard output as it is
     /// written to the file (`shakedown run --stream`: the SSH target's local side reads it).
-    pub fn create_streaming(path: &Path) -> std::io::Result<Journal> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::File::create(path)?;
-        Self::start(file, path, 0, Duration::ZERO, true)
+    pub fn on_file(file: std::fs::File, path: &Path, tee: bool) -> std::io::Result<Journal> {
+        Self::start(file, path, 0, Duration::ZERO, tee)
     }
 
     /// Opens a dead run's journal to append to it (`shakedown clean` records its undoing there).

@@ -105,6 +105,30 @@ async fn undo_inner(
             )
             .await
         }
+        Change::DaemonNofile {
+            pid,
+            start_time,
+            soft,
+            hard,
+        } => {
+            let (pid, start_time, soft, hard) = (*pid, *start_time, *soft, *hard);
+            let set = host::blocking(
+                "setting dockerd's open-files limit back",
+                UNDO_DEADLINE,
+                move || host::proc::set_open_files(pid, start_time, soft, hard),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            match set {
+                Ok(_) => Ok(format!(
+                    "set the open-files limit of dockerd (pid {pid}) back to {soft}"
+                )),
+                Err(e) if host::proc::stat(pid).is_none_or(|s| s.start_time != start_time) => {
+                    Ok(format!("dockerd (pid {pid}) is gone: {e}"))
+                }
+                Err(e) => Err(e),
+            }
+        }
         Change::DaemonFrozen { pid, start_time } => {
             let identity = host::proc::stat(*pid);
             match identity {

@@ -42,9 +42,8 @@ pub fn effect_of(action: &str) -> Option<Effect> {
         "kill" | "kill_process" | "exec" | "daemon_restart" | "daemon_kill" | "daemon_freeze"
         | "daemon_thaw" | "daemon_reload" | "containerd_kill" | "shim_kill" | "churn"
         | "leak_veth" | "pin_netns" | "partition" | "net_delay" | "net_loss" | "net_rate"
-        | "net_corrupt" | "net_duplicate" | "dependency_outage" | "container_freeze" => {
-            Effect::Continues
-        }
+        | "net_corrupt" | "net_duplicate" | "dependency_outage" | "container_freeze"
+        | "daemon_limits" => Effect::Continues,
         _ => return None,
     })
 }

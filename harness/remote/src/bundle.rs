@@ -3,11 +3,66 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use model::journal::PlannedEntry;
+use model::scenario::{ImageSource, PlannedScenario};
 
-/// The files a run needs on the host: each scenario file and the image archives and build
-/// contexts it names, as a tar whose paths keep their layout below their common directory.
-/// Returns the tar and each scenario file's path inside it, in the order given.
-pub fn bundle(scenarios: &[(PathBuf, Vec<PathBuf>)]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+/// The name of the resolved plan in a bundle: the journal's plan entries as JSON, each scenario's
+/// file named by its path in the bundle. The host runs exactly this plan (`run --plan`), never
+/// planning the files again.
+pub const PLAN: &str = "plan.json";
+
+/// The files a run needs on the host: the resolved plan ([`PLAN`]), and each scenario file and
+/// the image archives and build contexts it names, as a tar whose paths keep their layout below
+/// their common directory (images are found beside their scenario file there, as here).
+pub fn bundle(plans: &[PlannedScenario]) -> anyhow::Result<Vec<u8>> {
+    // Each scenario file once, with the archives and build contexts its images name.
+    let mut scenarios: Vec<(PathBuf, Vec<PathBuf>)> = vec![];
+    for p in plans {
+        if scenarios.iter().any(|(f, _)| f == &p.file) {
+            continue;
+        }
+        let dir = p.file.parent().unwrap_or(Path::new("."));
+        let refs = p
+            .scenario
+            .images
+            .values()
+            .filter_map(|i| match i {
+                ImageSource::Tar(x) | ImageSource::Build(x) => Some(dir.join(x)),
+                ImageSource::Host(_) => None,
+            })
+            .collect();
+        scenarios.push((p.file.clone(), refs));
+    }
+    let (mut tar, files) = pack(&scenarios)?;
+    let entries: Vec<PlannedEntry> = plans
+        .iter()
+        .map(|p| {
+            let i = scenarios
+                .iter()
+                .position(|(f, _)| f == &p.file)
+                .unwrap_or(0);
+            PlannedEntry {
+                file: PathBuf::from(&files[i]),
+                repeat: p.repeat,
+                scenario: p.scenario.clone(),
+            }
+        })
+        .collect();
+    let json = serde_json::to_vec(&entries).context("writing the plan")?;
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o600);
+    header.set_cksum();
+    tar.append_data(&mut header, PLAN, json.as_slice())
+        .context("packing the plan")?;
+    Ok(tar.into_inner()?)
+}
+
+/// Packs the scenario files and what they name; returns the tar so far and each scenario file's
+/// path inside it, in the order given.
+fn pack(
+    scenarios: &[(PathBuf, Vec<PathBuf>)],
+) -> anyhow::Result<(tar::Builder<Vec<u8>>, Vec<String>)> {
     let abs = |p: &Path| {
         std::path::absolute(p)
             .map(|p| lexical(&p))
@@ -43,7 +98,7 @@ pub fn bundle(scenarios: &[(PathBuf, Vec<PathBuf>)]) -> anyhow::Result<(Vec<u8>,
         .iter()
         .map(|(f, _)| rel(&abs(f)?))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((tar.into_inner()?, files))
+    Ok((tar, files))
 }
 
 /// An absolute path without `.` and `..` components (`/a/b/../c` → `/a/c`), so that paths given
@@ -93,7 +148,7 @@ mod tests {
         std::fs::write(s.join("a.yaml"), "a").unwrap();
         std::fs::write(d.path().join("app.tar"), "t").unwrap();
         std::fs::write(s.join("ctx/Dockerfile"), "FROM x").unwrap();
-        let (tar, files) = bundle(&[
+        let (tar, files) = pack(&[
             (
                 s.join("a.yaml"),
                 vec![d.path().join("app.tar"), s.join("ctx")],
@@ -101,9 +156,10 @@ mod tests {
             (s.join("a.yaml"), vec![]),
         ])
         .unwrap();
+        let tar = tar.into_inner().unwrap();
         assert_eq!(files, ["suite/a.yaml", "suite/a.yaml"]);
         // `..` in a path given is resolved, not packed.
-        let (_, files) = bundle(&[
+        let (_, files) = pack(&[
             (s.join("ctx/../a.yaml"), vec![]),
             (d.path().join("app.tar"), vec![]),
         ])

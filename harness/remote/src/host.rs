@@ -9,7 +9,7 @@ use anyhow::{anyhow, Context};
 use super::{Ssh, SshTarget};
 use ::host::forensics::ForensicsPolicy;
 use model::error::{Error, Result};
-use run::scenario::{ImageSource, PlannedScenario};
+use run::scenario::PlannedScenario;
 
 /// A host as written on the command line or in an inventory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,8 +122,7 @@ impl Access {
             })?;
         let dir = engine::default_state_dir().join("vagrant");
         let file = dir.join(format!("{}.ssh_config", model::units::file_name(machine)));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&file, out))
+        ::host::private::write(&file, out)
             .with_context(|| format!("cannot write {}", file.display()))?;
         let mut ssh = self.to(SshTarget {
             user: None,
@@ -196,12 +195,9 @@ impl Opened {
 
 /// The `run` options a run on a host is started with.
 pub struct Request<'a> {
-    /// The scenarios, planned here (their files travel; the host plans them again alike).
+    /// The scenarios, planned here: the host runs exactly this plan (serialized in the bundle,
+    /// with the files it needs), never planning them again.
     pub plans: &'a [PlannedScenario],
-    /// `--repeat`.
-    pub repeat: Option<u32>,
-    /// `--filter`.
-    pub filter: Option<&'a str>,
     /// `--jobs` (default: the host's [`Opened::default_jobs`], else the host's own default).
     pub jobs: Option<u32>,
     /// `--engine VERSION`, fetched on the host.
@@ -225,25 +221,7 @@ pub struct Request<'a> {
 /// Runs the scenarios on the host; the journal arrives at [`Request::journal`]. Returns what went
 /// wrong with the connection, if something did (the journal then says how far the run got).
 pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
-    // Each scenario file once, with the archives and build contexts its images name.
-    let mut files: Vec<(PathBuf, Vec<PathBuf>)> = vec![];
-    for p in r.plans {
-        if files.iter().any(|(f, _)| f == &p.file) {
-            continue;
-        }
-        let dir = p.file.parent().unwrap_or(Path::new("."));
-        let refs = p
-            .scenario
-            .images
-            .values()
-            .filter_map(|i| match i {
-                ImageSource::Tar(x) | ImageSource::Build(x) => Some(dir.join(x)),
-                ImageSource::Host(_) => None,
-            })
-            .collect();
-        files.push((p.file.clone(), refs));
-    }
-    let bundle = super::bundle(&files).map_err(|e| Error::input(format!("{e:#}")))?;
+    let bundle = super::bundle(r.plans).map_err(|e| Error::input(format!("{e:#}")))?;
     // The fixture image's context goes along, so the host needs no static binaries of its own;
     // without them here, the host's are used.
     let fixture = if r.plans.iter().any(run::runner::uses_fixture) {
@@ -262,12 +240,6 @@ pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
     };
     let mut pass: Vec<String> = vec![];
     let mut opt = |k: &str, v: String| pass.extend([k.to_string(), v]);
-    if let Some(n) = r.repeat {
-        opt("--repeat", n.to_string());
-    }
-    if let Some(f) = r.filter {
-        opt("--filter", f.to_string());
-    }
     if let Some(n) = r.jobs.or(host.default_jobs) {
         opt("--jobs", n.to_string());
     }

@@ -61,7 +61,7 @@ impl Ssh {
             .put(
                 "shakedown",
                 &format!("bin/shakedown-{}", &hash[..16]),
-                0o755,
+                0o700,
                 Input::File(exe),
             )
             .await?;
@@ -88,7 +88,7 @@ impl Ssh {
         self.put(
             "the fixture's build context",
             &format!("bin/fixture-{hash}.tar"),
-            0o644,
+            0o600,
             Input::Bytes(context),
         )
         .await
@@ -115,7 +115,7 @@ impl Ssh {
             self.exec(
                 &format!("copying {what}"),
                 &format!(
-                    "mkdir -p {dir} && cat > {q}.part && chmod {mode:o} {q}.part && mv -f {q}.part {q}",
+                    "umask 077 && mkdir -p {dir} && cat > {q}.part && chmod {mode:o} {q}.part && mv -f {q}.part {q}",
                     dir = quote(&dir)
                 ),
                 input,
@@ -131,7 +131,10 @@ impl Ssh {
         let q = quote(dir);
         self.exec(
             "copying the scenarios",
-            &format!("rm -rf {q} && mkdir -p {q} && tar -x -C {q}"),
+            // Root-only, as the harness's directory is on this machine.
+            &format!(
+                "umask 077 && rm -rf {q} && mkdir -p {q} && tar -x --no-same-permissions -C {q}"
+            ),
             Input::Bytes(tar),
             COPY,
         )

@@ -36,7 +36,7 @@ mod install;
 
 use crate::ssh::{quote, Input};
 pub use crate::ssh::{Ssh, SshTarget, REMOTE_HOME};
-pub use bundle::bundle;
+pub use bundle::{bundle, PLAN};
 pub use host::{Access, HostSpec, Opened, Place};
 
 /// A short command over SSH (uname, mkdir, --version).
@@ -52,12 +52,13 @@ pub struct RemoteRun<'a> {
     pub ssh: &'a Ssh,
     /// The run id (names the directory on the host).
     pub run_id: &'a str,
-    /// The bundle and its scenario files.
-    pub bundle: (Vec<u8>, Vec<String>),
+    /// The bundle ([`bundle`]): the resolved plan and the files it needs.
+    pub bundle: Vec<u8>,
     /// The fixture image's build context made here ([`engine::fixture::host_context`]), carried to
     /// the host; `None`: the host builds it from its own static binaries.
     pub fixture: Option<Vec<u8>>,
-    /// `shakedown run` options passed through (`--repeat`, `--filter`, `--jobs`, ...).
+    /// `shakedown run` options for the target passed through (`--jobs`, `--engine`, ...); the
+    /// scenarios come as the bundle's resolved plan.
     pub args: Vec<String>,
     /// Where the journal is written locally as it arrives.
     pub journal: &'a Path,
@@ -87,18 +88,14 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
         None => None,
     };
     let dir = format!("{}/remote/{}", r.ssh.home, r.run_id);
-    let (tar, files) = r.bundle;
-    r.ssh.unpack(&dir, tar).await?;
+    r.ssh.unpack(&dir, r.bundle).await?;
     let mut cmd = format!(
-        "cd {} && SHAKEDOWN_STATE_DIR={} exec {} run --stream",
+        "cd {} && SHAKEDOWN_STATE_DIR={} exec {} run --stream --plan {}",
         quote(&dir),
         quote(&r.ssh.home),
-        quote(&exe)
+        quote(&exe),
+        bundle::PLAN
     );
-    for f in &files {
-        cmd.push(' ');
-        cmd.push_str(&quote(f));
-    }
     for a in &r.args {
         cmd.push(' ');
         cmd.push_str(&quote(a));
@@ -120,13 +117,9 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
     let mut stdin = child.stdin.take();
     let stdout = child.stdout.take().context("ssh stdout")?;
     let stderr = child.stderr.take().context("ssh stderr")?;
-    if let Some(d) = r.journal.parent() {
-        tokio::fs::create_dir_all(d)
-            .await
-            .with_context(|| format!("{}", d.display()))?;
-    }
-    let mut file = tokio::fs::File::create(r.journal)
-        .await
+    // Root-only in the state directory, with the umask where the user named it.
+    let mut file = ::host::private::create_in(&engine::default_state_dir(), r.journal)
+        .map(tokio::fs::File::from_std)
         .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
     let label = host.clone();
     let err_task = tokio::spawn(async move {

@@ -6,7 +6,7 @@
 //! its objects are never touched.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,7 +32,7 @@ pub struct RunLock {
 }
 
 fn try_lock(dir: &Path) -> std::io::Result<Option<Flock<File>>> {
-    let f = OpenOptions::new()
+    let f = host::private::options()
         .create(true)
         .truncate(false)
         .write(true)
@@ -44,12 +44,13 @@ fn try_lock(dir: &Path) -> std::io::Result<Option<Flock<File>>> {
     }
 }
 
-/// Creates the run's directory and takes its lock for the life of this process. `journal` is the
-/// journal's path: when it is not the directory's own `journal.jsonl`, that name becomes a link
-/// to it, so `clean` finds it.
+/// Creates the run's directory (root-only, as is `runs/`, tightened if it was made looser) and
+/// takes its lock for the life of this process. `journal` is the journal's path: when it is not
+/// the directory's own `journal.jsonl`, that name becomes a link to it, so `clean` finds it.
 pub fn claim_run(state: &Path, run_id: &str, journal: &Path) -> std::io::Result<RunLock> {
+    host::private::ensure_dir(&runs_dir(state))?;
     let dir = runs_dir(state).join(run_id);
-    std::fs::create_dir_all(&dir)?;
+    host::private::create_dir_all(&dir)?;
     let lock = try_lock(&dir)?.ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
@@ -73,7 +74,7 @@ pub fn journal_of(run_dir: &Path) -> PathBuf {
 /// Marks a run's directory as settled: its journal has no change left to undo (so later runs need
 /// not read it again).
 pub fn mark_settled(run_dir: &Path) {
-    let _ = std::fs::write(run_dir.join("settled"), "");
+    let _ = host::private::write(&run_dir.join("settled"), "");
 }
 
 /// Whether a dead run's directory has changes left to undo (read from its journal unless it is
@@ -282,9 +283,10 @@ pub fn prune(state: &Path, keep: Retention) -> Vec<String> {
 }
 
 /// Refuses a run when the filesystem of the state directory has less than [`MIN_FREE_BYTES`]
-/// free: a run that cannot write its journal cannot undo what it did.
+/// free: a run that cannot write its journal cannot undo what it did. The directory is created
+/// root-only, or tightened to that when it was made looser.
 pub fn check_free_space(state: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(state).map_err(|e| format!("{}: {e}", state.display()))?;
+    host::private::ensure_dir(state).map_err(|e| format!("{}: {e}", state.display()))?;
     let st = nix::sys::statvfs::statvfs(state).map_err(|e| format!("{}: {e}", state.display()))?;
     let free = st.blocks_available().saturating_mul(st.fragment_size());
     if free < MIN_FREE_BYTES {

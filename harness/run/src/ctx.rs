@@ -179,6 +179,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// The scope of a change that ends with this step when `with_step`, else lasts until the end
+    /// of the iteration (a fault with a `duration`, or one left for a later step to end).
+    pub fn scope_until(&self, with_step: bool) -> ChangeScope {
+        if with_step {
+            self.step_scope()
+        } else {
+            self.iteration_scope()
+        }
+    }
+
     /// The scope of changes undone at the end of this iteration.
     pub fn iteration_scope(&self) -> ChangeScope {
         ChangeScope::Iteration {

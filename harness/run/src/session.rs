@@ -151,17 +151,15 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
         .map_err(|e| Error::env(e.to_string()))?
         .map_err(Error::env)?;
     }
-    let journal = if *stream {
-        Journal::create_streaming(journal_path)
-    } else {
-        Journal::create(journal_path)
-    }
-    .map_err(|e| {
-        Error::env(format!(
-            "cannot write the journal {}: {e}",
-            journal_path.display()
-        ))
-    })?;
+    // A journal in the state directory is root-only; one named elsewhere follows the umask.
+    let journal = host::private::create_in(state, journal_path)
+        .and_then(|file| Journal::on_file(file, journal_path, *stream))
+        .map_err(|e| {
+            Error::env(format!(
+                "cannot write the journal {}: {e}",
+                journal_path.display()
+            ))
+        })?;
     journal.subscribe_listener(listener.clone());
     let lock = clean::claim_run(state, run_id, journal_path).map_err(|e| {
         Error::env(format!(

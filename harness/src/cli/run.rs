@@ -2,7 +2,7 @@
 //! (see [`remote`]) — or on several (see [`super::multi`]); the verdicts come from the
 //! journal, as `shakedown judge` computes them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::inventory::{parse_target, run_targets, TargetArg};
 use super::judge::{judge, Outputs};
@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// How the journal names the target when it is not this machine (`--stream`).
     #[arg(long, hide = true, value_name = "LABEL")]
     pub target_label: Option<String>,
+    /// The resolved plan made by the machine that started this run (`--stream`): the journal's
+    /// plan entries as JSON, run exactly as they are instead of planning scenario files here.
+    #[arg(long, hide = true, value_name = "FILE", conflicts_with_all = ["paths", "filter", "repeat"])]
+    pub plan: Option<PathBuf>,
     /// The fixture image's build context carried by the machine that started this run
     /// (`--stream`), instead of one made from this host's static binaries.
     #[arg(long, hide = true, value_name = "FILE")]
@@ -53,6 +57,12 @@ pub struct RunArgs {
     /// Directory with the engine binaries (dockerd, containerd, runc, ...) for the managed target.
     #[arg(long, value_name = "DIR")]
     pub engine_dir: Option<PathBuf>,
+    /// Your daemon.json for the managed daemon: its settings (log driver, default ulimits, address
+    /// pools, storage options, …) start every managed daemon of the run; the keys the harness
+    /// owns (data-root, exec-root, hosts, pidfile, bridge, containerd namespaces, …) are left
+    /// out and named, and a scenario's `requires` and `daemon_options` win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub daemon_config: Option<PathBuf>,
     /// Debian's docker.io VERSION (e.g. 28.5.2) for the managed target, fetched into the engine
     /// cache first if needed (see `shakedown engines`).
     #[arg(long, value_name = "VERSION")]
@@ -113,8 +123,28 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
             return Err(Error::input("--stream runs one target"));
         }
     }
-    // Planned once for every target: bad input stops the command before anything runs.
-    let plans = planned(&args.paths, args.repeat, args.filter.as_deref())?;
+    // The user's daemon configuration: read once here, so that a bad file stops the command
+    // before anything runs, and what the harness leaves out of it is said first.
+    if let Some(file) = &args.daemon_config {
+        if targets
+            .iter()
+            .any(|t| !matches!(t.target, TargetArg::Local(TargetKind::Managed)))
+        {
+            return Err(Error::input(
+                "--daemon-config configures the managed daemon on this machine: a daemon at \
+                 DOCKER_HOST runs with its own configuration, and a host's with the host's",
+            ));
+        }
+        for line in daemon_config(&args)?.1 {
+            eprintln!("{}: {line}", file.display());
+        }
+    }
+    // Planned once for every target: bad input stops the command before anything runs. A run
+    // started by another machine runs the plan it was given.
+    let plans = match &args.plan {
+        Some(file) => read_plan(file)?,
+        None => planned(&args.paths, args.repeat, args.filter.as_deref())?,
+    };
     let signals = Signals::install()?;
     if args.stream {
         signals.stop_at_end_of_input();
@@ -245,6 +275,7 @@ async fn run_local(
             allow_disruptive: args.allow_disruptive,
             state_dir: state.clone(),
             daemon_args: args.daemon_arg.clone(),
+            daemon_config: daemon_config(args)?.0,
         },
         jobs,
         journal: args
@@ -301,8 +332,6 @@ async fn run_remote(
         host,
         remote::host::Request {
             plans,
-            repeat: args.repeat,
-            filter: args.filter.as_deref(),
             jobs: args.jobs,
             engine: args.engine.as_deref(),
             daemon_args: &args.daemon_arg,
@@ -317,4 +346,40 @@ async fn run_remote(
     .await;
     progress.clear();
     Ok((journal, problem?))
+}
+
+/// A resolved plan as another machine serialized it ([`remote::PLAN`]): the journal's plan
+/// entries, each scenario's file named by its path beside this one.
+fn read_plan(file: &Path) -> Result<Vec<scenario::PlannedScenario>> {
+    let bad =
+        |e: &dyn std::fmt::Display| Error::input(format!("{}: not a plan: {e}", file.display()));
+    let text = std::fs::read(file).map_err(|e| bad(&e))?;
+    let entries: Vec<journal::PlannedEntry> = serde_json::from_slice(&text).map_err(|e| bad(&e))?;
+    if entries.is_empty() {
+        return Err(bad(&"no scenarios"));
+    }
+    Ok(entries
+        .into_iter()
+        .map(|e| scenario::PlannedScenario {
+            file: e.file,
+            scenario: e.scenario,
+            repeat: e.repeat,
+        })
+        .collect())
+}
+
+/// `--daemon-config`: the user's daemon.json without the keys the harness owns, and a line per
+/// key left out (none without the option).
+fn daemon_config(
+    args: &RunArgs,
+) -> Result<(
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<String>,
+)> {
+    let Some(file) = &args.daemon_config else {
+        return Ok(Default::default());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))?;
+    engine::managed::user_config(&text).map_err(|e| Error::input(format!("{}:{e}", file.display())))
 }

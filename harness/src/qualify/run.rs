@@ -90,6 +90,7 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
         SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };
     Ok(TargetOptions {
+        daemon_config: Default::default(),
         kind: TargetKind::Managed,
         engine_dir,
         allow_disruptive: false,
@@ -219,8 +220,6 @@ async fn rounds(
                         host,
                         remote::host::Request {
                             plans: &q.plans,
-                            repeat: Some(1),
-                            filter: q.filter.as_deref(),
                             jobs: q.jobs_given,
                             engine: engine.as_deref(),
                             daemon_args: &side.daemon_args,

@@ -122,6 +122,59 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
     out
 }
 
+/// What Docker makes in a managed daemon's directory `managed/ID/`: its data-root, exec-root and
+/// socket directories (Docker sets their modes itself; 0710 for the data-root) and its pid file.
+/// The directory itself is the harness's and 0700, so nothing in it is reachable by others.
+fn dockers(rel: &Path) -> bool {
+    let c: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
+    c.len() >= 3
+        && c[0] == "managed"
+        && (["data", "exec", "sock"].iter().any(|d| c[2] == *d) || c[2] == "docker.pid")
+}
+
+/// Every path under the state directory `state` (and `state` itself) that group or others may
+/// read, write or search, with its mode; anything but directories and regular files counts too.
+/// Symbolic links (their targets are checked where they are) and what Docker makes in a managed
+/// daemon's directory are skipped, and so are paths that go away while they are walked (a run may
+/// be removing them).
+pub fn exposed(state: &Path) -> Vec<String> {
+    fn walk(state: &Path, p: &Path, out: &mut Vec<String>) {
+        let rel = p.strip_prefix(state).unwrap();
+        if dockers(rel) {
+            return;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            return;
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            return;
+        }
+        let m = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+        if m & 0o077 != 0 || !(ft.is_dir() || ft.is_file()) {
+            out.push(format!("{} {m:o}", p.display()));
+        }
+        if ft.is_dir() {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(state, &e.path(), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(state, state, &mut out);
+    out
+}
+
+/// The directory of a managed daemon a run in `state` started, once its API socket is there.
+pub fn managed_dir(state: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(state.join("managed"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|d| d.join("docker.sock").exists())
+}
+
 /// `shakedown run FILE` in the background, its output discarded.
 pub fn spawn_run(state: &Path, file: &Path) -> std::process::Child {
     shakedown(state)

@@ -50,7 +50,7 @@ pub(super) async fn allocate_bridge(dir: &Path, id: &str) -> Result<(String, Str
         .ok_or_else(|| anyhow!("no free {SUBNET_PREFIX}.N.0/24 subnet left for a bridge"))?;
     // Recorded before the link exists, so a crash in between still leaves a trace for the
     // sweeper.
-    fs::write(dir.join(BRIDGE_FILE), format!("{name}\n"))?;
+    host::private::write(&dir.join(BRIDGE_FILE), format!("{name}\n"))?;
     let cidr = format!("{SUBNET_PREFIX}.{n}.1/24");
     let result = async {
         ip(&["link", "add", &name, "type", "bridge"]).await?;

@@ -46,13 +46,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::process::Child;
 
 pub use engine::{EngineBinaries, ResolvedEngine};
-pub use options::DaemonOptions;
+pub use options::{user_config, DaemonOptions, OWNED_KEYS};
 pub use sweep::sweep_stale;
 
 use bridge::allocate_bridge;
@@ -93,7 +93,7 @@ impl ManagedDaemon {
         ready_deadline: Duration,
     ) -> Result<Self> {
         let t0 = Instant::now();
-        fs::create_dir_all(state_root)
+        host::private::create_dir_all(state_root)
             .with_context(|| format!("creating state root {}", state_root.display()))?;
         // Mount points in /proc/self/mountinfo are canonical paths; so must ours be, or the
         // unmount pass would miss them (e.g. when state_root sits under a symlink).
@@ -402,29 +402,6 @@ pub fn socket_in(dir: &Path) -> PathBuf {
     dir.join("sock").join("docker.sock")
 }
 
-/// Runs blocking work (reads of /proc, unmounts, recursive deletes) on a thread of its own with
-/// a deadline. A wedged process can make such a call block in the kernel for good; the thread is
-/// then leaked rather than the caller hung. A detached `std::thread` instead of
-/// `spawn_blocking`, because tokio waits for its blocking pool when the runtime shuts down.
-async fn blocking<T: Send + 'static>(
-    what: &str,
-    deadline: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("shakedown-blocking".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .with_context(|| format!("{what}: starting a thread"))?;
-    match tokio::time::timeout(deadline, rx).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(_)) => Err(anyhow!("{what}: the worker thread panicked")),
-        Err(_) => Err(anyhow!("{what}: no result within {deadline:?}")),
-    }
-}
-
 /// Whether `path` is `dir` or lies inside it, by path components: `/x/D2` is not under `/x/D`,
 /// and a path with `..` in it is under nothing.
 fn at_or_under(path: &Path, dir: &Path) -> bool {
@@ -457,27 +434,5 @@ mod tests {
         assert!(!at_or_under(Path::new("/x/D"), Path::new("")));
         assert!(!at_or_under(Path::new("/x/D"), Path::new("/")));
         assert!(!at_or_under(Path::new("/x/D"), Path::new("x")));
-    }
-
-    #[test]
-    fn blocking_gives_up_at_its_deadline_and_lets_the_runtime_go() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let t0 = Instant::now();
-        let res = rt.block_on(blocking("wedged", Duration::from_millis(100), || {
-            std::thread::sleep(Duration::from_secs(5))
-        }));
-        assert!(res.unwrap_err().to_string().contains("no result within"));
-        assert_eq!(
-            rt.block_on(blocking("quick", Duration::from_secs(5), || 7))
-                .unwrap(),
-            7
-        );
-        // A spawn_blocking task would hold the runtime's shutdown for the full 5 s.
-        drop(rt);
-        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     }
 }

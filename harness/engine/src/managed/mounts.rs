@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{umount2, MntFlags};
 
-use super::{at_or_under, blocking, SCAN_DEADLINE};
+use super::{at_or_under, SCAN_DEADLINE};
+use host::blocking;
 use host::mounts;
 
 /// Mount points at or under `dir`, from /proc/self/mountinfo, deepest first.

@@ -1,4 +1,52 @@
-//! Daemon options a scenario can require, and how they clash with dockerd's flags.
+//! Daemon options a scenario can require, the user's own configuration, and how they clash with
+//! dockerd's flags.
+
+/// `daemon.json` keys the harness owns for a managed daemon: its directories, socket, pidfile,
+/// containerd namespaces, bridge and addresses. A user's configuration loses them
+/// ([`user_config`]), each named, so the daemon stays the harness's own and the host's untouched.
+pub const OWNED_KEYS: &[&str] = &[
+    "data-root",
+    "exec-root",
+    "hosts",
+    "pidfile",
+    "containerd",
+    "containerd-namespace",
+    "containerd-plugins-namespace",
+    "bridge",
+    "bip",
+    "fixed-cidr",
+    "default-address-pools",
+    "iptables",
+    "ip-masq",
+];
+
+/// A user's `daemon.json` (`run --daemon-config`), without the keys the harness owns: the
+/// settings, and one line per key left out.
+pub fn user_config(
+    text: &str,
+) -> Result<
+    (
+        std::collections::BTreeMap<String, serde_json::Value>,
+        Vec<String>,
+    ),
+    String,
+> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("{}:{}: {e}", e.line(), e.column()))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("1:1: not a JSON object (daemon.json is `{\"key\": value, …}`)".into());
+    };
+    let mut overridden = Vec::new();
+    let mut config = std::collections::BTreeMap::new();
+    for (k, v) in map {
+        if OWNED_KEYS.contains(&k.as_str()) {
+            overridden.push(format!("{k} ({v} left out: the harness owns it)"));
+        } else {
+            config.insert(k, v);
+        }
+    }
+    Ok((config, overridden))
+}
 
 /// Daemon options a scenario can require.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +98,23 @@ impl DaemonOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_configuration_loses_only_the_keys_the_harness_owns() {
+        let (config, overridden) = user_config(
+            r#"{"log-driver": "json-file", "data-root": "/var/lib/docker", "hosts": ["unix:///x"],
+                "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 10, "Hard": 20}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.keys().collect::<Vec<_>>(),
+            ["default-ulimits", "log-driver"]
+        );
+        assert_eq!(overridden.len(), 2, "{overridden:?}");
+        assert!(overridden[0].starts_with("data-root"), "{overridden:?}");
+        assert!(user_config("[1]").is_err());
+        assert!(user_config("{\"a\": ").unwrap_err().starts_with("1:"));
+    }
 
     #[test]
     fn config_keys_also_given_as_flags_conflict() {

@@ -27,7 +27,8 @@ use nix::unistd::Pid;
 use procfs::ProcessCGroup;
 
 use super::state::{Identity, DOCKERD_FILE};
-use super::{at_or_under, blocking, SCAN_DEADLINE};
+use super::{at_or_under, SCAN_DEADLINE};
+use host::blocking;
 use host::proc::{self, Stat};
 
 /// One row of the process table: what selection looks at.
@@ -142,11 +143,7 @@ impl Owned {
 
     /// Whether one component of a cgroup path is one of our containers' cgroups.
     fn is_container_cgroup(&self, component: &str) -> bool {
-        let id = component
-            .strip_prefix("docker-")
-            .and_then(|c| c.strip_suffix(".scope"))
-            .unwrap_or(component);
-        self.containers.contains(id)
+        host::process::container_of_cgroup(component).is_some_and(|id| self.containers.contains(id))
     }
 }
 
@@ -157,7 +154,7 @@ fn container_ids(dir: &Path) -> HashSet<String> {
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|n| host::process::is_container_id(n))
         .collect()
 }
 

@@ -2,7 +2,7 @@
 //! first, and the wait for `/_ping` (quoting the log's tail when it fails).
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::Stdio;
@@ -13,7 +13,8 @@ use tokio::process::Command;
 
 use super::procs::is_our_containerd;
 use super::state::{Identity, DOCKERD_FILE};
-use super::{blocking, bridge, DaemonOptions, ManagedDaemon, SCAN_DEADLINE};
+use super::{bridge, DaemonOptions, ManagedDaemon, SCAN_DEADLINE};
+use host::blocking;
 
 /// Upper bound for one `/_ping` attempt, so a daemon that accepts but never answers cannot
 /// eat the whole ready deadline in one go.
@@ -75,7 +76,7 @@ impl ManagedDaemon {
     /// Directory layout that does not depend on the options of one start.
     pub(super) fn prepare_dir(&self) -> Result<()> {
         for sub in ["data", "exec", "bin", "sock"] {
-            fs::create_dir_all(self.dir.join(sub))?;
+            host::private::create_dir_all(&self.dir.join(sub))?;
         }
         let link = self.dir.join("docker.sock");
         if fs::symlink_metadata(&link).is_err() {
@@ -91,7 +92,7 @@ impl ManagedDaemon {
         }
         // An explicit, empty config file keeps the host's /etc/docker/daemon.json (which may
         // set data-root, bridge, hosts...) from clashing with our flags.
-        fs::write(self.dir.join("daemon.json"), "{}\n")?;
+        host::private::write(&self.dir.join("daemon.json"), "{}\n")?;
         Ok(())
     }
 
@@ -145,8 +146,8 @@ impl ManagedDaemon {
                 opts.extra_args.join(" ")
             );
         }
-        fs::write(
-            self.dir.join("daemon.json"),
+        host::private::write(
+            &self.dir.join("daemon.json"),
             serde_json::to_vec_pretty(&opts.config)?,
         )?;
         let args = self.command_args(opts);
@@ -156,13 +157,13 @@ impl ManagedDaemon {
             "args": args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
             "started_unix": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         });
-        fs::write(
-            self.dir.join("options.json"),
+        host::private::write(
+            &self.dir.join("options.json"),
             serde_json::to_vec_pretty(&json)?,
         )?;
 
         let log_path = self.log_path();
-        let mut log = OpenOptions::new()
+        let mut log = host::private::options()
             .create(true)
             .append(true)
             .open(&log_path)

@@ -3,7 +3,7 @@
 //! and every directory names its owner from the moment it exists. Owners and dockerds are named by
 //! pid *and* start time, because a bare pid may belong to someone else by the time it is read.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -48,7 +48,7 @@ pub(super) async fn lock_host_bridges() -> Result<Option<Flock<File>>> {
 async fn lock_file(path: &Path, deadline: Duration) -> Result<Flock<File>> {
     let t0 = Instant::now();
     loop {
-        let file = OpenOptions::new()
+        let file = host::private::options()
             .create(true)
             .truncate(false)
             .read(true)
@@ -91,7 +91,7 @@ pub(super) fn create_daemon_dir(state_root: &Path) -> Result<(String, PathBuf)> 
     for _ in 0..100 {
         let id = new_id();
         let dir = state_root.join(&id);
-        match fs::create_dir(&dir) {
+        match host::private::create_dir(&dir) {
             Ok(()) => {
                 me.write(&dir.join(OWNER_FILE))?;
                 return Ok((id, dir));

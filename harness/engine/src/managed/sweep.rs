@@ -15,7 +15,8 @@ use super::bridge::delete_bridge;
 use super::mounts::unmount_all;
 use super::procs::{kill_processes, Owned, Scope};
 use super::state::{lock_state_root, owner_alive, Identity, LOCK_DEADLINE, OWNER_FILE};
-use super::{blocking, KILL_DEADLINE, SCAN_DEADLINE};
+use super::{KILL_DEADLINE, SCAN_DEADLINE};
+use host::blocking;
 
 /// How long [`sweep_stale`] lets a stale dockerd shut down gracefully before SIGKILL.
 const SWEEP_GRACE: Duration = Duration::from_secs(10);

@@ -10,6 +10,7 @@ mod containerd_kill;
 mod create;
 mod daemon_freeze;
 mod daemon_kill;
+mod daemon_limits;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_thaw;
@@ -55,6 +56,7 @@ pub use containerd_kill::ContainerdKill;
 pub use create::Create;
 pub use daemon_freeze::DaemonFreeze;
 pub use daemon_kill::DaemonKill;
+pub use daemon_limits::DaemonLimits;
 pub use daemon_reload::DaemonReload;
 pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
@@ -173,6 +175,9 @@ pub enum Action {
     DaemonKill(DaemonKill),
     /// SIGSTOP dockerd for a while (the hang), with forensics, then SIGCONT. Disruptive.
     DaemonFreeze(DaemonFreeze),
+    /// Lower dockerd's limit of open files on the live process (set back when the step's
+    /// `duration` ends, else at the end of the iteration).
+    DaemonLimits(DaemonLimits),
     /// SIGCONT a daemon frozen without a duration.
     DaemonThaw(DaemonThaw),
     /// SIGHUP dockerd (configuration reload).
@@ -265,6 +270,7 @@ macro_rules! dispatch_action {
             $crate::action::Action::DaemonRestart($a) => $e,
             $crate::action::Action::DaemonKill($a) => $e,
             $crate::action::Action::DaemonFreeze($a) => $e,
+            $crate::action::Action::DaemonLimits($a) => $e,
             $crate::action::Action::DaemonThaw($a) => $e,
             $crate::action::Action::DaemonReload($a) => $e,
             $crate::action::Action::ContainerdKill($a) => $e,

@@ -125,6 +125,18 @@ pub enum Change {
         /// Its start time (clock ticks since boot, /proc/PID/stat field 22): the pid's identity.
         start_time: u64,
     },
+    /// dockerd's limit of open files lowered (undo: set back to `soft`/`hard` on that very
+    /// process, if it still runs).
+    DaemonNofile {
+        /// Its pid.
+        pid: u32,
+        /// Its start time (clock ticks since boot, /proc/PID/stat field 22): the pid's identity.
+        start_time: u64,
+        /// The soft limit before.
+        soft: u64,
+        /// The hard limit before.
+        hard: u64,
+    },
     /// A container's cgroup frozen from the host, behind the daemon's back (undo: thaw it, if
     /// that cgroup still exists).
     CgroupFrozen {
@@ -205,6 +217,12 @@ impl fmt::Display for Change {
             Change::ContainerPaused { id, .. } => write!(f, "paused container {}", short(id)),
             Change::ContainerStopped { id, .. } => write!(f, "stopped container {}", short(id)),
             Change::DaemonFrozen { pid, .. } => write!(f, "froze dockerd (pid {pid})"),
+            Change::DaemonNofile { pid, soft, .. } => {
+                write!(
+                    f,
+                    "lowered the open-files limit of dockerd (pid {pid}, was {soft})"
+                )
+            }
             Change::CgroupFrozen { container_id, .. } => {
                 write!(f, "froze the cgroup of container {}", short(container_id))
             }

@@ -60,6 +60,7 @@ impl Vms {
                 engine::cache::SUITES.join(", ")
             );
         }
+        self.tighten(&spec.name)?;
         if let Some(i) = self.get(&spec.name) {
             if i.same_inputs(spec) {
                 return Ok((i, false));
@@ -94,8 +95,10 @@ impl Vms {
         remove_tree(&work).await?;
         let root = work.join("root");
         let debs = self.dir.join(".debs");
-        std::fs::create_dir_all(&debs)?;
-        std::fs::create_dir_all(&work)?;
+        // The images are root-only (the keys that reach them are in them); what goes into the
+        // guest's root keeps the guest's modes.
+        ::host::private::create_dir_all(&debs)?;
+        ::host::private::create_dir_all(&work)?;
         let mut include: Vec<&str> = PACKAGES.to_vec();
         include.push(&spec.kernel);
         let mirror = engine::cache::host_mirror();
@@ -141,6 +144,7 @@ impl Vms {
             root.join(format!("boot/vmlinuz-{kernel}")),
             work.join("vmlinuz"),
         )
+        .and_then(|_| ::host::private::restrict(&work.join("vmlinuz")))
         .context("copying the kernel")?;
         let _ = std::fs::remove_dir_all(root.join("var/cache/apt/archives"));
         eprintln!("vm {}: making the disk", spec.name);
@@ -161,6 +165,7 @@ impl Vms {
         .run()
         .await
         .context("mkfs.ext4")?;
+        ::host::private::restrict(&work.join("disk.img"))?;
         remove_tree(&root).await?;
         let image = Image {
             name: spec.name.clone(),
@@ -173,7 +178,7 @@ impl Vms {
             built_at: ::host::unix_now(),
             build_seconds: start.elapsed().as_secs_f64(),
         };
-        std::fs::write(work.join("vm.json"), serde_json::to_string_pretty(&image)?)?;
+        ::host::private::write(&work.join("vm.json"), serde_json::to_string_pretty(&image)?)?;
         let dest = self.image_dir(&spec.name);
         remove_tree(&dest).await?;
         std::fs::rename(&work, &dest)?;

@@ -109,7 +109,7 @@ exec switch_root /newroot /sbin/shakedown-init
         ino += 1;
     }
     cpio_entry(&mut cpio, 0, "TRAILER!!!", 0, &[]);
-    std::fs::write(out, cpio).with_context(|| format!("{}", out.display()))
+    ::host::private::write(out, cpio).with_context(|| format!("{}", out.display()))
 }
 
 fn decompress(path: &str, data: Vec<u8>) -> anyhow::Result<Vec<u8>> {

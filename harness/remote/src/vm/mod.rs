@@ -143,6 +143,24 @@ impl Vms {
         }
     }
 
+    /// Makes the state directory and `vms/` root-only, and the files of the image `name` (an
+    /// image built by an older version was left readable by everyone, its keys with it): when
+    /// an image is built or booted.
+    fn tighten(&self, name: &str) -> anyhow::Result<()> {
+        ::host::private::ensure_dir(&self.state)?;
+        ::host::private::ensure_dir(&self.dir)?;
+        for e in std::fs::read_dir(self.image_dir(name))
+            .into_iter()
+            .flatten()
+        {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                ::host::private::restrict(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes an image.
     pub async fn remove(&self, name: &str) -> anyhow::Result<()> {
         check_name(name).map_err(|e| anyhow!(e))?;
@@ -191,6 +209,24 @@ async fn remove_tree(p: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_older_image_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let state = tempfile::tempdir().unwrap();
+        let vms = Vms::new(state.path());
+        let image = vms.image_dir("old");
+        std::fs::create_dir_all(&image).unwrap();
+        std::fs::write(image.join("id_ed25519.pub"), "k").unwrap();
+        set_mode(&image.join("id_ed25519.pub"), 0o644).unwrap();
+        set_mode(&vms.dir, 0o755).unwrap();
+        vms.tighten("old").unwrap();
+        assert_eq!(mode(&vms.dir), 0o700);
+        assert_eq!(mode(&image.join("id_ed25519.pub")), 0o600);
+        // Nothing built yet: nothing to do but the directories.
+        vms.tighten("none").unwrap();
+    }
 
     #[test]
     fn names_are_checked() {

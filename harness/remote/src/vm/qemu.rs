@@ -30,6 +30,7 @@ impl Vms {
         let image = self
             .get(name)
             .ok_or_else(|| anyhow!("no VM image {name} (built: {})", self.names()))?;
+        self.tighten(name)?;
         let qemu = ::host::cmd::which("qemu-system-x86_64")
             .filter(|p| p.exists())
             .ok_or_else(|| {
@@ -67,11 +68,13 @@ impl Vms {
                     .await
                 {
                     Ok(vm) => {
-                        let _ = std::fs::write(&verdict, format!("{} works\n", boot_id.trim()));
+                        let _ =
+                            ::host::private::write(&verdict, format!("{} works\n", boot_id.trim()));
                         return Ok(vm);
                     }
                     Err(BootError::KvmUnusable(why)) => {
-                        let _ = std::fs::write(&verdict, format!("{} {why}\n", boot_id.trim()));
+                        let _ =
+                            ::host::private::write(&verdict, format!("{} {why}\n", boot_id.trim()));
                         Some(why)
                     }
                     Err(BootError::Other(e)) => return Err(e),
@@ -105,12 +108,14 @@ impl Vms {
         let image = image.clone();
         let dir = self.image_dir(name);
         let runs = self.dir.join(".runs");
-        std::fs::create_dir_all(&runs)?;
+        ::host::private::create_dir_all(&runs)?;
         let port = free_port()?;
         let log = runs.join(format!("{name}-{}-{port}.console.log", std::process::id()));
         let qemu_log = log.with_extension("qemu");
-        let qemu_err =
-            std::fs::File::create(&qemu_log).with_context(|| format!("{}", qemu_log.display()))?;
+        let qemu_err = ::host::private::create(&qemu_log)
+            .with_context(|| format!("{}", qemu_log.display()))?;
+        // qemu truncates the console's file and keeps its mode.
+        ::host::private::create(&log).with_context(|| format!("{}", log.display()))?;
         let mut c = tokio::process::Command::new(qemu);
         c.args([
             "-accel",

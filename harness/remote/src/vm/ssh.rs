@@ -30,6 +30,7 @@ impl Vms {
         };
         let client = work.join("id_ed25519");
         keygen(&client).run().await?;
+        ::host::private::restrict(&client.with_extension("pub"))?;
         let host = root.join("etc/ssh/shakedown_host_ed25519_key");
         keygen(&host).run().await?;
         let ssh_dir = root.join("root/.ssh");
@@ -44,8 +45,8 @@ impl Vms {
         let (Some(kind), Some(key)) = (kind, key) else {
             bail!("unexpected host key {host_pub:?}");
         };
-        std::fs::write(
-            work.join("known_hosts"),
+        ::host::private::write(
+            &work.join("known_hosts"),
             format!("{} {kind} {key}\n", host_alias(name)),
         )?;
         Ok(())

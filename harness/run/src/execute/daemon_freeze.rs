@@ -26,11 +26,7 @@ impl Execute for DaemonFreeze {
             .unwrap_or(Duration::from_secs(2));
         // With a duration the freeze ends with the step; without, it lasts until `daemon_thaw` or
         // the end of the iteration.
-        let scope = if self.duration.is_some() {
-            ctx.step_scope()
-        } else {
-            ctx.iteration_scope()
-        };
+        let scope = ctx.scope_until(self.duration.is_some());
         let change = ctx
             .change(scope, Change::DaemonFrozen { pid, start_time }, None)
             .await?;

@@ -35,11 +35,7 @@ impl Execute for DaemonKill {
         };
         // Left down, it is started again when the iteration ends; else when this step ends, at
         // the latest.
-        let scope = if self.restart {
-            ctx.step_scope()
-        } else {
-            ctx.iteration_scope()
-        };
+        let scope = ctx.scope_until(self.restart);
         let change = ctx
             .change(
                 scope,

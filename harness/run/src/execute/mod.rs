@@ -9,6 +9,7 @@ mod containerd_kill;
 mod create;
 mod daemon_freeze;
 mod daemon_kill;
+mod daemon_limits;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_thaw;
