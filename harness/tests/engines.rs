@@ -112,7 +112,7 @@ fn fetch_then_qualify_one_engine_against_another() {
         "{r:#}"
     );
     let engine = |side: &str| {
-        r[side]["fingerprint"]["engine_version"]
+        r["comparison"][side]["fingerprint"]["engine_version"]
             .as_str()
             .unwrap()
             .to_string()
