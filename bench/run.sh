@@ -70,7 +70,7 @@ churn_scenario() { # cycles concurrency
 harness_churn() { # cycles concurrency -> cycles/s
   local f; f=$(churn_scenario "$1" "$2")
   "$SD" run --target docker "$f" --json "$WORK/h.json" >/dev/null
-  json "$WORK/h.json" "[m['value'] for s in d['run']['scenarios'][0]['iterations'][0]['steps'] for m in s['measures'] if m['name']=='cycles_per_second'][0]"
+  json "$WORK/h.json" "[m['value'] for s in d['targets'][0]['run']['scenarios'][0]['iterations'][0]['steps'] for m in s['measures'] if m['name']=='cycles_per_second'][0]"
 }
 raw_churn() { # cycles concurrency -> cycles/s
   python3 bench/rawapi.py "${DOCKER_HOST#unix://}" "$IMAGE" "$1" "$2" -- shakedown-fixture trap --signal TERM --exit-code 0 >"$WORK/r.json"
@@ -113,8 +113,8 @@ bench_suite() {
     /usr/bin/time -f "%e" -o "$WORK/t1" "$SD" run -j 1 --json "$WORK/s1.json" >/dev/null || true
     /usr/bin/time -f "%e" -o "$WORK/td" "$SD" run --json "$WORK/sd.json" >/dev/null || true
     t1=$(tail -1 "$WORK/t1"); td=$(tail -1 "$WORK/td")
-    longest=$(json "$WORK/sd.json" "max(s['elapsed'] for s in d['run']['scenarios'])")
-    same=$(python3 -c "import json; a=json.load(open('$WORK/s1.json')); b=json.load(open('$WORK/sd.json')); print([v['outcome'] for v in a['verdicts']]==[v['outcome'] for v in b['verdicts']])")
+    longest=$(json "$WORK/sd.json" "max(s['elapsed'] for s in d['targets'][0]['run']['scenarios'])")
+    same=$(python3 -c "import json; a=json.load(open('$WORK/s1.json')); b=json.load(open('$WORK/sd.json')); print([v['outcome'] for v in a['targets'][0]['verdicts']]==[v['outcome'] for v in b['targets'][0]['verdicts']])")
     echo "round $r: --jobs 1 ${t1}s, default ${td}s (ratio $(python3 -c "print('%.2f' % ($td/$t1))")), longest scenario ${longest}s (default/longest $(python3 -c "print('%.2f' % ($td/$longest))")), same verdicts: $same"
   done
   cp "$WORK/sd.json" "$OUT/suite.json"
@@ -127,7 +127,7 @@ bench_overhead() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 over = []
-for s in d["run"]["scenarios"]:
+for s in d["targets"][0]["run"]["scenarios"]:
     for it in s["iterations"]:
         for st in it["steps"]:
             if st["outcome"]["status"] == "ok":
@@ -136,7 +136,7 @@ over.sort()
 p = lambda q: over[min(len(over) - 1, int(q * len(over)))]
 print("steps %d: observation after the action p50 %.1f ms, p95 %.1f ms, max %.1f ms" % (len(over), p(.5) * 1e3, p(.95) * 1e3, over[-1] * 1e3))
 tot = []
-for s in d["run"]["scenarios"]:
+for s in d["targets"][0]["run"]["scenarios"]:
     acts = sum(st["finished"] - st["started"] for it in s["iterations"] for st in it["steps"])
     tot.append((s["elapsed"] - acts, s["name"]))
 tot.sort()
@@ -154,7 +154,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 def diffs(step, a, b):
     out = []
-    for it in d["run"]["scenarios"][0]["iterations"]:
+    for it in d["targets"][0]["run"]["scenarios"][0]["iterations"]:
         st = [s for s in it["steps"] if s["label"] == step][0]
         m = {x["name"]: x["value"] for x in st["measures"]}
         out.append(abs(m[a] - m[b]))
@@ -213,7 +213,7 @@ PY
 bench_freeze() {
   echo "== time from a frozen daemon to the harness's verdict on it"
   "$SD" run -j 1 scenarios/daemon-freeze.yaml --json "$WORK/fr.json" >/dev/null || true
-  json "$WORK/fr.json" "'hang detected %.0f ms after the freeze; the probe deadline is 2000 ms' % ([m['value'] for s in d['run']['scenarios'][0]['iterations'][0]['steps'] for m in s['measures'] if m['name']=='hang_detected_after'][0]*1e3)"
+  json "$WORK/fr.json" "'hang detected %.0f ms after the freeze; the probe deadline is 2000 ms' % ([m['value'] for s in d['targets'][0]['run']['scenarios'][0]['iterations'][0]['steps'] for m in s['measures'] if m['name']=='hang_detected_after'][0]*1e3)"
 }
 
 echo "machine: $(machine); load: $(load)"

@@ -2,7 +2,9 @@
 # Installs what the tests need beyond what a Docker host needs (ci/install-deps.sh): headless
 # Chromium for the HTML reports, OpenSSH (a real sshd on loopback), ansible-core (the playbook in
 # ci/ansible), vagrant (`vagrant validate` of vagrant/Vagrantfile), debootstrap (the example
-# image and the VM images built from Debian's packages) and qemu-system-x86 (the VM target).
+# image and the VM images built from Debian's packages), qemu-system-x86 (the VM target) and
+# python3's jsonschema from PyPI (an independent validator of the JSON reports against
+# `shakedown schema report`).
 # Idempotent; needs root (uses sudo when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +26,14 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing (tests): ${pkgs[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
+
+# The reports' validator: python3's jsonschema, from PyPI (pip, beside Debian's Python).
+if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip
+  fi
+  echo "installing (tests): jsonschema (PyPI)"
+  $SUDO python3 -m pip install --quiet --break-system-packages 'jsonschema>=4.18'
 fi

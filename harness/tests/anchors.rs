@@ -24,7 +24,7 @@ use common::{check_of, run_json, scenario, text, verdict};
 
 /// The record of `scenario`'s iterations in a JSON report.
 fn iterations<'a>(r: &'a serde_json::Value, scenario: &str) -> &'a Vec<serde_json::Value> {
-    r["run"]["scenarios"]
+    r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()

@@ -417,7 +417,7 @@ fn the_model_does_no_io() {
 fn the_judge_touches_neither_docker_nor_the_host() {
     assert_crate_limited_to(
         "judge",
-        &["model", "serde", "serde_json"],
+        &["model", "schemars", "serde", "serde_json"],
         &[
             "tokio",
             "bollard",

@@ -20,7 +20,7 @@ fn steps<'a>(r: &'a serde_json::Value, name: &str) -> &'a Vec<serde_json::Value>
 }
 
 fn iteration<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    let s = r["run"]["scenarios"]
+    let s = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -42,7 +42,7 @@ fn secs(v: &serde_json::Value) -> f64 {
 
 /// Unix time of a run-clock offset.
 fn unix(r: &serde_json::Value, t: &serde_json::Value) -> f64 {
-    secs(&r["run"]["started_unix"]) + secs(t)
+    secs(&r["targets"][0]["run"]["started_unix"]) + secs(t)
 }
 
 /// Steps are recorded in scenario order, whatever order they ended in.
@@ -315,7 +315,7 @@ fn a_probe_sees_a_background_partition_and_a_cut_off_fault_is_undone_when_its_st
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let scenario_index = r["run"]["scenarios"]
+    let scenario_index = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()

@@ -1,6 +1,7 @@
 //! End to end on a real, harness-managed dockerd: the built-in suite passes with its timings, every
-//! expectation kind fails when it must, bad environments exit 2 without leaving anything, and a run
-//! interrupted by Ctrl-C or SIGKILL leaves nothing behind once `clean` has run.
+//! expectation kind fails when it must, an image nothing provides exits 2 (bad input) without
+//! leaving anything, and a run interrupted by Ctrl-C or SIGKILL leaves nothing behind once `clean`
+//! has run.
 //!
 //! These tests run the real `shakedown` binary as root; each has its own state directory.
 
@@ -78,7 +79,7 @@ fn suite() -> &'static Suite {
 
 /// A step of a scenario in the suite's record (first iteration).
 fn step<'a>(r: &'a serde_json::Value, scenario: &str, label: &str) -> &'a serde_json::Value {
-    r["run"]["scenarios"]
+    r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -100,7 +101,7 @@ fn fact(step: &serde_json::Value, name: &str) -> String {
 
 /// p50 of a measure in the suite's statistics.
 fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
-    r["verdicts"]
+    r["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
@@ -169,7 +170,10 @@ fn builtin_suite_passes_with_reports() {
         "storage_driver",
     ] {
         assert!(
-            !r["run"]["fingerprint"][key].as_str().unwrap().is_empty(),
+            !r["targets"][0]["run"]["fingerprint"][key]
+                .as_str()
+                .unwrap()
+                .is_empty(),
             "fingerprint lacks {key}"
         );
     }
@@ -309,7 +313,7 @@ fn detectors_name_injected_leaks_and_undo_them() {
     assert!(found(st, "netns")
         .iter()
         .any(|v| v.contains("pinned-netns")));
-    let undone = r["run"]["scenarios"]
+    let undone = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -327,7 +331,7 @@ fn detectors_name_injected_leaks_and_undo_them() {
 #[test]
 fn the_kernel_watcher_sees_the_real_oom_line() {
     let r = &suite().report;
-    let scenario = r["run"]["scenarios"]
+    let scenario = r["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -362,7 +366,7 @@ fn the_kernel_watcher_sees_the_real_oom_line() {
 fn churn_reports_per_phase_percentiles() {
     let r = &suite().report;
     for phase in ["create", "start", "stop", "remove"] {
-        let st = r["verdicts"]
+        let st = r["targets"][0]["verdicts"]
             .as_array()
             .unwrap()
             .iter()
@@ -456,7 +460,7 @@ fn repeat_reports_statistics() {
     );
     let (out, r) = run_json(state.path(), dir.path(), &[&f], &["--repeat", "3"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stats = r["verdicts"][0]["stats"].as_array().unwrap();
+    let stats = r["targets"][0]["verdicts"][0]["stats"].as_array().unwrap();
     let d = stats
         .iter()
         .find(|s| s["step"] == "stop quick" && s["measure"] == "duration")
@@ -465,7 +469,7 @@ fn repeat_reports_statistics() {
     let v = |k: &str| d[k].as_f64().unwrap_or_else(|| panic!("no {k} in {d}"));
     assert!(v("min") <= v("p50") && v("p50") <= v("max"), "{d}");
     assert_eq!(
-        r["run"]["scenarios"][0]["iterations"]
+        r["targets"][0]["run"]["scenarios"][0]["iterations"]
             .as_array()
             .unwrap()
             .len(),
@@ -476,7 +480,10 @@ fn repeat_reports_statistics() {
 
 #[rstest]
 #[case::missing_image("image: no-such-image:42", "no-such-image:42")]
-fn bad_environment_exits_2_and_creates_nothing(#[case] image_line: &str, #[case] named: &str) {
+fn an_image_nothing_provides_exits_2_and_creates_nothing(
+    #[case] image_line: &str,
+    #[case] named: &str,
+) {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = scenario(
@@ -570,7 +577,7 @@ fn the_harness_returns_within_its_deadline_while_the_daemon_is_frozen() {
     let threads = std::fs::read_to_string(bundle.join("threads-dockerd.txt")).unwrap();
     assert!(threads.contains("state T"), "{threads}");
     // The ledger thawed the daemon, so its containers could be removed.
-    let undone = r["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
+    let undone = r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
     assert!(undone.contains("thawed dockerd"), "{undone}");
     assert_no_leftovers(state.path());
 }

@@ -96,22 +96,31 @@ fn fetch_then_qualify_one_engine_against_another() {
         .output()
         .unwrap();
     let r = json(&dir.path().join("q.json"));
-    let kind = r["scenarios"][0]["kind"].as_str().unwrap().to_string();
+    let kind = r["comparison"]["scenarios"][0]["kind"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Exit 1 exactly when the comparison says the candidate does not qualify.
     let fails = matches!(kind.as_str(), "regression" | "broken" | "unknown");
     assert_eq!(out.status.code(), Some(i32::from(fails)), "{}", text(&out));
-    assert_eq!(r["scenarios"][0]["baseline"]["outcome"], "pass", "{r:#}");
-    assert_eq!(r["scenarios"][0]["candidate"]["outcome"], "pass", "{r:#}");
+    assert_eq!(
+        r["comparison"]["scenarios"][0]["baseline"]["outcome"], "pass",
+        "{r:#}"
+    );
+    assert_eq!(
+        r["comparison"]["scenarios"][0]["candidate"]["outcome"], "pass",
+        "{r:#}"
+    );
     let engine = |side: &str| {
-        r[side]["fingerprint"]["engine_version"]
+        r["comparison"][side]["fingerprint"]["engine_version"]
             .as_str()
             .unwrap()
             .to_string()
     };
     assert!(engine("baseline").starts_with("20.10.24"), "{r:#}");
     assert!(engine("candidate").starts_with("28.5.2"), "{r:#}");
-    assert_eq!(r["baseline"]["rounds"], 3);
-    assert_eq!(r["candidate"]["rounds"], 3);
+    assert_eq!(r["comparison"]["baseline"]["rounds"], 3);
+    assert_eq!(r["comparison"]["candidate"]["rounds"], 3);
     let (dom, _) = assert_plots_rendered(&dir.path().join("q.html"));
     assert!(dom.contains("28.5.2") && dom.contains("20.10.24"));
 

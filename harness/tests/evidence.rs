@@ -56,7 +56,7 @@ steps:
         xml.contains("line 1\n") || xml.contains("line 1&#xA;"),
         "{xml}"
     );
-    let o = &r["run"]["scenarios"][0]["iterations"][0]["outputs"][0];
+    let o = &r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["outputs"][0];
     assert_eq!(o["container"], "app");
     assert_eq!(o["observation"]["exit_code"], 1);
     assert!(

@@ -39,7 +39,7 @@ fn asyncio_hang_reproduces_and_the_fix_holds() {
     assert_eq!(check["outcome"], "fail", "{check}");
     // What the clients printed (their own stdout, from the daemon's log).
     let client = |name: &str| -> String {
-        let s = report["run"]["scenarios"]
+        let s = report["targets"][0]["run"]["scenarios"]
             .as_array()
             .unwrap()
             .iter()

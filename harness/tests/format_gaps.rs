@@ -170,7 +170,7 @@ steps:
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(verdict(&r, "lifecycle")["outcome"], "pass");
     // The pause left in place was undone (unpaused) at the end of the iteration, from the ledger.
-    let undone = r["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
+    let undone = r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["undone"].to_string();
     assert!(undone.contains("paused container"), "{undone}");
 }
 
@@ -219,6 +219,6 @@ steps:
     assert_eq!(last["outcome"], "fail");
     assert_eq!(last["observed"], "the action succeeded");
     // The daemon's own status is in the record.
-    let steps = &r["run"]["scenarios"][0]["iterations"][0]["steps"];
+    let steps = &r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["steps"];
     assert_eq!(steps[1]["outcome"]["http_status"], 409, "{steps:#}");
 }

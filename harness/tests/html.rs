@@ -20,7 +20,9 @@ fn a_run_page_shows_every_timeline_in_a_browser() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (dom, plots) = assert_plots_rendered(&page);
-    let iterations = r["run"]["scenarios"][0]["iterations"].as_array().unwrap();
+    let iterations = r["targets"][0]["run"]["scenarios"][0]["iterations"]
+        .as_array()
+        .unwrap();
     assert_eq!(plots, iterations.len(), "a timeline per iteration");
     // The fault window is the journaled change (the stopped dependency) until its undo.
     let faults = iterations[0]["faults"].as_array().unwrap();

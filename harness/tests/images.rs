@@ -97,8 +97,8 @@ fn images_from_an_archive_and_a_build_run_on_the_managed_target() {
     let file = scenario(dir.path(), "own", OWN);
     let (out, r) = run_json(state.path(), dir.path(), &[file.as_path()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(r["verdicts"][0]["outcome"], "pass", "{r:#}");
-    let setup: Vec<String> = r["run"]["setup"]
+    assert_eq!(r["targets"][0]["verdicts"][0]["outcome"], "pass", "{r:#}");
+    let setup: Vec<String> = r["targets"][0]["run"]["setup"]
         .as_array()
         .unwrap()
         .iter()
@@ -107,7 +107,7 @@ fn images_from_an_archive_and_a_build_run_on_the_managed_target() {
     assert!(setup.contains(&"image myapp:1".to_string()), "{setup:?}");
     assert!(setup.contains(&"image built:1".to_string()), "{setup:?}");
     // What ran was the image's own shell: its output is the evidence.
-    let outputs = &r["run"]["scenarios"][0]["iterations"][0]["outputs"];
+    let outputs = &r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["outputs"];
     let app = outputs
         .as_array()
         .unwrap()
@@ -131,7 +131,7 @@ fn images_from_an_archive_and_a_build_run_on_the_managed_target() {
         &["--load", archive.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(r["verdicts"][0]["outcome"], "pass", "{r:#}");
+    assert_eq!(r["targets"][0]["verdicts"][0]["outcome"], "pass", "{r:#}");
 }
 
 #[test]

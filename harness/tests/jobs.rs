@@ -10,7 +10,7 @@ use common::{run_json, scenario, text};
 use shakedown::scenario::load_str;
 
 fn window(report: &serde_json::Value, name: &str) -> (f64, f64) {
-    let s = report["run"]["scenarios"]
+    let s = report["targets"][0]["run"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -45,7 +45,7 @@ fn scenarios_run_side_by_side_and_exclusive_ones_alone_in_plan_order() {
     let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
     let (out, r) = run_json(state.path(), dir.path(), &paths, &["--jobs", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let names: Vec<&str> = r["verdicts"]
+    let names: Vec<&str> = r["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
@@ -73,13 +73,13 @@ fn scenarios_run_side_by_side_and_exclusive_ones_alone_in_plan_order() {
         "after {after:?} started before the exclusive one ended {alone:?}"
     );
     // Two daemons were started, one per job.
-    let ready = r["run"]["setup"]
+    let ready = r["targets"][0]["run"]["setup"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|s| s[0] == "target ready")
         .count();
-    assert_eq!(ready, 2, "{}", r["run"]["setup"]);
+    assert_eq!(ready, 2, "{}", r["targets"][0]["run"]["setup"]);
 }
 
 #[test]

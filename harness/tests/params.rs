@@ -259,7 +259,11 @@ async fn a_matrix_yields_variants_each_run_and_judged_on_its_own() {
         &["--filter", "pid1[fixed]"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(r["verdicts"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(
+        r["targets"][0]["verdicts"].as_array().unwrap().len(),
+        1,
+        "{r:#}"
+    );
 }
 
 /// Seconds of the day of an RFC 3339 time (the test's own reading, not the harness's).
@@ -555,7 +559,7 @@ steps:
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = common::json(&dir.path().join("q.json"));
-    let names: Vec<&str> = r["scenarios"]
+    let names: Vec<&str> = r["comparison"]["scenarios"]
         .as_array()
         .unwrap()
         .iter()
@@ -563,7 +567,7 @@ steps:
         .collect();
     assert_eq!(names, ["quick[zero]", "quick[three]"], "{r:#}");
     // Each variant passed on both sides: `exit 3` met `exit_code: 3`, an integer substituted.
-    for s in r["scenarios"].as_array().unwrap() {
+    for s in r["comparison"]["scenarios"].as_array().unwrap() {
         for side in ["baseline", "candidate"] {
             assert_eq!(s[side]["outcome"], "pass", "{s:#}");
         }

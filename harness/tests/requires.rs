@@ -227,7 +227,7 @@ fn qualify_does_not_compare_a_scenario_both_sides_skipped_and_says_so() {
     // Nothing to compare is no failure of the candidate.
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r = json(&dir.join("q.json"));
-    let s = &r["scenarios"][0];
+    let s = &r["comparison"]["scenarios"][0];
     assert_eq!(s["kind"], "not-compared", "{r:#}");
     let reason = p.reason();
     for side in ["baseline", "candidate"] {

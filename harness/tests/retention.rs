@@ -126,7 +126,7 @@ fn a_run_refuses_to_start_on_a_nearly_full_state_directory() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains(&state.display().to_string()), "{said}");
     assert!(said.contains("MiB free"), "{said}");

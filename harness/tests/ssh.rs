@@ -29,9 +29,10 @@ fn remote(sshd: &Sshd, state: &Path, remote_dir: &Path) -> Command {
     c
 }
 
-/// The command stopped with exit 2 and said `says`.
-fn refused(out: &std::process::Output, says: &str) {
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(out));
+/// The command stopped with exit `code` (2 bad input, 3 a target that could not be used) and
+/// said `says`.
+fn refused(out: &std::process::Output, code: i32, says: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", common::text(out));
     assert!(common::text(out).contains(says), "{}", common::text(out));
 }
 
@@ -39,7 +40,7 @@ fn refused(out: &std::process::Output, says: &str) {
 type Outcome = (String, String, Vec<(String, bool)>);
 
 fn outcomes(report: &serde_json::Value) -> Vec<Outcome> {
-    report["verdicts"]
+    report["targets"][0]["verdicts"]
         .as_array()
         .unwrap_or_else(|| panic!("no verdicts in {report}"))
         .iter()
@@ -108,10 +109,10 @@ fn same_verdicts_as_a_local_run() {
     // The journal came from the run on the host: its fingerprint names the target, and the run
     // there kept its own journal under the remote directory (not under this side's state).
     assert_eq!(
-        report["run"]["target"],
+        report["targets"][0]["run"]["target"],
         format!("ssh://root@127.0.0.1:{} managed", sshd.port),
         "{}",
-        report["run"]
+        report["targets"][0]["run"]
     );
     let remote_runs: Vec<_> = std::fs::read_dir(remote_dir.join("runs"))
         .unwrap()
@@ -423,7 +424,8 @@ fn an_unknown_host_key_is_refused_before_anything_runs() {
         .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    // An unreachable target: exit 3, not bad input.
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Host key verification failed"), "{err}");
     assert!(!dir.path().join("remote").exists());
@@ -475,7 +477,8 @@ fn several_targets_give_one_report_even_when_one_is_unreachable() {
         .arg(&xml)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    // A target that could not be used: exit 3.
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
     let r = common::json(&json);
     let t = r["targets"].as_array().unwrap();
     assert_eq!(t.len(), 3, "{r}");
@@ -488,13 +491,17 @@ fn several_targets_give_one_report_even_when_one_is_unreachable() {
         ),
     ] {
         assert_eq!(t[i]["name"], name);
-        assert_eq!(t[i]["report"]["run"]["target"], target.as_str());
-        assert_eq!(outcomes(&t[i]["report"])[0].1, "pass", "{}", t[i]);
+        assert_eq!(t[i]["run"]["target"], target.as_str());
+        assert_eq!(t[i]["verdicts"][0]["outcome"], "pass", "{}", t[i]);
         // Each target's own environment fingerprint.
-        assert!(t[i]["report"]["run"]["fingerprint"]["kernel_version"].is_string());
+        assert!(t[i]["run"]["fingerprint"]["kernel_version"].is_string());
     }
     assert_eq!(t[1]["labels"]["kernel"], "host");
-    assert!(t[2]["report"].is_null());
+    assert!(
+        t[2]["run"].is_null() && t[2]["error"].is_string(),
+        "{}",
+        t[2]
+    );
     let err = t[2]["error"].as_str().unwrap();
     assert!(err.contains("Connection refused"), "{err}");
     assert_eq!(r["summary"]["passed"], 2);
@@ -516,7 +523,7 @@ fn several_targets_give_one_report_even_when_one_is_unreachable() {
         .arg(&inventory)
         .output()
         .unwrap();
-    refused(&out, "targets.yaml");
+    refused(&out, 2, "targets.yaml");
 }
 
 #[test]
@@ -559,16 +566,17 @@ fn a_vagrant_machine_is_reached_as_vagrant_ssh_config_says() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     let r = common::json(&json);
-    assert_eq!(r["run"]["target"], "vagrant:b12 managed");
+    assert_eq!(r["targets"][0]["run"]["target"], "vagrant:b12 managed");
     assert_eq!(outcomes(&r)[0].1, "pass");
-    // A machine the Vagrantfile does not have: Vagrant's own message, exit 2.
+    // A machine the Vagrantfile does not have: Vagrant's own message, exit 3 (a target that
+    // could not be used).
     let out = common::shakedown(state.path())
         .env("PATH", &path)
         .args(["run", "--target", "vagrant:nope"])
         .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
     assert!(
         common::text(&out).contains("'nope' was not found"),
         "{}",
@@ -667,7 +675,10 @@ fn a_static_build_runs_on_a_host_without_the_fixtures_programs() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     let report = common::json(&json);
-    assert_eq!(report["verdicts"][0]["outcome"], "pass", "{report}");
+    assert_eq!(
+        report["targets"][0]["verdicts"][0]["outcome"], "pass",
+        "{report}"
+    );
     // What ran there is the static build, kept by its hash, with the carried context beside it.
     let kept = remote_dir.join(format!("bin/shakedown-{}", &sha256(&bin)[..16]));
     assert!(kept.is_file(), "{}", kept.display());
@@ -685,7 +696,7 @@ fn a_static_build_runs_on_a_host_without_the_fixtures_programs() {
         kept.display(),
         scenario.display()
     ));
-    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not a 64-bit ELF"),
         "{}",
@@ -702,6 +713,6 @@ fn a_static_build_runs_on_a_host_without_the_fixtures_programs() {
         .arg(&scenario)
         .output()
         .unwrap();
-    refused(&out, "built from the same sources");
+    refused(&out, 3, "built from the same sources");
     assert!(!dir.path().join("remote2/bin").exists());
 }

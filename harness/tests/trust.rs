@@ -122,7 +122,10 @@ fn judge_reproduces_the_verdicts_and_a_cut_journal_is_unknown_where_unfinished()
         .output()
         .unwrap();
     assert_eq!(out2.status.code(), Some(1), "{}", text(&out2));
-    assert_eq!(json(&again)["verdicts"], r["verdicts"]);
+    assert_eq!(
+        json(&again)["targets"][0]["verdicts"],
+        r["targets"][0]["verdicts"]
+    );
     assert_eq!(out.stdout, out2.stdout, "the terminal report differs");
     // Cut right after the first scenario finished, mid-line in the next one.
     let text_j = std::fs::read_to_string(&journal).unwrap();
@@ -160,7 +163,7 @@ fn kill_process_works_while_dockerd_is_down() {
     );
     let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let steps = &r["run"]["scenarios"][0]["iterations"][0]["steps"];
+    let steps = &r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["steps"];
     let killed = &steps[2];
     assert_eq!(killed["outcome"]["status"], "ok", "{killed}");
     assert_eq!(
@@ -218,7 +221,7 @@ fn no_step_waits_for_events_that_cannot_come() {
     );
     let (out, r) = run_json(state.path(), dir.path(), &[&f], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    for st in r["run"]["scenarios"][0]["iterations"][0]["steps"]
+    for st in r["targets"][0]["run"]["scenarios"][0]["iterations"][0]["steps"]
         .as_array()
         .unwrap()
     {

@@ -145,7 +145,11 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
     eprintln!("run in the VM: {:.0} s", t.elapsed().as_secs_f64());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = common::json(&j);
-    for s in r["run"]["scenarios"].as_array().into_iter().flatten() {
+    for s in r["targets"][0]["run"]["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         eprintln!(
             "  {}: {:.1} s in the VM",
             s["name"],
@@ -187,7 +191,7 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
         assert!(up.contains("(tcg (no KVM: /dev/kvm"), "{up}");
     }
     // The VM's kernel as its dockerd reports it: Debian's 6.1, not this host's.
-    let fp = &r["run"]["fingerprint"];
+    let fp = &r["targets"][0]["run"]["fingerprint"];
     let kernel = fp["kernel_version"].as_str().unwrap_or_default();
     let host_kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     assert!(kernel.starts_with("6.1."), "{fp}");
@@ -201,12 +205,12 @@ fn scenarios_run_in_a_bookworm_vm_on_its_own_kernel() {
         "{fp}"
     );
     assert!(
-        r["run"]["target"]
+        r["targets"][0]["run"]["target"]
             .as_str()
             .unwrap_or_default()
             .starts_with("vm:b12"),
         "{}",
-        r["run"]["target"]
+        r["targets"][0]["run"]["target"]
     );
     // The VM is gone with the run.
     assert!(qemus_of(pid).is_empty(), "qemu left: {:?}", qemus_of(pid));
@@ -294,7 +298,8 @@ fn an_unknown_image_is_named() {
         state.path(),
         &["run", "--target", "vm:nope", pid1.to_str().unwrap()],
     );
-    assert_eq!(run.0, Some(2), "{run:?}");
+    // A VM image that is not there: a target that could not be used (3).
+    assert_eq!(run.0, Some(3), "{run:?}");
     assert!(run.2.contains("no VM image nope"), "{run:?}");
     let bad = cli(state.path(), &["run", "--target", "vm:../x"]);
     assert_eq!(bad.0, Some(2), "{bad:?}");

@@ -274,14 +274,15 @@ impl Engines {
     pub async fn fetch(&self, version: &str) -> anyhow::Result<Fetched> {
         let offered = self.available().await?;
         let Some(pick) = offered.iter().find(|a| a.version == version) else {
-            bail!(
+            return Err(UnknownVersion(format!(
                 "Debian has no docker.io {version}; available: {}",
                 offered
                     .iter()
                     .map(|a| format!("{} ({})", a.version, a.suite))
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            ))
+            .into());
         };
         let work = self.dir.join(format!(".{version}.partial"));
         let _ = std::fs::remove_dir_all(&work);
@@ -438,6 +439,29 @@ async fn runs(root: &Path, name: &str) -> Result<(), String> {
         // The loader names the binary by its path in the scratch directory: say which one it is.
         let why = f.stderr.lines().next().unwrap_or("it failed");
         Err(why.replace(&format!("{}: ", bin.display()), &format!("{name}: ")))
+    }
+}
+
+/// A version Debian's suites do not offer: the user's input is wrong (exit 2), unlike a fetch
+/// that fails (exit 3). Find it in an `anyhow::Error` with `downcast_ref`.
+#[derive(Debug)]
+pub struct UnknownVersion(pub String);
+
+impl std::fmt::Display for UnknownVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnknownVersion {}
+
+/// The harness's error for an engine that could not be had: bad input when Debian does not
+/// offer the version ([`UnknownVersion`]), else the environment's (apt, the network, the disk).
+pub fn engine_error(prefix: &str, e: &anyhow::Error) -> model::error::Error {
+    if e.downcast_ref::<UnknownVersion>().is_some() {
+        model::error::Error::input(format!("{prefix}{e:#}"))
+    } else {
+        model::error::Error::env(format!("{prefix}{e:#}"))
     }
 }
 

@@ -283,7 +283,15 @@ impl Target {
                                 change,
                                 "the daemon did not start (its directory was removed)",
                             );
-                            return Err(Error::env(format!("starting the managed dockerd: {e:#}")));
+                            // With the user's daemon.json, dockerd's refusal (its words quote
+                            // the key) is that file's problem: bad input, exit 2; without one,
+                            // a daemon that does not start is the environment's, exit 3.
+                            let msg = format!("starting the managed dockerd: {e:#}");
+                            return Err(if opts.daemon_config.is_empty() {
+                                Error::env(msg)
+                            } else {
+                                Error::input(msg)
+                            });
                         }
                     };
                 ledger

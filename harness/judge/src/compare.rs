@@ -26,7 +26,9 @@ const LEVEL: f64 = 0.95;
 const MIN_VALUES: usize = 3;
 
 /// The comparison's verdict on a scenario (serialised as its label).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// No change beyond doubt.
@@ -84,7 +86,7 @@ impl Kind {
 }
 
 /// A timing's change.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Within noise, the threshold or the floor.
@@ -96,7 +98,7 @@ pub enum Change {
 }
 
 /// One timing on both sides.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct MeasureComparison {
     /// Step label.
     pub step: String,
@@ -125,7 +127,7 @@ pub struct MeasureComparison {
 }
 
 /// One side's results for a scenario.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SideResult {
     /// Pass, fail or unknown over all rounds (fail if any round failed); skipped when every
     /// round skipped it (skipped in some rounds only: unknown).
@@ -144,7 +146,7 @@ pub struct SideResult {
 }
 
 /// One scenario on both sides.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ScenarioComparison {
     /// Scenario name.
     pub name: String,
@@ -159,7 +161,7 @@ pub struct ScenarioComparison {
 }
 
 /// A side as the report shows it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SideSummary {
     /// As written.
     pub spec: String,
@@ -172,7 +174,7 @@ pub struct SideSummary {
 }
 
 /// The whole comparison.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct QualifyReport {
     /// The harness version.
     pub shakedown_version: String,

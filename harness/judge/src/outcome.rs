@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The outcome of a check or a scenario (Jepsen's valid / invalid / unknown).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Held.

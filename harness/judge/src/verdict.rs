@@ -10,7 +10,7 @@ use crate::record::{ScenarioRecord, StepOutcome};
 use crate::scenario::PlannedScenario;
 
 /// One expectation checked in one iteration.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Check {
     /// 0-based iteration.
     pub iteration: u32,
@@ -47,7 +47,7 @@ impl Check {
 }
 
 /// Statistics of one measure over iterations.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct MeasureStats {
     /// Step label.
     pub step: String,
@@ -72,7 +72,7 @@ pub struct MeasureStats {
 }
 
 /// The verdict on one scenario.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioVerdict {
     /// Scenario name.
     pub name: String,

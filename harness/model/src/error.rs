@@ -1,7 +1,10 @@
 //! The harness's error type and the one place exit codes are decided.
 //!
-//! 0: every scenario passed · 1: a scenario failed or is unknown · 2: bad input or environment ·
-//! 130: interrupted by SIGINT · 143: terminated by SIGTERM.
+//! 0: every scenario passed (or was skipped) · 1: a scenario failed or is unknown · 2: bad input
+//! (a scenario file, a path, a flag) · 3: the environment or a target could not be used (no
+//! engine, an unreachable host, a missing tool, a full state directory) · 130: interrupted by
+//! SIGINT · 143: terminated by SIGTERM. [`Error::exit_code`] and [`exit_code`] are the only places
+//! that choose one; `shakedown --help` and the README document them.
 
 use std::fmt;
 
@@ -9,8 +12,11 @@ use std::fmt;
 pub const EXIT_OK: i32 = 0;
 /// Exit code when at least one scenario failed.
 pub const EXIT_FAILED: i32 = 1;
-/// Exit code for bad input (scenario files, arguments) or a broken environment (daemon down, image missing).
+/// Exit code for bad input: a scenario file, a path, an argument.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code when the environment or a target could not be used: no engine, an unreachable host,
+/// a missing tool, a daemon that does not answer, a full state directory.
+pub const EXIT_ENVIRONMENT: i32 = 3;
 /// Exit code after Ctrl-C (SIGINT), once the run's changes are undone.
 pub const EXIT_INTERRUPTED: i32 = 130;
 /// Exit code after SIGTERM (how CI cancels a job), once the run's changes are undone.
@@ -91,7 +97,8 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) | Error::Environment(_) => EXIT_USAGE,
+            Error::Input(_) => EXIT_USAGE,
+            Error::Environment(_) => EXIT_ENVIRONMENT,
             Error::Interrupted => EXIT_INTERRUPTED,
         }
     }
@@ -111,5 +118,12 @@ mod tests {
         assert_eq!(exit_code(Some(Interruption::Terminate), EXIT_FAILED), 143);
         assert_eq!(exit_code(Some(Interruption::EndOfInput), EXIT_OK), 143);
         assert_eq!(Interruption::Interrupt.name(), "SIGINT");
+    }
+
+    #[test]
+    fn bad_input_and_an_unusable_environment_exit_apart() {
+        assert_eq!(Error::input("bad flag").exit_code(), 2);
+        assert_eq!(Error::env("no engine").exit_code(), 3);
+        assert_eq!(Error::Interrupted.exit_code(), 130);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// A whole `shakedown run`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// Unique id of this run; every object the run creates carries it as the `io.shakedown.run` label.
     pub run_id: String,
@@ -35,7 +35,7 @@ pub struct RunRecord {
 }
 
 /// A change the run made to the host or the daemon, and its undoing.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ChangeRecord {
     /// Its number in the run's ledger.
     pub id: u64,
@@ -46,7 +46,7 @@ pub struct ChangeRecord {
 }
 
 /// Versions and settings of the engine and host, as the daemon reports them.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Fingerprint {
     /// dockerd version.
     pub engine_version: String,
@@ -86,7 +86,7 @@ impl Fingerprint {
 }
 
 /// One scenario's run: its iterations (one per `repeat`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioRecord {
     /// Scenario name.
     pub name: String,
@@ -108,16 +108,18 @@ pub struct ScenarioRecord {
     pub undecided: Option<String>,
     /// Monotonic offset of the scenario's start.
     #[serde(with = "secs", default)]
+    #[schemars(with = "f64")]
     pub started: Duration,
     /// Monotonic wall time of the whole scenario, setup and cleanup included.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub elapsed: Duration,
     /// Cleanup actions and their outcomes.
     pub cleanup: Vec<String>,
 }
 
 /// One pass over the scenario's steps.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IterationRecord {
     /// 0-based iteration number.
     pub index: u32,
@@ -134,6 +136,7 @@ pub struct IterationRecord {
     pub gaps: Vec<SourceGap>,
     /// Monotonic offset of the iteration's start.
     #[serde(with = "secs", default)]
+    #[schemars(with = "f64")]
     pub started: Duration,
     /// Scenario container name → docker id, for attributing kernel lines.
     #[serde(default)]
@@ -150,7 +153,7 @@ pub struct IterationRecord {
 }
 
 /// What a container printed last and how it ended, read before it was removed.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ContainerOutput {
     /// The scenario's name for the container.
     pub container: String,
@@ -175,20 +178,22 @@ pub struct ContainerOutput {
 pub const OUTPUT_TAIL_BYTES: usize = 8192;
 
 /// A fault's time on the target: from its journaled change until its undo.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct FaultWindow {
     /// The change, as the journal describes it.
     pub description: String,
     /// Monotonic offset when it was recorded (just before it was made).
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub from: Duration,
     /// Monotonic offset when it was undone (none: never, in this journal).
     #[serde(default, with = "opt_secs")]
+    #[schemars(with = "Option<f64>")]
     pub until: Option<Duration>,
 }
 
 /// A source of observations whose gaps make checks `unknown`.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The daemon's event stream.
@@ -200,15 +205,17 @@ pub enum Source {
 }
 
 /// A time during which a source could not be read.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SourceGap {
     /// Which source.
     pub source: Source,
     /// Monotonic offset from which it was not read.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub from: Duration,
     /// Until when; `None`: for the rest of the iteration.
     #[serde(default, with = "opt_secs")]
+    #[schemars(with = "Option<f64>")]
     pub until: Option<Duration>,
     /// Why.
     pub reason: String,
@@ -231,10 +238,11 @@ impl IterationRecord {
 }
 
 /// A kernel log line seen during a scenario.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct KernelLine {
     /// Monotonic offset at which the harness read it.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub t: Duration,
     /// The kernel's timestamp, microseconds since boot.
     pub usec: u64,
@@ -242,6 +250,7 @@ pub struct KernelLine {
     /// read lag seen in the iteration (`min(t - usec)`), so never later than `t`. Computed when
     /// the journal is folded; absent in the journal itself.
     #[serde(default, with = "opt_secs", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
     pub at: Option<Duration>,
     /// Syslog priority.
     pub priority: u32,
@@ -278,7 +287,9 @@ pub fn place_kernel_lines(lines: &mut [KernelLine]) {
 }
 
 /// What kind of failure ended a step, decided where it happened (never from message text).
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The action failed.
@@ -291,7 +302,7 @@ pub enum ErrorKind {
 }
 
 /// How a step's action ended.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StepOutcome {
     /// The action completed.
@@ -313,6 +324,7 @@ pub enum StepOutcome {
     DeadlineExceeded {
         /// The deadline.
         #[serde(with = "secs")]
+        #[schemars(with = "f64")]
         deadline: Duration,
     },
     /// Not run, because an earlier step failed or the run was interrupted.
@@ -320,7 +332,7 @@ pub enum StepOutcome {
 }
 
 /// What one step did and saw.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StepRecord {
     /// 0-based step index in the scenario.
     pub index: usize,
@@ -330,9 +342,11 @@ pub struct StepRecord {
     pub action: String,
     /// Monotonic offset of the action's start.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub started: Duration,
     /// Monotonic offset of the action's end.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub finished: Duration,
     /// How it ended.
     pub outcome: StepOutcome,
@@ -347,6 +361,7 @@ pub struct StepRecord {
     /// Monotonic offset until which events still count as this step's (the action's end plus the
     /// time the runner waited for expected events to arrive).
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub observed_until: Duration,
     /// Measures taken by the step.
     pub measures: Vec<Measure>,
@@ -367,7 +382,7 @@ pub struct StepRecord {
 }
 
 /// What leak detection found for one kind of object.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeakFinding {
     /// The objects that appeared since the baseline and are still there (empty: none).
@@ -377,10 +392,11 @@ pub enum LeakFinding {
 }
 
 /// One probe attempt around a fault.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Sample {
     /// Monotonic offset of the attempt's start.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub t: Duration,
     /// `before`, `during` or `after` the fault.
     pub phase: String,
@@ -412,7 +428,7 @@ impl StepRecord {
 }
 
 /// A container's state as the daemon reported it (inspect).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Observation {
     /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`, or `removed`
     /// when the container no longer exists.
@@ -438,7 +454,7 @@ pub struct Observation {
 }
 
 /// One measured value.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Measure {
     /// Name, e.g. `duration`, `daemon_duration`, `time_to_oom`.
     pub name: String,
@@ -477,10 +493,11 @@ impl Measure {
 pub const COPY_ATTRIBUTE: &str = "io.shakedown.copy";
 
 /// A Docker event about one of the iteration's containers.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct EventRecord {
     /// Monotonic offset at which the harness received it.
     #[serde(with = "secs")]
+    #[schemars(with = "f64")]
     pub t: Duration,
     /// The daemon's timestamp, nanoseconds since the epoch.
     pub time_nano: i64,

@@ -274,7 +274,11 @@ pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
     })
     .await
     .map_err(|e| Error::env(format!("{e:#}")))?;
-    if end.code == Some(model::error::EXIT_USAGE) && journal::fold_path(r.journal).is_err() {
+    if matches!(
+        end.code,
+        Some(model::error::EXIT_USAGE | model::error::EXIT_ENVIRONMENT)
+    ) && journal::fold_path(r.journal).is_err()
+    {
         return Err(Error::env(format!(
             "shakedown could not start on {}: {}",
             host.label,

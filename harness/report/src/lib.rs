@@ -1,5 +1,6 @@
 //! Reports: consumers of the run record and the verdicts. None of them touches Docker.
 
+pub mod document;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -27,7 +28,7 @@ pub struct Report {
 }
 
 /// Counts of scenarios by outcome.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Summary {
     /// Scenarios that passed.
     pub passed: usize,

@@ -5,27 +5,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
-
 use super::{Report, Summary};
+use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 
 /// One target's part.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Section {
     /// The target's name (the inventory's, or the target as written).
     pub name: String,
     /// The inventory's labels.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Where its journal is (`shakedown judge` reproduces its verdicts).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub journal: Option<PathBuf>,
     /// Why the target could not run (unreachable, bad environment): no verdicts then.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Its report.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Report>,
 }
 
@@ -59,7 +53,7 @@ impl Section {
 }
 
 /// The whole run.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct MultiReport {
     /// Version of shakedown that wrote it.
     pub shakedown_version: String,
@@ -89,6 +83,21 @@ impl MultiReport {
             targets,
         }
     }
+}
+
+/// The JSON report: a target per section, in order.
+pub fn document(m: &MultiReport) -> super::document::Document {
+    use super::document::{Command, Document, Target};
+    Document::of_targets(
+        Command::Run,
+        m.targets
+            .iter()
+            .map(|t| match &t.report {
+                Some(r) => Target::ran(&t.name, &t.labels, t.journal.as_deref(), r.clone()),
+                None => Target::failed(&t.name, &t.labels, t.error.clone().unwrap_or_default()),
+            })
+            .collect(),
+    )
 }
 
 /// The terminal text: each target's own report under a heading, then the totals.

@@ -7,7 +7,12 @@ use model::error::{Error, Result, EXIT_OK};
 #[derive(Debug, Subcommand)]
 pub enum EnginesCommand {
     /// The docker.io versions Debian's suites offer, and those fetched.
-    List,
+    List {
+        /// Output: text, or JSON (`{"format": 1, "engines": [{"version", "suite",
+        /// "package_version", "fetched"}]}`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: super::OutputFormat,
+    },
     /// Fetch an engine into the cache (and check that it runs here).
     Fetch {
         /// docker.io version, e.g. 28.5.2.
@@ -27,10 +32,27 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
     let e = engine::cache::Engines::new(&engine::default_state_dir());
     let env = |err: anyhow::Error| Error::env(format!("{err:#}"));
     match action {
-        EnginesCommand::List => {
+        EnginesCommand::List { format } => {
             let fetched = e.fetched();
-            for a in e.available().await.map_err(env)? {
-                let mark = if fetched.iter().any(|f| f.version == a.version) {
+            let available = e.available().await.map_err(env)?;
+            let is_fetched = |v: &str| fetched.iter().any(|f| f.version == v);
+            if format == super::OutputFormat::Json {
+                let engines: Vec<_> = available
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "version": a.version,
+                            "suite": a.suite,
+                            "package_version": a.package_version,
+                            "fetched": is_fetched(&a.version),
+                        })
+                    })
+                    .collect();
+                super::print_json(&serde_json::json!({"format": 1, "engines": engines}));
+                return Ok(EXIT_OK);
+            }
+            for a in available {
+                let mark = if is_fetched(&a.version) {
                     "fetched"
                 } else {
                     ""
@@ -42,7 +64,10 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
             }
         }
         EnginesCommand::Fetch { engine } => {
-            let f = e.fetch(&engine).await.map_err(env)?;
+            let f = e
+                .fetch(&engine)
+                .await
+                .map_err(|err| engine::cache::engine_error("", &err))?;
             println!(
                 "fetched engine {} from {} into {}",
                 f.version,

@@ -20,12 +20,26 @@ pub(super) fn report_of(path: &Path) -> Result<Report> {
 }
 
 /// Reads a journal, judges it and writes its reports; the exit code says whether all passed.
-pub(super) fn judge(path: &Path, out: &Outputs<'_>, verbose: bool) -> Result<i32> {
-    let report = report_of(path)?;
-    print!("{}", report::terminal::render(&report, verbose));
-    let _ = std::io::stdout().flush();
+/// With `--json -` the JSON report is standard output's only content (the terminal text goes to
+/// standard error).
+pub(super) fn judge(
+    command: report::document::Command,
+    path: &Path,
+    out: &Outputs<'_>,
+    verbose: bool,
+) -> Result<i32> {
+    let journal = path;
+    let report = report_of(journal)?;
+    let text = report::terminal::render(&report, verbose);
+    if out.json == Some(Path::new("-")) {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    }
     if let Some(path) = out.json {
-        report::json::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;
+        report::json::write(command, &report, journal, path)
+            .map_err(|e| Error::env(format!("{e:#}")))?;
     }
     if let Some(path) = out.junit {
         report::junit::write(&report, path).map_err(|e| Error::env(format!("{e:#}")))?;

@@ -2,13 +2,26 @@
 
 use std::path::PathBuf;
 
-use super::or_builtin;
+use serde_json::json;
+
+use super::{or_builtin, print_json, OutputFormat};
 use ::run::scenario;
 use model::error::{Result, EXIT_OK};
 
+/// The version of `list --format json` and `validate --format json` output.
+const LIST_FORMAT: u32 = 1;
+
 /// `shakedown validate`: each file planned, or the first error.
-pub(super) fn validate(paths: &[PathBuf]) -> Result<i32> {
+pub(super) fn validate(paths: &[PathBuf], format: OutputFormat) -> Result<i32> {
     let plans = scenario::plan(paths, None, None)?;
+    if format == OutputFormat::Json {
+        let scenarios: Vec<_> = plans
+            .iter()
+            .map(|p| json!({"file": p.file, "name": p.name()}))
+            .collect();
+        print_json(&json!({"format": LIST_FORMAT, "valid": true, "scenarios": scenarios}));
+        return Ok(EXIT_OK);
+    }
     for p in &plans {
         println!("ok  {}  ({})", p.file.display(), p.name());
     }
@@ -16,8 +29,26 @@ pub(super) fn validate(paths: &[PathBuf]) -> Result<i32> {
 }
 
 /// `shakedown list`.
-pub(super) fn list(paths: &[PathBuf]) -> Result<i32> {
+pub(super) fn list(paths: &[PathBuf], format: OutputFormat) -> Result<i32> {
     let plans = scenario::plan(&or_builtin(paths), None, None)?;
+    if format == OutputFormat::Json {
+        let scenarios: Vec<_> = plans
+            .iter()
+            .map(|p| {
+                let s = &p.scenario;
+                json!({
+                    "name": p.name(),
+                    "file": p.file,
+                    "tags": s.tags,
+                    "steps": s.steps.len(),
+                    "disruptive": s.requires.disruptive,
+                    "description": s.description,
+                })
+            })
+            .collect();
+        print_json(&json!({"format": LIST_FORMAT, "scenarios": scenarios}));
+        return Ok(EXIT_OK);
+    }
     for p in &plans {
         let s = &p.scenario;
         println!(

@@ -14,6 +14,7 @@ use model::error::{Error, Result, EXIT_OK};
 
 mod clean;
 mod engines;
+mod help;
 mod inventory;
 mod judge;
 mod list;
@@ -30,7 +31,14 @@ pub use vm::VmCommand;
 
 /// Chaos and fault-injection harness for Docker hosts.
 #[derive(Debug, Parser)]
-#[command(name = "shakedown", version = version::VERSION, about, propagate_version = true)]
+#[command(
+    name = "shakedown",
+    version = version::VERSION,
+    about,
+    propagate_version = true,
+    after_help = help::short(),
+    after_long_help = help::long()
+)]
 pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -44,21 +52,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (default: the built-in suite) and report verdicts.
+    #[command(after_help = help::with_examples(help::RUN_EXAMPLES))]
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Output: text, or JSON (`{"format": 1, "scenarios": [{"file", "name"}]}`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// List scenarios: name, tags, steps, description.
     List {
         /// Scenario files or directories (default: the built-in suite).
         paths: Vec<PathBuf>,
+        /// Output: text, or JSON (`{"format": 1, "scenarios": [{"name", "file", "tags", "steps",
+        /// "disruptive", "description"}]}`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// Qualify an upgrade: the same scenarios on a baseline and a candidate, round after round
     /// (interleaved), compared per scenario from the verdicts and every timing's distribution.
     /// Exits 1 on a regression, a broken or an unknown scenario.
+    #[command(after_help = help::with_examples(help::QUALIFY_EXAMPLES))]
     Qualify(QualifyArgs),
     /// Judge a saved journal again, offline (a killed run's too: its unfinished scenarios are
     /// `unknown`), and write its reports.
@@ -106,13 +123,67 @@ pub enum Command {
         #[command(subcommand)]
         action: VmCommand,
     },
-    /// Print the scenario format as JSON Schema (draft-07), for yaml-language-server.
-    Schema,
+    /// Print a JSON Schema (draft-07): of the scenario format (the default), for
+    /// yaml-language-server, or of the JSON report every command writes (`--json`).
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value = "scenario")]
+        of: SchemaOf,
+    },
+    /// Print the manual page (roff), generated from the same definitions as `--help`:
+    /// `shakedown man | man -l -`.
+    Man,
     /// Print shell completions.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// How a command that lists things prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for a person.
+    Text,
+    /// One JSON document on standard output, with a `format` version.
+    Json,
+}
+
+/// How `run` and `qualify` show progress on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressArg {
+    /// `tty` when stderr is a terminal, else `lines`.
+    #[default]
+    Auto,
+    /// Live lines redrawn in place: each running scenario and its step.
+    Tty,
+    /// A line per finished scenario (verdict, time) as it finishes, and a heartbeat naming the
+    /// running steps at most every 30 s: for CI logs.
+    Lines,
+    /// Nothing but the report at the end.
+    None,
+}
+
+impl ProgressArg {
+    /// The display this asks for, on this process's stderr.
+    pub fn mode(self) -> report::progress::Mode {
+        use report::progress::Mode;
+        match self {
+            ProgressArg::Auto => Mode::auto(),
+            ProgressArg::Tty => Mode::Tty,
+            ProgressArg::Lines => Mode::Lines,
+            ProgressArg::None => Mode::None,
+        }
+    }
+}
+
+/// The schemas `shakedown schema` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// The scenario format (YAML files).
+    Scenario,
+    /// The JSON report (`--json FILE` of `run`, `judge` and `qualify`).
+    Report,
 }
 
 /// How to reach an SSH target (besides `~/.ssh/config` and the agent, which apply).
@@ -164,7 +235,7 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return model::error::EXIT_USAGE;
+            return model::error::EXIT_ENVIRONMENT;
         }
     };
     let code = match rt.block_on(dispatch(cli.command, cli.verbose > 0)) {
@@ -181,7 +252,10 @@ pub fn main() -> i32 {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // Without -v the terminal gets the report, not the runner's own warnings: a scenario that
+        // restarts the daemon on purpose makes its observers warn ("observing writer: …
+        // Connection refused"), and what decides a verdict is in the verdict and the journal.
+        0 => "warn,run=error",
         1 => "info",
         _ => "debug",
     };
@@ -201,14 +275,15 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
     match cmd {
         Command::Run(args) => run::run(args, verbose).await,
         Command::Qualify(args) => qualify::qualify(args).await,
-        Command::Validate { paths } => list::validate(&paths),
-        Command::List { paths } => list::list(&paths),
+        Command::Validate { paths, format } => list::validate(&paths, format),
+        Command::List { paths, format } => list::list(&paths, format),
         Command::Judge {
             journal,
             json,
             junit,
             html,
         } => judge::judge(
+            report::document::Command::Judge,
             &journal,
             &judge::Outputs {
                 json: json.as_deref(),
@@ -227,9 +302,21 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
         } => clean::remote(&t, &ssh, runs).await,
         Command::Engines { action } => engines::engines(action).await,
         Command::Vm { action } => vm::vm(action).await,
-        Command::Schema => {
+        Command::Schema { of } => {
+            let text = match of {
+                SchemaOf::Scenario => schema(),
+                SchemaOf::Report => report::document::schema(),
+            };
             // A closed pipe (`shakedown schema | head`) is not an error worth a panic.
-            let _ = writeln!(std::io::stdout(), "{}", schema());
+            let _ = writeln!(std::io::stdout(), "{text}");
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Error::env(format!("cannot render the manual page: {e}")))?;
+            let _ = std::io::stdout().write_all(&out);
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {
@@ -286,6 +373,12 @@ fn planned(
         )));
     }
     Ok(plans)
+}
+
+/// Prints a JSON document on standard output (a closed pipe is the reader's choice).
+fn print_json(v: &serde_json::Value) {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 /// The JSON Schema of the scenario format (draft-07, which yaml-language-server supports).

@@ -51,27 +51,31 @@ pub(super) async fn run_many(
                         report::multi::Section::ran(&t.name, &t.labels, &journal, report)
                     }
                     Err(e) => {
-                        code = model::error::EXIT_USAGE;
+                        code = code.max(e.exit_code());
                         report::multi::Section::failed(&t.name, &t.labels, e.to_string())
                     }
                 }
             }
             Err(e) => {
-                code = model::error::EXIT_USAGE;
+                code = code.max(e.exit_code());
                 report::multi::Section::failed(&t.name, &t.labels, e.to_string())
             }
         };
         sections.push(section);
     }
     let multi = report::multi::MultiReport::new(sections);
-    print!("{}", report::multi::terminal(&multi, verbose));
-    let _ = std::io::stdout().flush();
+    let text = report::multi::terminal(&multi, verbose);
+    if args.json.as_deref() == Some(std::path::Path::new("-")) {
+        // `--json -`: standard output carries the report alone.
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    }
     if let Some(path) = &args.json {
-        std::fs::write(
-            path,
-            serde_json::to_string_pretty(&multi).unwrap_or_default() + "\n",
-        )
-        .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))?;
+        report::multi::document(&multi)
+            .write(path)
+            .map_err(|e| Error::env(format!("{e:#}")))?;
     }
     if let Some(path) = &args.junit {
         std::fs::write(

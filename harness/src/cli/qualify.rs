@@ -53,6 +53,9 @@ pub struct QualifyArgs {
     /// Load the images of this `docker save` archive into every side's daemons (repeatable).
     #[arg(long, value_name = "FILE.tar")]
     pub load: Vec<PathBuf>,
+    /// Progress on stderr: `lines`, `tty`, `none`, or `auto` (`tty` on a terminal, else `lines`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: super::ProgressArg,
     #[command(flatten)]
     pub ssh: SshArgs,
 }
@@ -87,7 +90,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
         ));
     }
     let images = engine::images::resolve(&plans, &args.load, true).await?;
-    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    let progress = std::sync::Arc::new(report::progress::Progress::new(args.progress.mode()));
     let q = qualify::run::Qualification {
         images,
         filter: args.filter.clone(),
@@ -114,25 +117,38 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
     let report = qualify::run::qualify(&q, &signals).await;
     progress.clear();
     let report = report?;
-    print!("{}", report::qualify::render(&report));
-    let _ = std::io::stdout().flush();
+    let text = report::qualify::render(&report);
+    if args.json.as_deref() == Some(Path::new("-")) {
+        // `--json -`: standard output carries the report alone.
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    }
     let write = |path: &Path, text: String| {
         std::fs::write(path, text)
             .map_err(|e| Error::env(format!("cannot write {}: {e}", path.display())))
     };
+    let fails = report.fails();
+    let html = args
+        .html
+        .as_ref()
+        .map(|_| report::html::qualify_page(&report));
+    let junit = match &args.junit {
+        Some(_) => Some(report::qualify::junit(&report).map_err(|e| Error::env(format!("{e:#}")))?),
+        None => None,
+    };
     if let Some(p) = &args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::env(e.to_string()))?;
-        write(p, text + "\n")?;
+        report::document::Document::of_qualification(report)
+            .write(p)
+            .map_err(|e| Error::env(format!("{e:#}")))?;
     }
-    if let Some(p) = &args.junit {
-        write(
-            p,
-            report::qualify::junit(&report).map_err(|e| Error::env(format!("{e:#}")))?,
-        )?;
+    if let (Some(p), Some(text)) = (&args.junit, junit) {
+        write(p, text)?;
     }
-    if let Some(p) = &args.html {
-        write(p, report::html::qualify_page(&report))?;
+    if let (Some(p), Some(page)) = (&args.html, html) {
+        write(p, page)?;
     }
-    let code = if report.fails() { EXIT_FAILED } else { EXIT_OK };
+    let code = if fails { EXIT_FAILED } else { EXIT_OK };
     Ok(exit_code(signals.which(), code))
 }

@@ -100,6 +100,10 @@ pub struct RunArgs {
     /// Where the journal goes (default: <state>/runs/<run id>/journal.jsonl); it is always written.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Progress on stderr: `lines` (a line per finished scenario and a heartbeat, for CI logs),
+    /// `tty` (live lines), `none`; `auto` picks `tty` on a terminal, else `lines`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: super::ProgressArg,
     /// Run this many scenarios at once, each on a managed daemon of its own (default 3). A scenario
     /// that needs the host to itself runs alone.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
@@ -165,6 +169,7 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
     }
     // Verdicts and reports come from the journal, as `shakedown judge` computes them.
     let code = judge(
+        report::document::Command::Run,
         &journal,
         &Outputs {
             json: args.json.as_deref(),
@@ -236,7 +241,7 @@ async fn run_local(
             engine::cache::Engines::new(&state)
                 .ensure(v)
                 .await
-                .map_err(|e| Error::env(format!("engine {v}: {e:#}")))?,
+                .map_err(|e| engine::cache::engine_error(&format!("engine {v}: "), &e))?,
         ),
         (None, dir) => dir.clone(),
     };
@@ -247,7 +252,12 @@ async fn run_local(
         ));
     }
     let images = engine::images::resolve(&plans, &args.load, kind == TargetKind::Managed).await?;
-    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    // On a host (`--stream`) the journal is the progress: the other side shows it.
+    let mode = match args.stream {
+        true => report::progress::Mode::None,
+        false => args.progress.mode(),
+    };
+    let progress = std::sync::Arc::new(report::progress::Progress::new(mode));
     let session = Session {
         target_label: {
             let local = match &args.engine {
@@ -317,7 +327,7 @@ async fn run_remote(
             .join(&run_id)
             .join("journal.jsonl")
     });
-    let progress = std::sync::Arc::new(report::progress::Progress::new());
+    let progress = std::sync::Arc::new(report::progress::Progress::new(args.progress.mode()));
     let problem = remote::host::run(
         host,
         remote::host::Request {

@@ -52,6 +52,12 @@ pub(super) async fn vm(action: VmCommand) -> Result<i32> {
             engine,
         } => {
             remote::vm::check_name(&name).map_err(Error::input)?;
+            if !engine::cache::SUITES.contains(&suite.as_str()) {
+                return Err(Error::input(format!(
+                    "unknown suite {suite:?}: one of {}",
+                    engine::cache::SUITES.join(", ")
+                )));
+            }
             let spec = remote::vm::Spec {
                 name,
                 suite,
@@ -78,6 +84,10 @@ pub(super) async fn vm(action: VmCommand) -> Result<i32> {
             }
         }
         VmCommand::Rm { name } => {
+            // A name that names no image is bad input; a removal that fails, the environment's.
+            if !vms.list().iter().any(|i| i.name == name) {
+                return Err(Error::input(format!("no VM image {name}")));
+            }
             vms.remove(&name).await.map_err(env)?;
             println!("removed vm {name}");
         }

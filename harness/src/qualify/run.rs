@@ -83,12 +83,9 @@ fn read_side(spec: &str, journals: &[PathBuf]) -> Result<SideRuns> {
 /// The target a running side uses.
 async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
     let engine_dir = match &side.kind {
-        SideKind::Engine(v) => Some(
-            engine::cache::Engines::new(state)
-                .ensure(v)
-                .await
-                .map_err(|e| Error::env(format!("side {}: engine {v}: {e:#}", side.spec)))?,
-        ),
+        SideKind::Engine(v) => Some(engine::cache::Engines::new(state).ensure(v).await.map_err(
+            |e| engine::cache::engine_error(&format!("side {}: engine {v}: ", side.spec), &e),
+        )?),
         SideKind::EngineDir(d) => Some(d.clone()),
         SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };

@@ -34,6 +34,16 @@ pub fn scenario(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     p
 }
 
+/// A scenario named `name` that fails, quickly and for sure, with no container: a 200 ms sleep
+/// whose duration is bound to at most 1 ms.
+pub fn failing_scenario(dir: &Path, name: &str) -> PathBuf {
+    scenario(
+        dir,
+        name,
+        &format!("name: {name}\nsteps:\n  - action: {{sleep: {{duration: 200ms}}}}\n    expect: {{measures: {{duration: {{max: 1ms}}}}}}\n"),
+    )
+}
+
 /// Output as text, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(
@@ -60,7 +70,7 @@ pub fn json(path: &Path) -> serde_json::Value {
 
 /// The checks of a scenario's verdict in a JSON report.
 pub fn checks<'a>(report: &'a serde_json::Value, scenario: &str) -> Vec<&'a serde_json::Value> {
-    report["verdicts"]
+    report["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()
@@ -438,7 +448,10 @@ pub fn assert_judge_reproduces(
         .output()
         .unwrap();
     assert_eq!(out.status.code(), live.status.code(), "{}", text(&out));
-    assert_eq!(json(&again)["verdicts"], r["verdicts"]);
+    assert_eq!(
+        json(&again)["targets"][0]["verdicts"],
+        r["targets"][0]["verdicts"]
+    );
     assert_eq!(out.stdout, live.stdout, "the terminal report differs");
 }
 
@@ -492,7 +505,7 @@ pub fn check_of<'a>(
 
 /// A scenario's verdict in a JSON report.
 pub fn verdict<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["verdicts"]
+    report["targets"][0]["verdicts"]
         .as_array()
         .unwrap()
         .iter()

@@ -5,6 +5,7 @@
 //! with the reason, every scenario of it too.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{At, ChangeScope, End, Entry, Event, Journaled};
 use crate::error::{Error, Result};
@@ -12,6 +13,7 @@ use crate::record::{
     ChangeRecord, FaultWindow, IterationRecord, RunRecord, ScenarioRecord, StepOutcome, StepRecord,
 };
 use crate::scenario::PlannedScenario;
+use crate::verdict::ScenarioVerdict;
 
 /// A journal folded: the plan it ran and what happened.
 #[derive(Clone, Debug)]
@@ -363,6 +365,18 @@ impl Folder {
                 self.finished = true;
             }
         }
+    }
+
+    /// The verdict of the plan's scenario `index` from what is folded so far, and its wall time:
+    /// how a live display names a scenario's verdict once its end is folded in (the same
+    /// judgement as the journal's, which a later entry never changes for a finished scenario).
+    pub fn verdict_of(&self, index: usize) -> Option<(ScenarioVerdict, Duration)> {
+        let plan = self.plans.get(index)?;
+        let mut rec = self.rec.scenarios.get(index)?.clone();
+        for it in &mut rec.iterations {
+            crate::record::place_kernel_lines(&mut it.kernel);
+        }
+        Some((crate::verdict::judge(plan, &rec), rec.elapsed))
     }
 
     /// The plan and the record; `end` says how the journal's text ended. A journal that breaks

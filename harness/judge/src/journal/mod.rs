@@ -4,7 +4,7 @@
 mod fold;
 mod read;
 
-pub use fold::{fold, fold_path, fold_reader, outstanding, outstanding_path, Folded};
+pub use fold::{fold, fold_path, fold_reader, outstanding, outstanding_path, Folded, Folder};
 pub use model::journal::*;
 pub use read::{for_each, read, scan, scan_path, End, Journaled};
 
