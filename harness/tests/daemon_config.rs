@@ -171,7 +171,7 @@ fn a_qualify_side_starts_from_its_daemon_json() {
     // with the engine's default.
     assert!(seen.contains(&1234) && seen.len() >= 2, "{seen:?}");
     let r = common::json(&json);
-    let s = &r["scenarios"][0];
+    let s = &r["comparison"]["scenarios"][0];
     assert_eq!(s["kind"], "fixed", "{}\n{r:#}", text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
