@@ -218,7 +218,7 @@ fn merged(records: &[&ScenarioRecord]) -> ScenarioRecord {
         if out.error.is_none() {
             out.error.clone_from(&r.error);
         }
-        out.elapsed += r.elapsed;
+        out.elapsed = out.elapsed.saturating_add(r.elapsed);
         for it in &r.iterations {
             let mut it = it.clone();
             it.index = out.iterations.len() as u32;
@@ -508,6 +508,19 @@ pub mod sample {
 mod tests {
     use super::sample::*;
     use super::*;
+
+    /// Found by fuzzing the journal reader: a hostile journal's scenario lasting nearly forever,
+    /// merged over rounds, overflowed the sum of the rounds' times (a panic, never a verdict).
+    #[test]
+    fn rounds_of_absurd_length_merge_without_overflow() {
+        let long = ScenarioRecord {
+            name: "s".into(),
+            elapsed: std::time::Duration::MAX,
+            ..Default::default()
+        };
+        let m = merged(&[&long, &long]);
+        assert_eq!(m.elapsed, std::time::Duration::MAX);
+    }
 
     fn kind(b: &[(i64, f64)], c: &[(i64, f64)]) -> Kind {
         compare(&side(b), &side(c), &Thresholds::default(), "test").scenarios[0].kind

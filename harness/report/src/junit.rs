@@ -29,7 +29,7 @@ pub fn suite(report: &Report, name: &str) -> (TestSuite, Duration) {
     for v in &report.verdicts {
         let rec = report.run.scenarios.iter().find(|s| s.name == v.name);
         let elapsed = rec.map(|r| r.elapsed).unwrap_or_default();
-        total += elapsed;
+        total = total.saturating_add(elapsed);
         let status = match v.outcome {
             Outcome::Pass => TestCaseStatus::success(),
             Outcome::Skipped => {
