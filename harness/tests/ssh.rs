@@ -716,3 +716,64 @@ fn a_static_build_runs_on_a_host_without_the_fixtures_programs() {
     refused(&out, 3, "built from the same sources");
     assert!(!dir.path().join("remote2/bin").exists());
 }
+
+/// A host that breaks the journal's format with a line longer than the bound
+/// (`MAX_JOURNAL_LINE_BYTES`, 64 MiB) right after the plan: the run ends with the reason, the
+/// scenario `unknown` (never a pass), the host's run stopped, and the over-long line is not kept.
+#[test]
+fn a_host_sending_a_line_without_end_gives_unknown_with_the_reason() {
+    // The real run there, its stream passed on up to the plan, then 65 MiB without a newline.
+    let sshd = Sshd::start_forcing(
+        r#"case "$SSH_ORIGINAL_COMMAND" in
+  *--stream*)
+    /bin/sh -c "$SSH_ORIGINAL_COMMAND" | {
+      while IFS= read -r l; do
+        printf '%s\n' "$l"
+        case "$l" in *'"event":"plan"'*) break;; esac
+      done
+      head -c 68157440 /dev/zero | tr '\0' x
+      cat
+    };;
+  *) exec /bin/sh -c "$SSH_ORIGINAL_COMMAND";;
+esac
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let remote_dir = dir.path().join("remote");
+    let rd = remote_dir.to_string_lossy().into_owned();
+    let json = dir.path().join("r.json");
+    let journal = dir.path().join("j.jsonl");
+    let out = remote(&sshd, state.path(), &remote_dir)
+        .arg(common::repo().join("scenarios/pid1-sigterm.yaml"))
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("longer than 64 MiB (MAX_JOURNAL_LINE_BYTES)"),
+        "{}",
+        common::text(&out)
+    );
+    let report = common::json(&json);
+    assert_eq!(
+        outcomes(&report)
+            .iter()
+            .map(|o| (o.0.as_str(), o.1.as_str()))
+            .collect::<Vec<_>>(),
+        [("pid1-sigterm", "unknown")],
+        "{report}"
+    );
+    // Kept: the lines up to the plan, not the broken one.
+    let kept = std::fs::read_to_string(&journal).unwrap();
+    assert!(kept.len() < 1 << 20, "{} bytes kept", kept.len());
+    assert!(kept.lines().last().unwrap().contains("\"event\":\"plan\""));
+    // The run there noticed the closed session, undid its changes and ended.
+    wait_until("the host's run gone", Duration::from_secs(120), || {
+        live(&format!("{rd}/bin/shakedown-")).is_empty()
+            && live(&format!("{rd}/managed")).is_empty()
+    });
+}

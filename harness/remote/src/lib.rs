@@ -26,13 +26,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use model::limits::MAX_JOURNAL_LINE_BYTES;
+use tokio::io::AsyncWriteExt;
 
 use journal::Entry;
 
 mod bundle;
 pub mod host;
 mod install;
+mod lines;
 
 use crate::ssh::{quote, Input};
 pub use crate::ssh::{Ssh, SshTarget, REMOTE_HOME};
@@ -45,6 +47,8 @@ const SHORT: Duration = Duration::from_secs(30);
 const COPY: Duration = Duration::from_secs(600);
 /// After asking the remote run to stop: how long it may take to undo its changes.
 const STOP_GRACE: Duration = Duration::from_secs(180);
+/// How much of one line of the host's standard error is shown and kept.
+const STDERR_LINE: usize = 4096;
 
 /// What a remote run is given.
 pub struct RemoteRun<'a> {
@@ -123,10 +127,12 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
         .with_context(|| format!("cannot write the journal {}", r.journal.display()))?;
     let label = host.clone();
     let err_task = tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut stderr = tokio::io::BufReader::new(stderr);
         let mut kept = String::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            eprintln!("{label}: {l}");
+        while let Ok(Some(l)) = lines::next(&mut stderr, STDERR_LINE).await {
+            let more = if l.cut { " …" } else { "" };
+            let l = String::from_utf8_lossy(&l.bytes);
+            eprintln!("{label}: {l}{more}");
             kept.push_str(&l);
             kept.push('\n');
             if kept.len() > 65536 {
@@ -139,7 +145,8 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
         }
         kept
     });
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut stdout = tokio::io::BufReader::new(stdout);
+    let mut number = 0usize;
     let mut problem = None;
     let mut stop_asked: Option<tokio::time::Instant> = None;
     loop {
@@ -150,9 +157,20 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
             }
         };
         tokio::select! {
-            line = lines.next_line() => match line {
+            line = lines::next(&mut stdout, MAX_JOURNAL_LINE_BYTES) => match line {
+                Ok(Some(l)) if l.cut => {
+                    // Not written: the journal ends before it, and what did not end is unknown.
+                    problem = Some(format!(
+                        "line {} of the journal from {host} is longer than {} (MAX_JOURNAL_LINE_BYTES): the host broke the journal's format; the run there was stopped and what did not finish is unknown",
+                        number + 1,
+                        model::limits::bytes(MAX_JOURNAL_LINE_BYTES)
+                    ));
+                    let _ = child.start_kill();
+                    break;
+                }
                 Ok(Some(l)) => {
-                    let mut line = l.clone().into_bytes();
+                    number += 1;
+                    let mut line = l.bytes;
                     line.push(b'\n');
                     // Flushed line by line: what arrived is on disk if this side dies.
                     let written = async {
@@ -162,7 +180,7 @@ pub async fn run(r: RemoteRun<'_>) -> anyhow::Result<RemoteEnd> {
                     written.await.with_context(|| {
                         format!("cannot write the journal {}", r.journal.display())
                     })?;
-                    if let Ok(e) = serde_json::from_str::<Entry>(&l) {
+                    if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
                         (r.listener)(&e);
                     }
                 }

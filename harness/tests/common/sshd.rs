@@ -39,6 +39,17 @@ impl Sshd {
     /// each of `hidden` (existing files) reads as a short text file, not the program it is here: a
     /// "host" without those programs.
     pub fn start_hiding(hidden: &[&Path]) -> Sshd {
+        Sshd::start_with(hidden, "")
+    }
+
+    /// Like [`Sshd::start`], with every session's command given to `script` (sshd's
+    /// `ForceCommand`; the command asked for is in `$SSH_ORIGINAL_COMMAND`): a host that does
+    /// something other than what it was asked.
+    pub fn start_forcing(script: &str) -> Sshd {
+        Sshd::start_with(&[], script)
+    }
+
+    fn start_with(hidden: &[&Path], force: &str) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host"));
@@ -58,6 +69,13 @@ impl Sshd {
             pid = d.join("sshd.pid").display(),
             auth = d.join("authorized_keys").display(),
         );
+        let config = if force.is_empty() {
+            config
+        } else {
+            let path = d.join("force.sh");
+            std::fs::write(&path, force).unwrap();
+            format!("{config}ForceCommand /bin/sh {}\n", path.display())
+        };
         std::fs::write(d.join("sshd_config"), config).unwrap();
         let host_pub = std::fs::read_to_string(d.join("host.pub")).unwrap();
         let mut fields = host_pub.split_whitespace();
