@@ -1,6 +1,6 @@
 //! Sets `SHAKEDOWN_SOURCE_ID`, a hash of the sources of every crate of the harness (each
 //! `harness/*/` with a `Cargo.toml`: its `Cargo.toml`, `build.rs`, `src/` and `fixture/`, and the
-//! `shakedown` package's own), which `--version` prints: a binary copied to an SSH host must match
+//! `shakedown` package's own) and the built-in scenarios it embeds (`scenarios/`), which `--version` prints: a binary copied to an SSH host must match
 //! the one that judges its journal.
 
 use std::path::{Path, PathBuf};
@@ -31,11 +31,20 @@ fn main() {
             }
         }
     }
+    let suite = harness
+        .parent()
+        .expect("harness/ has a parent")
+        .join("scenarios");
+    if suite.is_dir() {
+        println!("cargo:rerun-if-changed={}", suite.display());
+        collect(&suite, &mut files);
+    }
     files.sort();
     files.dedup();
+    let root = harness.parent().expect("harness/ has a parent");
     let mut id = Fnv::default();
     for f in &files {
-        let rel = f.strip_prefix(&harness).unwrap_or(f);
+        let rel = f.strip_prefix(root).unwrap_or(f);
         id.write(rel.to_string_lossy().as_bytes());
         id.write(&[0]);
         id.write(&std::fs::read(f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display())));

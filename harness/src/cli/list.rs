@@ -30,7 +30,7 @@ pub(super) fn validate(paths: &[PathBuf], format: OutputFormat) -> Result<i32> {
 
 /// `shakedown list`.
 pub(super) fn list(paths: &[PathBuf], format: OutputFormat) -> Result<i32> {
-    let plans = scenario::plan(&or_builtin(paths), None, None)?;
+    let plans = scenario::plan(&or_builtin(paths)?, None, None)?;
     if format == OutputFormat::Json {
         let scenarios: Vec<_> = plans
             .iter()

@@ -5,13 +5,14 @@
 //! and `--targets`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
 use ::run::scenario::{self, PlannedScenario, Scenario};
 use model::error::{Error, Result, EXIT_OK};
 
+mod builtin;
 mod clean;
 mod engines;
 mod help;
@@ -123,6 +124,12 @@ pub enum Command {
         #[command(subcommand)]
         action: VmCommand,
     },
+    /// The built-in suite this binary carries.
+    Scenarios {
+        /// What to do.
+        #[command(subcommand)]
+        action: ScenariosCommand,
+    },
     /// Print a JSON Schema (draft-07): of the scenario format (the default), for
     /// yaml-language-server, or of the JSON report every command writes (`--json`).
     Schema {
@@ -137,6 +144,20 @@ pub enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// `shakedown scenarios …`.
+#[derive(Debug, Subcommand)]
+pub enum ScenariosCommand {
+    /// Write the built-in scenarios and their schema (`scenario.schema.json`) into DIR, to edit
+    /// and run (`shakedown run DIR`). An existing file with other content is refused.
+    Export {
+        /// The directory (created if missing).
+        dir: PathBuf,
+        /// Overwrite files that differ.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -319,6 +340,14 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
             let _ = std::io::stdout().write_all(&out);
             Ok(EXIT_OK)
         }
+        Command::Scenarios {
+            action: ScenariosCommand::Export { dir, force },
+        } => {
+            for f in builtin::export(&dir, &schema(), force)? {
+                println!("{}", f.display());
+            }
+            Ok(EXIT_OK)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -331,29 +360,11 @@ async fn dispatch(cmd: Command, verbose: bool) -> Result<i32> {
     }
 }
 
-/// The built-in suite: `./scenarios` when present, else the one beside the binary's source tree.
-pub fn builtin_scenarios() -> PathBuf {
-    let local = PathBuf::from("scenarios");
-    if local.is_dir() {
-        return local;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        // target/{debug,release}/shakedown → <repo>/scenarios
-        for up in exe.ancestors().skip(1).take(4) {
-            let p = up.join("scenarios");
-            if p.is_dir() {
-                return p;
-            }
-        }
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
-}
-
-fn or_builtin(paths: &[PathBuf]) -> Vec<PathBuf> {
+fn or_builtin(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if paths.is_empty() {
-        vec![builtin_scenarios()]
+        Ok(vec![builtin::suite()?])
     } else {
-        paths.to_vec()
+        Ok(paths.to_vec())
     }
 }
 
@@ -365,7 +376,7 @@ fn planned(
     repeat: Option<u32>,
     filter: Option<&str>,
 ) -> Result<Vec<PlannedScenario>> {
-    let plans = scenario::plan(&or_builtin(paths), repeat, filter)?;
+    let plans = scenario::plan(&or_builtin(paths)?, repeat, filter)?;
     if plans.is_empty() {
         return Err(Error::input(format!(
             "no scenario matches --filter {:?}",

@@ -8,3 +8,6 @@ pub const VERSION: &str = concat!(
     env!("SHAKEDOWN_SOURCE_ID"),
     ")"
 );
+
+/// The hash of the sources alone (the part of [`VERSION`] in parentheses).
+pub const SOURCE_ID: &str = env!("SHAKEDOWN_SOURCE_ID");

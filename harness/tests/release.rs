@@ -1,0 +1,124 @@
+//! What a user who downloads the binary gets: the built-in suite travels inside it. A copy of the
+//! binary alone, run from an empty directory, lists and runs the built-in scenarios, and
+//! `scenarios export` writes them out, with their schema, to edit and run.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+/// The binary copied alone into an empty directory, run from there with its own state directory.
+fn alone(dir: &Path, state: &Path) -> Command {
+    let bin = dir.join("shakedown");
+    if !bin.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_shakedown"), &bin).unwrap();
+    }
+    let mut c = Command::new(&bin);
+    c.current_dir(dir)
+        .env("SHAKEDOWN_STATE_DIR", state)
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// The names of the repository's `scenarios/*.yaml`, sorted.
+fn repo_suite() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(common::builtin())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .map(|n| n.trim_end_matches(".yaml").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_copied_binary_carries_the_built_in_suite_and_exports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let out = alone(dir.path(), state.path())
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<String> = listed["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, repo_suite());
+    // Read from the state directory, root-only like the rest of it.
+    let open = common::exposed(state.path());
+    assert!(open.is_empty(), "open to others: {open:#?}");
+
+    // Exported: the same scenarios, each naming the schema written beside it.
+    let export = dir.path().join("mine");
+    let out = alone(dir.path(), state.path())
+        .args(["scenarios", "export"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    for name in repo_suite() {
+        let ours = std::fs::read_to_string(common::builtin().join(format!("{name}.yaml"))).unwrap();
+        let theirs = std::fs::read_to_string(export.join(format!("{name}.yaml"))).unwrap();
+        assert_eq!(
+            theirs,
+            ours.replace(
+                "$schema=../scenario.schema.json",
+                "$schema=scenario.schema.json"
+            )
+        );
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(export.join("scenario.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        schema["$schema"].as_str().unwrap().contains("draft-07"),
+        "{schema}"
+    );
+    let out = alone(dir.path(), state.path())
+        .arg("validate")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+
+    // An edited file is not overwritten: refused before anything is written.
+    let edited = export.join("cgroup-oom.yaml");
+    std::fs::write(&edited, "# mine\n").unwrap();
+    std::fs::remove_file(export.join("veth-churn.yaml")).unwrap();
+    let out = alone(dir.path(), state.path())
+        .args(["scenarios", "export"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(common::text(&out).contains("cgroup-oom.yaml exists with other content"));
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), "# mine\n");
+    assert!(!export.join("veth-churn.yaml").exists());
+}
+
+/// The copied binary alone runs a built-in scenario on a managed daemon, from an empty directory.
+#[test]
+fn a_copied_binary_runs_a_built_in_scenario_from_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = alone(dir.path(), state.path())
+        .args(["run", "--filter", "pid1-sigterm", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let report = common::json(&json);
+    let verdicts = report["targets"][0]["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 1, "{report}");
+    assert_eq!(verdicts[0]["name"], "pid1-sigterm");
+    assert_eq!(verdicts[0]["outcome"], "pass", "{report}");
+}
