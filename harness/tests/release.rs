@@ -122,3 +122,104 @@ fn a_copied_binary_runs_a_built_in_scenario_from_anywhere() {
     assert_eq!(verdicts[0]["name"], "pid1-sigterm");
     assert_eq!(verdicts[0]["outcome"], "pass", "{report}");
 }
+
+/// Runs `script` with `sh -c` inside `root`, in a mount namespace of its own (the root a mount
+/// point, as dockerd's layer extraction needs; /proc, /sys and /dev from the host), gone with it.
+fn in_root(root: &Path, script: &str) -> std::process::Output {
+    let r = root.display();
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "/bin/sh", "-c"])
+        .arg(format!(
+            "mount --bind {r} {r} && mount -t proc proc {r}/proc && mount --rbind /sys {r}/sys \
+             && mount --rbind /dev {r}/dev && exec chroot {r} /bin/sh -c \"$0\""
+        ))
+        .arg(script)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap()
+}
+
+/// The release artifacts as a user gets them: `ci/build-deb.sh` makes the static binary, the
+/// `.deb` and `sha256sums`; the `.deb` installs with apt into a fresh Debian (debootstrap, the
+/// host's suite), which brings the engine and what the fixture needs through its dependencies;
+/// there `shakedown --version` is this build and `shakedown run` passes a built-in scenario.
+#[test]
+fn the_deb_installs_into_a_fresh_debian_and_runs_there() {
+    let out = Command::new(common::repo().join("ci/build-deb.sh"))
+        .arg("dev")
+        .output()
+        .expect("running ci/build-deb.sh");
+    assert!(out.status.success(), "{}", common::text(&out));
+    let deb = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let dist = deb.parent().unwrap();
+    let out = Command::new("sha256sum")
+        .args(["--check", "sha256sums"])
+        .current_dir(dist)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches(": OK").count(),
+        2
+    );
+
+    let suite = std::fs::read_to_string("/etc/os-release")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(str::to_string))
+        .expect("a Debian host names its suite in /etc/os-release");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let out = Command::new("debootstrap")
+        .args(["--variant=minbase", &suite])
+        .arg(&root)
+        .output()
+        .expect("debootstrap must be installed: ci/install-test-deps.sh installs it");
+    assert!(out.status.success(), "{}", common::text(&out));
+    std::fs::copy(&deb, root.join("tmp/shakedown.deb")).unwrap();
+    // No service starts in the chroot.
+    std::fs::write(root.join("usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n").unwrap();
+    std::fs::set_permissions(
+        root.join("usr/sbin/policy-rc.d"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = in_root(
+        &root,
+        "apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/shakedown.deb",
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = in_root(
+        &root,
+        "dpkg -L shakedown && command -v dockerd && shakedown --version",
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    for f in [
+        "/usr/bin/shakedown",
+        "/usr/share/man/man1/shakedown.1.gz",
+        "/usr/share/bash-completion/completions/shakedown",
+    ] {
+        assert!(listed.lines().any(|l| l == f), "{f} not in {listed}");
+    }
+    let ours = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        listed.ends_with(&*String::from_utf8_lossy(&ours.stdout)),
+        "{listed}"
+    );
+
+    let out = in_root(
+        &root,
+        "mkdir -p /root/w && cd /root/w && shakedown run --filter pid1-sigterm --progress lines --json r.json",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let report = common::json(&root.join("root/w/r.json"));
+    assert_eq!(report["targets"][0]["verdicts"][0]["name"], "pid1-sigterm");
+    assert_eq!(
+        report["targets"][0]["verdicts"][0]["outcome"], "pass",
+        "{report}"
+    );
+}
