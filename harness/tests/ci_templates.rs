@@ -218,8 +218,18 @@ fn invocations(text: &str) -> Vec<(String, Vec<String>)> {
     joined
         .lines()
         .filter_map(|l| {
-            let at = l.find("target/release/shakedown ")?;
+            let at = [
+                "target/release/shakedown ",
+                "$SHAKEDOWN_BIN\" ",
+                "$SHAKEDOWN_BIN ",
+            ]
+            .iter()
+            .find_map(|b| l.find(b))?;
             let words: Vec<String> = l[at..].split_whitespace().map(String::from).collect();
+            // The binary as a command, not as an argument (`install … target/release/shakedown DEST`).
+            if !words.get(1)?.starts_with(|c: char| c.is_ascii_lowercase()) {
+                return None;
+            }
             let options = words
                 .iter()
                 .filter(|w| w.starts_with("--"))
@@ -241,13 +251,25 @@ fn ci_templates_parse_and_call_real_options() {
     for file in [
         "ci/github/shakedown.yml",
         "ci/gitlab/shakedown.gitlab-ci.yml",
+        "action.yml",
     ] {
         let text = std::fs::read_to_string(common::repo().join(file)).unwrap();
         let doc: serde_json::Value =
             serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
         assert!(doc.is_object(), "{file}");
-        let calls = invocations(&text);
-        assert!(calls.len() >= 2, "{file}: {calls:?}");
+        let mut calls = invocations(&text);
+        if file == "action.yml" {
+            // One `run`, with the options it adds from inputs (`opts+=(--target "$TARGET")`).
+            assert_eq!(calls.len(), 1, "{file}: {calls:?}");
+            calls[0].1.extend(
+                text.split("+=(")
+                    .skip(1)
+                    .filter_map(|w| w.split_whitespace().next())
+                    .map(String::from),
+            );
+            assert!(calls[0].1.contains(&"--engine".to_string()), "{calls:?}");
+        }
+        assert!(!calls.is_empty(), "{file}: {calls:?}");
         for (sub, options) in calls {
             let help = Command::new(env!("CARGO_BIN_EXE_shakedown"))
                 .args(sub.split(' '))
@@ -268,6 +290,11 @@ fn ci_templates_parse_and_call_real_options() {
             }
             seen += 1;
         }
+        if file == "action.yml" {
+            // Its report paths are inputs (tests/ci_runs.rs runs it).
+            assert!(text.contains("--junit \"$JUNIT\""), "{file}");
+            continue;
+        }
         // Every JUnit file a job writes is the one it uploads.
         assert!(text.contains("--junit shakedown.xml"), "{file}");
         assert!(
@@ -276,4 +303,39 @@ fn ci_templates_parse_and_call_real_options() {
         );
     }
     assert!(seen >= 5, "{seen}");
+}
+
+/// The release workflow builds the artifacts with the script the tests check and publishes them
+/// under the names `ci/fetch-release.sh` fetches.
+#[test]
+fn the_release_workflow_publishes_what_the_fetch_script_reads() {
+    let text = std::fs::read_to_string(common::repo().join("ci/github/release.yml")).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("release.yml is YAML");
+    assert_eq!(doc["on"]["push"]["tags"][0], "v*", "{doc}");
+    let steps: Vec<String> = doc["jobs"]["release"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(String::from))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("ci/build-deb.sh release")),
+        "{steps:?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.contains("--test release")),
+        "{steps:?}"
+    );
+    assert!(steps
+        .iter()
+        .any(|s| s.contains("gh release create") && s.contains("target/dist/*")));
+    let build = std::fs::read_to_string(common::repo().join("ci/build-deb.sh")).unwrap();
+    let fetch = std::fs::read_to_string(common::repo().join("ci/fetch-release.sh")).unwrap();
+    for name in ["shakedown-$version-$arch-linux-static", "sha256sums"] {
+        assert!(build.contains(name), "build-deb.sh does not make {name}");
+        assert!(
+            fetch.contains(name),
+            "fetch-release.sh does not read {name}"
+        );
+    }
 }

@@ -143,14 +143,21 @@ fn in_root(root: &Path, script: &str) -> std::process::Output {
 /// `.deb` and `sha256sums`; the `.deb` installs with apt into a fresh Debian (debootstrap, the
 /// host's suite), which brings the engine and what the fixture needs through its dependencies;
 /// there `shakedown --version` is this build and `shakedown run` passes a built-in scenario.
+/// `SHAKEDOWN_DEB=FILE` checks a .deb built before (the release workflow's).
 #[test]
 fn the_deb_installs_into_a_fresh_debian_and_runs_there() {
-    let out = Command::new(common::repo().join("ci/build-deb.sh"))
-        .arg("dev")
-        .output()
-        .expect("running ci/build-deb.sh");
-    assert!(out.status.success(), "{}", common::text(&out));
-    let deb = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    // The release workflow names the .deb it built; else the dev profile's.
+    let deb = match std::env::var_os("SHAKEDOWN_DEB") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => {
+            let out = Command::new(common::repo().join("ci/build-deb.sh"))
+                .arg("dev")
+                .output()
+                .expect("running ci/build-deb.sh");
+            assert!(out.status.success(), "{}", common::text(&out));
+            std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        }
+    };
     let dist = deb.parent().unwrap();
     let out = Command::new("sha256sum")
         .args(["--check", "sha256sums"])
