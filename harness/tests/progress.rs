@@ -175,6 +175,21 @@ fn a_run_logged_to_a_file_prints_a_line_per_scenario_as_it_finishes() {
         !log_text.contains("WARN") && !log_text.contains("Connection refused"),
         "{log_text}"
     );
+    // It is in the journal instead, with the scenario it happened in.
+    let at = plan.iter().position(|n| n == "log-fifo-stall").unwrap();
+    let warnings: Vec<serde_json::Value> = ends
+        .iter()
+        .filter_map(|(l, _)| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "warning")
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w["scenario"] == at
+            && w["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("observing writer")),
+        "{warnings:?}"
+    );
 }
 
 /// The warnings the normal run keeps out of its log exist: `-v` shows them.

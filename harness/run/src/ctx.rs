@@ -268,6 +268,16 @@ impl Ctx<'_> {
         self.journal.now()
     }
 
+    /// A warning of the harness's own: journaled, and logged (shown with `-v`).
+    pub fn warn(&self, message: String) {
+        tracing::warn!("{message}");
+        self.journal.emit(Event::Warning {
+            scenario: self.at.scenario,
+            iteration: self.at.iteration,
+            message,
+        });
+    }
+
     /// Journals a time during which a source could not be read.
     pub fn gap(&self, source: Source, from: Duration, until: Duration, reason: String) {
         self.journal.emit(Event::SourceGap {
@@ -335,7 +345,7 @@ impl Ctx<'_> {
                             self.processes.insert(name.to_string(), p);
                         }
                         Ok(Err(e)) => tracing::debug!("not holding {name}'s process: {e:#}"),
-                        Err(e) => tracing::warn!("not holding {name}'s process: {e}"),
+                        Err(e) => self.warn(format!("not holding {name}'s process: {e}")),
                     }
                 }
             }
@@ -587,11 +597,11 @@ impl Ctx<'_> {
         match tokio::time::timeout(Duration::from_secs(60), run).await {
             Ok(Ok(dir)) => Some(dir),
             Ok(Err(e)) => {
-                tracing::warn!("writing forensics: {e:#}");
+                self.warn(format!("writing forensics: {e:#}"));
                 None
             }
             Err(_) => {
-                tracing::warn!("writing forensics took longer than 60s");
+                self.warn("writing forensics took longer than 60s".into());
                 None
             }
         }

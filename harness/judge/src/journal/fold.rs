@@ -259,6 +259,8 @@ impl Folder {
                     it.kernel.push(line.clone());
                 }
             }
+            // The harness's own warnings decide nothing; they are for whoever reads the journal.
+            Event::Warning { .. } => {}
             Event::SourceGap {
                 scenario,
                 iteration,

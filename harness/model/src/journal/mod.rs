@@ -252,6 +252,17 @@ pub enum Event {
         /// The gap.
         gap: SourceGap,
     },
+    /// Something went wrong in the harness that decides no verdict by itself (an observation of a
+    /// container that failed while the daemon was down on purpose, forensics that could not be
+    /// written): kept here and shown with `-v`, not in a normal run's terminal.
+    Warning {
+        /// Scenario index.
+        scenario: usize,
+        /// Iteration.
+        iteration: u32,
+        /// What happened.
+        message: String,
+    },
     /// A change about to be made (write-ahead), with its undo handle.
     ChangeMade {
         /// Its number in the run's ledger.

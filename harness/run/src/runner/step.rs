@@ -147,7 +147,7 @@ pub(super) async fn run_step(
                 });
                 look = Some(o);
             }
-            Err(e) => tracing::warn!("observing {name}: {e:#}"),
+            Err(e) => ctx.warn(format!("observing {name}: {e:#}")),
         }
     }
     ctx.anchors
