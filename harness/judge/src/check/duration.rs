@@ -37,6 +37,23 @@ pub(super) fn check_measure(
         );
     }
     let Some(first) = step.measure(measure) else {
+        // `check_leaks` measures only the kinds it could read: one it could not is unknown.
+        let unread = measure.strip_prefix("leaked_").and_then(|kind| {
+            match step.leaks.as_ref()?.get(kind)? {
+                crate::record::LeakFinding::Unavailable(why) => Some(why),
+                _ => None,
+            }
+        });
+        if let Some(why) = unread {
+            return CheckResult::unknown(
+                expectation,
+                bounds.to_string(),
+                &format!(
+                    "not measured: the {} kind could not be read: {why}",
+                    &measure[7..]
+                ),
+            );
+        }
         return CheckResult::new(
             expectation,
             bounds.to_string(),

@@ -57,4 +57,37 @@ mod tests {
         let r = check("time_to_oom", &bounds, &s, &blind);
         assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
     }
+
+    #[test]
+    fn a_leak_kind_that_could_not_be_read_is_unknown_not_a_failure() {
+        use crate::record::LeakFinding;
+        let mut s = step(exited(0, false), 1.0);
+        s.leaks = Some(
+            [
+                (
+                    "veth".to_string(),
+                    LeakFinding::Unavailable("another machine".into()),
+                ),
+                ("netns".to_string(), LeakFinding::Found(vec![])),
+            ]
+            .into(),
+        );
+        let bounds = Bounds {
+            max: Some("0s".parse().unwrap()),
+            ..Default::default()
+        };
+        let it = IterationRecord::default();
+        let r = check("leaked_veth", &bounds, &s, &it);
+        assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
+        assert!(r.observed.contains("another machine"), "{r:?}");
+        // A kind that was read but not measured, or a name no kind has, still fails.
+        assert_eq!(
+            check("leaked_netns", &bounds, &s, &it).outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            check("leaked_vethx", &bounds, &s, &it).outcome,
+            Outcome::Fail
+        );
+    }
 }
