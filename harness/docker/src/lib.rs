@@ -14,12 +14,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use model::record::Fingerprint;
 
 mod containers;
+mod endpoint;
 mod events;
 mod images;
 mod logs;
 mod objects;
 mod spec;
 
+pub use endpoint::{Endpoint, Tls, DEFAULT_HOST};
 pub use events::RawEvent;
 pub use images::{Cut, Inspected, Output};
 pub use logs::lines_since;
@@ -124,27 +126,48 @@ pub async fn ping_socket(socket: &Path, deadline: Duration) -> anyhow::Result<()
 }
 
 impl DockerClient {
-    /// Connects to `host`: `unix:///path`, a bare socket path, `tcp://h:p` or `http://h:p`.
-    /// Nothing is sent yet; use [`DockerClient::ping`] to check the daemon answers.
+    /// Connects to `host`: `unix:///path`, a bare socket path, `tcp://h:p` or `http://h:p` —
+    /// with TLS when `host` is the environment's endpoint and that asks for it (`DOCKER_TLS_VERIFY`,
+    /// a context's TLS files; see [`Endpoint`]). Nothing is sent yet; use [`DockerClient::ping`] to
+    /// check the daemon answers.
     pub fn connect(host: &str) -> anyhow::Result<Self> {
+        let tls = Endpoint::from_env()
+            .ok()
+            .filter(|e| e.host == host)
+            .and_then(|e| e.tls);
+        Self::connect_with(host, tls.as_ref())
+    }
+
+    /// Connects to the environment's endpoint ([`Endpoint::from_env`]).
+    pub fn connect_endpoint(e: &Endpoint) -> anyhow::Result<Self> {
+        Self::connect_with(&e.host, e.tls.as_ref())
+    }
+
+    fn connect_with(host: &str, tls: Option<&Tls>) -> anyhow::Result<Self> {
         // bollard's timeout is whole seconds and bounds only response headers; ours are per call. It
         // must exceed the longest legitimate wait for headers (a stop with a long grace period).
         let header_timeout = 3600;
+        let version = bollard::API_DEFAULT_VERSION;
         let inner = if let Some(path) = host.strip_prefix("unix://") {
-            Docker::connect_with_unix(path, header_timeout, bollard::API_DEFAULT_VERSION)
+            Docker::connect_with_unix(path, header_timeout, version)
         } else if host.starts_with('/') {
-            Docker::connect_with_unix(host, header_timeout, bollard::API_DEFAULT_VERSION)
+            Docker::connect_with_unix(host, header_timeout, version)
+        } else if let (Some(t), true) = (
+            tls,
+            host.starts_with("tcp://") || host.starts_with("https://"),
+        ) {
+            Docker::connect_with_ssl(host, &t.key, &t.cert, &t.ca, header_timeout, version)
         } else if let Some(rest) = host.strip_prefix("tcp://") {
-            Docker::connect_with_http(
-                &format!("http://{rest}"),
-                header_timeout,
-                bollard::API_DEFAULT_VERSION,
-            )
+            Docker::connect_with_http(&format!("http://{rest}"), header_timeout, version)
         } else if host.starts_with("http://") {
-            Docker::connect_with_http(host, header_timeout, bollard::API_DEFAULT_VERSION)
+            Docker::connect_with_http(host, header_timeout, version)
+        } else if host.starts_with("ssh://") {
+            return Err(anyhow!(
+                "the daemon at {host} is reached by running there: --target {host}?daemon=docker"
+            ));
         } else {
             return Err(anyhow!(
-                "unsupported DOCKER_HOST {host:?}: use unix:///path/docker.sock or tcp://host:port"
+                "unsupported DOCKER_HOST {host:?}: use unix:///path/docker.sock, tcp://host:port (TLS with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH) or ssh://[USER@]HOST"
             ));
         };
         let inner = inner.with_context(|| format!("cannot connect to docker at {host}"))?;
@@ -177,12 +200,12 @@ impl DockerClient {
             .unwrap_or_default()
     }
 
-    /// The daemon address from `DOCKER_HOST`, or the default socket.
+    /// The daemon address of the environment ([`Endpoint::from_env`]), or the default socket
+    /// when that cannot be read.
     pub fn env_host() -> String {
-        std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+        Endpoint::from_env()
+            .map(|e| e.host)
+            .unwrap_or_else(|_| DEFAULT_HOST.into())
     }
 
     /// The address this client talks to.

@@ -194,12 +194,20 @@ impl Target {
     ) -> Result<Target> {
         match opts.kind {
             TargetKind::Docker => {
-                let host = DockerClient::env_host();
-                let client = DockerClient::connect(&host).map_err(Error::env)?;
+                let endpoint = docker::Endpoint::from_env()
+                    .map_err(|e| Error::env(format!("the Docker daemon to use: {e:#}")))?;
+                let host = endpoint.host.clone();
+                let client = DockerClient::connect_endpoint(&endpoint).map_err(Error::env)?;
                 client.ping(Duration::from_secs(10)).await.map_err(|e| {
+                    let e = format!("{e:#}");
+                    let hint = if e.contains("HTTP request to an HTTPS server") {
+                        "it speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem), or use a Docker context"
+                    } else {
+                        "start it, or set DOCKER_HOST or DOCKER_CONTEXT, or use --target managed"
+                    };
                     Error::env(format!(
-                        "the Docker daemon at {host} does not answer: {e:#}\n\
-                         (start it, or set DOCKER_HOST, or use --target managed)"
+                        "the Docker daemon at {host} ({}) does not answer: {e}\n({hint})",
+                        endpoint.source
                     ))
                 })?;
                 // A local daemon's process is found behind its socket: its roots, bridge and

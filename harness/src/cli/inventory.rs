@@ -10,7 +10,18 @@ use remote::Place;
 pub type TargetArg = Place<TargetKind>;
 
 /// `--target` (and an inventory entry's `address`).
+/// `docker` whose daemon is `ssh://…` (`DOCKER_HOST`, or a context's endpoint) runs there, on that
+/// host's own daemon (`ssh://…?daemon=docker`): faults act on the host the daemon runs on.
 pub(super) fn parse_target(s: &str) -> std::result::Result<TargetArg, String> {
+    if s == "docker" {
+        if let Ok(e) = docker::Endpoint::from_env() {
+            if e.host.starts_with("ssh://") {
+                let there = format!("{}?daemon=docker", e.host.trim_end_matches('/'));
+                return Place::parse(&there, local_target)
+                    .map_err(|err| format!("{} ({}): {err}", e.host, e.source));
+            }
+        }
+    }
     Place::parse(s, local_target)
 }
 
