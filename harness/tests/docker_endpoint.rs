@@ -190,11 +190,12 @@ async fn the_daemon_is_reached_as_the_docker_cli_reaches_it() {
         "name: hello\ncontainers:\n  c:\n    command: [\"true\"]\nsteps:\n  - action: {start: {container: c}}\n  - action: {wait: {container: c}}\n    expect: {exit_code: 0}\n",
     );
     let client = p("client");
+    let pid1 = common::builtin().join("pid1-sigterm.yaml");
     let result = std::panic::AssertUnwindSafe(async {
         // DOCKER_HOST with TLS.
         let (out, report) = run_docker(
             &state,
-            &file,
+            &pid1,
             &[("DOCKER_HOST", &tcp), ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", &client)],
             &[],
         );
@@ -274,7 +275,7 @@ async fn the_daemon_is_reached_as_the_docker_cli_reaches_it() {
         let url = format!("ssh://root@127.0.0.1:{}", sshd.port);
         let (out, report) = run_docker(
             &state,
-            &file,
+            &pid1,
             &[("DOCKER_HOST", &url)],
             &[
                 "-i",
