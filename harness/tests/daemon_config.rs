@@ -64,10 +64,13 @@ fn the_users_daemon_json_reaches_the_containers_and_owned_keys_are_left_out() {
         ),
     );
     let (stop, watcher) = watch_nofile(&marker);
+    let json = dir.path().join("r.json");
     let out = shakedown(state.path())
         .arg("run")
         .arg("--daemon-config")
         .arg(&config)
+        .arg("--json")
+        .arg(&json)
         .arg(&file)
         .output()
         .unwrap();
@@ -82,6 +85,29 @@ fn the_users_daemon_json_reaches_the_containers_and_owned_keys_are_left_out() {
     for key in ["data-root", "hosts"] {
         assert!(said.contains(&format!("{key} (")), "{key}: {said}");
     }
+    // The report says what was tested: the file's settings the daemon ran with, where they came
+    // from, and what was left out.
+    let r = common::json(&json);
+    let f = &r["targets"][0]["run"]["fingerprint"];
+    assert_eq!(f["daemon_config"]["log-opts"]["max-size"], "1m", "{f}");
+    assert_eq!(
+        f["daemon_config"]["default-ulimits"]["nofile"]["Soft"], 1234,
+        "{f}"
+    );
+    assert!(f["daemon_config"].get("data-root").is_none(), "{f}");
+    assert!(
+        f["daemon_config_source"]
+            .as_str()
+            .unwrap()
+            .starts_with(&config.display().to_string()),
+        "{f}"
+    );
+    let left_out = f["overridden"].to_string();
+    assert!(
+        left_out.contains("data-root (") && left_out.contains("hosts ("),
+        "{f}"
+    );
+    assert_eq!(f["logging_driver"], "json-file", "{f}");
 }
 
 #[test]

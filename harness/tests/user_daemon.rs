@@ -88,6 +88,28 @@ async fn check(host: &str, socket: &Path, state: &Path) -> anyhow::Result<()> {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = json(&j);
     assert_eq!(r["summary"]["passed"], 1);
+    // The report says which configuration the user's daemon ran with: its --config-file, as
+    // the file says (read here, not through the harness).
+    let f = &r["targets"][0]["run"]["fingerprint"];
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", peer_pid(socket)))?;
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| a == "--config-file")
+        .expect("--config-file");
+    let file = &args[at + 1];
+    let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+    assert_eq!(f["daemon_config_source"], file.as_str(), "{f}");
+    assert_eq!(
+        f.get("daemon_config")
+            .cloned()
+            .unwrap_or(serde_json::json!({})),
+        want,
+        "{f}"
+    );
 
     // The daemon is a new process, running, and still the user's (same socket, same roots).
     let dockerd_after = peer_pid(socket);

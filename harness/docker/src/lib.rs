@@ -248,6 +248,10 @@ impl DockerClient {
                 .unwrap_or_default(),
             storage_driver: info.driver.clone().unwrap_or_default(),
             live_restore: info.live_restore_enabled.unwrap_or(false),
+            logging_driver: info.logging_driver.clone().unwrap_or_default(),
+            default_runtime: info.default_runtime.clone().unwrap_or_default(),
+            security_options: info.security_options.clone().unwrap_or_default(),
+            ..Default::default()
         })
     }
 

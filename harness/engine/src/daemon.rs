@@ -23,6 +23,19 @@ pub enum Daemon {
 }
 
 impl Daemon {
+    /// The configuration file a daemon the harness did not start reads: its `--config-file`
+    /// (relative to its working directory), else `/etc/docker/daemon.json`.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        match self {
+            Daemon::Managed(_) => None,
+            Daemon::System(d) => Some(
+                flag_value(&d.spec.args, "--config-file")
+                    .map(|f| d.spec.cwd.join(f))
+                    .unwrap_or_else(|| "/etc/docker/daemon.json".into()),
+            ),
+        }
+    }
+
     /// dockerd's pid while it runs.
     pub fn pid(&self) -> Option<u32> {
         match self {

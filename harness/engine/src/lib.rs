@@ -9,6 +9,7 @@ pub mod cache;
 pub mod daemon;
 pub mod managed;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,9 +58,9 @@ pub struct TargetOptions {
     pub state_dir: PathBuf,
     /// Further dockerd arguments for the managed daemon (a side of `qualify`, say).
     pub daemon_args: Vec<String>,
-    /// The user's daemon configuration (`run --daemon-config`), without the keys the harness owns
-    /// ([`managed::user_config`]): the managed daemon's `daemon.json` starts from it.
-    pub daemon_config: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The user's daemon configuration (`run --daemon-config`): the managed daemon's `daemon.json`
+    /// starts from its settings.
+    pub daemon_config: managed::UserConfig,
 }
 
 /// The harness's state directory: `$SHAKEDOWN_STATE_DIR`, else `/var/lib/shakedown`.
@@ -75,7 +76,7 @@ pub struct Target {
     allow_disruptive: bool,
     managed_change: Option<ChangeId>,
     daemon_args: Vec<String>,
-    daemon_config: std::collections::BTreeMap<String, serde_json::Value>,
+    daemon_config: managed::UserConfig,
 }
 
 /// The managed daemon's options for a scenario: the user's configuration (`base`), under the
@@ -185,6 +186,65 @@ fn verify_option(
 }
 
 impl Target {
+    /// The daemon's configuration for the journal's fingerprint: its settings, where they came
+    /// from (or why there are none), and the user's settings the harness left out.
+    pub async fn configuration(
+        &self,
+    ) -> (BTreeMap<String, serde_json::Value>, String, Vec<String>) {
+        let c = &self.daemon_config;
+        if self.kind == TargetKind::Managed {
+            let source = match &c.file {
+                Some(f) => format!("{} (--daemon-config)", f.display()),
+                None => "none (the harness's own settings only)".into(),
+            };
+            return (c.settings.clone(), source, c.left_out.clone());
+        }
+        let file = match &self.managed {
+            Some(d) => d.lock().await.config_file(),
+            None => None,
+        };
+        let Some(path) = file else {
+            return (
+                BTreeMap::new(),
+                "unknown: the daemon's process is not one on this host".into(),
+                vec![],
+            );
+        };
+        let shown = path.display().to_string();
+        let read = host::blocking(
+            "reading the daemon's configuration file",
+            Duration::from_secs(5),
+            {
+                let path = path.clone();
+                move || std::fs::read_to_string(path)
+            },
+        )
+        .await;
+        match read {
+            Ok(Ok(text)) => {
+                match serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&text) {
+                    Ok(map) => (map, shown, vec![]),
+                    Err(e) => (
+                        BTreeMap::new(),
+                        format!("{shown}: not a JSON object: {e}"),
+                        vec![],
+                    ),
+                }
+            }
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => (
+                BTreeMap::new(),
+                format!("{shown}: none (the daemon's defaults and flags)"),
+                vec![],
+            ),
+            Ok(Err(e)) => (
+                BTreeMap::new(),
+                format!("{shown}: cannot read: {e}"),
+                vec![],
+            ),
+            Err(e) => (BTreeMap::new(), format!("{shown}: {e}"), vec![]),
+        }
+    }
+
     /// Opens a target; for `managed`, clears what earlier killed runs left and starts a daemon with
     /// the options the first scenario needs (journaled in the ledger before it is started).
     pub async fn open(
@@ -264,10 +324,10 @@ impl Target {
                     tracing::info!("recovered from an earlier run: {line}");
                 }
                 let options = first
-                    .map(|p| daemon_options(p, &opts.daemon_args, &opts.daemon_config))
+                    .map(|p| daemon_options(p, &opts.daemon_args, &opts.daemon_config.settings))
                     .unwrap_or_else(|| DaemonOptions {
                         extra_args: opts.daemon_args.clone(),
-                        config: opts.daemon_config.clone(),
+                        config: opts.daemon_config.settings.clone(),
                         ..Default::default()
                     });
                 // Write-ahead: the daemon's directory is made inside `start`; its owner file lets
@@ -295,7 +355,7 @@ impl Target {
                             // the key) is that file's problem: bad input, exit 2; without one,
                             // a daemon that does not start is the environment's, exit 3.
                             let msg = format!("starting the managed dockerd: {e:#}");
-                            return Err(if opts.daemon_config.is_empty() {
+                            return Err(if opts.daemon_config.settings.is_empty() {
                                 Error::env(msg)
                             } else {
                                 Error::input(msg)
@@ -354,7 +414,7 @@ impl Target {
             let mut problems = Vec::new();
             for p in plans {
                 let conflicts =
-                    daemon_options(p, &self.daemon_args, &self.daemon_config).conflicts();
+                    daemon_options(p, &self.daemon_args, &self.daemon_config.settings).conflicts();
                 if !conflicts.is_empty() {
                     problems.push(format!(
                         "{}: scenario {:?} sets daemon option(s) {} in daemon_options, which are also                          given as dockerd flags ({}): dockerd refuses a setting given both ways",
@@ -446,7 +506,7 @@ impl Target {
         if !matches!(*daemon, daemon::Daemon::Managed(_)) {
             return Ok(());
         }
-        let want = daemon_options(plan, &self.daemon_args, &self.daemon_config);
+        let want = daemon_options(plan, &self.daemon_args, &self.daemon_config.settings);
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
             daemon.start_again(&want, READY_DEADLINE).await?;

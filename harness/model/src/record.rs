@@ -68,6 +68,26 @@ pub struct Fingerprint {
     pub storage_driver: String,
     /// Whether the daemon runs with live-restore.
     pub live_restore: bool,
+    /// The default logging driver.
+    #[serde(default)]
+    pub logging_driver: String,
+    /// The default OCI runtime.
+    #[serde(default)]
+    pub default_runtime: String,
+    /// Security options (seccomp profile, AppArmor, user namespaces, rootless, …).
+    #[serde(default)]
+    pub security_options: Vec<String>,
+    /// The daemon's configuration file as it was given: for the managed daemon, the user's
+    /// `--daemon-config` settings it ran with; for an existing daemon, its `--config-file`
+    /// (default `/etc/docker/daemon.json`) when that can be read.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub daemon_config: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Where `daemon_config` came from, or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_config_source: Option<String>,
+    /// The user's settings the harness left out (keys it owns for the managed daemon).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden: Vec<String>,
 }
 
 impl Fingerprint {

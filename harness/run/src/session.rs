@@ -357,11 +357,15 @@ async fn run_on(
     for p in prepared {
         fixtures.push(p?);
     }
-    let fingerprint = first
+    let mut fingerprint = first
         .client()
         .fingerprint()
         .await
         .map_err(|e| Error::env(format!("{e:#}")))?;
+    let (config, source, overridden) = first.configuration().await;
+    fingerprint.daemon_config = config;
+    fingerprint.daemon_config_source = Some(source);
+    fingerprint.overridden = overridden;
     shared.journal.emit(Event::Fingerprint { fingerprint });
     let jobs: Vec<Job<'_>> = targets
         .iter_mut()

@@ -66,7 +66,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
     let (baseline, candidate) = (Side::parse(&args.baseline)?, Side::parse(&args.candidate)?);
     // A side's daemon.json is read now, so that a bad file stops the command before any round.
     for side in [&baseline, &candidate] {
-        for line in side.config()?.1 {
+        for line in side.config()?.left_out {
             eprintln!("side {}: {line}", side.spec);
         }
     }

@@ -63,6 +63,9 @@ pub struct RunArgs {
     /// out and named, and a scenario's `requires` and `daemon_options` win over the file.
     #[arg(long, value_name = "FILE")]
     pub daemon_config: Option<PathBuf>,
+    /// `--daemon-config` as read (once, before anything runs).
+    #[arg(skip)]
+    pub daemon_config_read: Box<engine::managed::UserConfig>,
     /// Debian's docker.io VERSION (e.g. 28.5.2) for the managed target, fetched into the engine
     /// cache first if needed (see `shakedown engines`).
     #[arg(long, value_name = "VERSION")]
@@ -111,7 +114,7 @@ pub struct RunArgs {
 }
 
 /// `shakedown run`; returns the exit code.
-pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
+pub(super) async fn run(mut args: RunArgs, verbose: bool) -> Result<i32> {
     let targets = run_targets(&args)?;
     if targets.len() > 1 {
         if args.journal.is_some() {
@@ -135,9 +138,11 @@ pub(super) async fn run(args: RunArgs, verbose: bool) -> Result<i32> {
                  DOCKER_HOST runs with its own configuration, and a host's with the host's",
             ));
         }
-        for line in daemon_config(&args)?.1 {
+        let config = engine::managed::UserConfig::read(file).map_err(Error::input)?;
+        for line in &config.left_out {
             eprintln!("{}: {line}", file.display());
         }
+        *args.daemon_config_read = config;
     }
     // Planned once for every target: bad input stops the command before anything runs. A run
     // started by another machine runs the plan it was given.
@@ -275,7 +280,7 @@ async fn run_local(
             allow_disruptive: args.allow_disruptive,
             state_dir: state.clone(),
             daemon_args: args.daemon_arg.clone(),
-            daemon_config: daemon_config(args)?.0,
+            daemon_config: (*args.daemon_config_read).clone(),
         },
         jobs,
         journal: args
@@ -366,20 +371,4 @@ fn read_plan(file: &Path) -> Result<Vec<scenario::PlannedScenario>> {
             repeat: e.repeat,
         })
         .collect())
-}
-
-/// `--daemon-config`: the user's daemon.json without the keys the harness owns, and a line per
-/// key left out (none without the option).
-fn daemon_config(
-    args: &RunArgs,
-) -> Result<(
-    std::collections::BTreeMap<String, serde_json::Value>,
-    Vec<String>,
-)> {
-    let Some(file) = &args.daemon_config else {
-        return Ok(Default::default());
-    };
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))?;
-    engine::managed::user_config(&text).map_err(|e| Error::input(format!("{}:{e}", file.display())))
 }

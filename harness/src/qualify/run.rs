@@ -90,7 +90,7 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
         SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };
     Ok(TargetOptions {
-        daemon_config: side.config()?.0,
+        daemon_config: side.config()?,
         kind: TargetKind::Managed,
         engine_dir,
         allow_disruptive: false,

@@ -149,26 +149,13 @@ impl Side {
         })
     }
 
-    /// `config=FILE` read: the user's daemon.json without the keys the harness owns, and a line
-    /// per key left out (none without `config=`).
-    pub fn config(
-        &self,
-    ) -> Result<(
-        std::collections::BTreeMap<String, serde_json::Value>,
-        Vec<String>,
-    )> {
-        let Some(file) = &self.daemon_config else {
-            return Ok(Default::default());
-        };
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Error::input(format!(
-                "side {}: {}: cannot read: {e}",
-                self.spec,
-                file.display()
-            ))
-        })?;
-        engine::managed::user_config(&text)
-            .map_err(|e| Error::input(format!("side {}: {}:{e}", self.spec, file.display())))
+    /// `config=FILE`: the user's daemon.json, read (none without the option).
+    pub fn config(&self) -> Result<engine::managed::UserConfig> {
+        match &self.daemon_config {
+            None => Ok(Default::default()),
+            Some(file) => engine::managed::UserConfig::read(file)
+                .map_err(|e| Error::input(format!("side {}: {e}", self.spec))),
+        }
     }
 
     /// Whether the side runs scenarios (rather than reading journals).

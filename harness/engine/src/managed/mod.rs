@@ -52,7 +52,7 @@ use nix::unistd::Pid;
 use tokio::process::Child;
 
 pub use engine::{EngineBinaries, ResolvedEngine};
-pub use options::{read_user_config, user_config, DaemonOptions, OWNED_KEYS};
+pub use options::{user_config, DaemonOptions, UserConfig, OWNED_KEYS};
 pub use sweep::sweep_stale;
 
 use bridge::allocate_bridge;

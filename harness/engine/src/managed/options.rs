@@ -20,20 +20,31 @@ pub const OWNED_KEYS: &[&str] = &[
     "ip-masq",
 ];
 
-/// The settings and the lines of [`user_config`] for the file at `path`; errors name the file
-/// (and the line and column).
-pub fn read_user_config(
-    path: &std::path::Path,
-) -> Result<
-    (
-        std::collections::BTreeMap<String, serde_json::Value>,
-        Vec<String>,
-    ),
-    String,
-> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    user_config(&text).map_err(|e| format!("{}:{e}", path.display()))
+/// A user's daemon configuration (`run --daemon-config`, a qualify side's `config=`), read once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserConfig {
+    /// The file it was read from (none: no user configuration).
+    pub file: Option<std::path::PathBuf>,
+    /// Its settings, without the keys the harness owns: the managed daemon's `daemon.json`
+    /// starts from them.
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// One line per key left out ([`user_config`]).
+    pub left_out: Vec<String>,
+}
+
+impl UserConfig {
+    /// Reads the file at `path`; errors name the file (and the line and column).
+    pub fn read(path: &std::path::Path) -> Result<UserConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let (settings, left_out) =
+            user_config(&text).map_err(|e| format!("{}:{e}", path.display()))?;
+        Ok(UserConfig {
+            file: Some(path.to_path_buf()),
+            settings,
+            left_out,
+        })
+    }
 }
 
 /// A user's `daemon.json` (`run --daemon-config`), without the keys the harness owns: the
