@@ -428,8 +428,14 @@ impl Target {
         }
     }
 
-    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options.
-    pub async fn prepare(&mut self, plan: &PlannedScenario) -> anyhow::Result<()> {
+    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options
+    /// (`data_root`: a directory on the filesystem the harness made for the scenario, else its
+    /// own `D/data`).
+    pub async fn prepare(
+        &mut self,
+        plan: &PlannedScenario,
+        data_root: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
         let Some(daemon) = self.managed.as_ref() else {
             return Ok(());
         };
@@ -438,13 +444,31 @@ impl Target {
         if !matches!(*daemon, daemon::Daemon::Managed(_)) {
             return Ok(());
         }
-        let want = daemon_options(plan, &self.daemon_args, &self.daemon_config);
+        let want = DaemonOptions {
+            data_root: data_root.map(std::path::Path::to_path_buf),
+            ..daemon_options(plan, &self.daemon_args, &self.daemon_config)
+        };
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
             daemon.start_again(&want, READY_DEADLINE).await?;
         } else if daemon.options() != &want {
             daemon.stop(STOP_DEADLINE).await?;
             daemon.start_again(&want, READY_DEADLINE).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops a managed daemon that runs on a filesystem the harness made for a scenario, so that
+    /// the filesystem can be unmounted; the next [`Target::prepare`] starts it again.
+    pub async fn leave_data_root(&mut self) -> anyhow::Result<()> {
+        let Some(daemon) = self.managed.as_ref() else {
+            return Ok(());
+        };
+        let mut daemon = daemon.lock().await;
+        if let daemon::Daemon::Managed(m) = &mut *daemon {
+            if m.options().data_root.is_some() {
+                m.stop(STOP_DEADLINE).await?;
+            }
         }
         Ok(())
     }

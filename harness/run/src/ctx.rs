@@ -83,6 +83,9 @@ pub struct Ctx<'a> {
     pub ledger: Ledger,
     /// How changes are undone in this run.
     pub env: &'a RunEnv,
+    /// Where the filesystem the harness made for the scenario (`requires: {data_root: ...}`) is
+    /// mounted: what `fill_disk` and `fill_inodes` fill.
+    pub data_fs: Option<PathBuf>,
 }
 
 impl<'a> Ctx<'a> {
@@ -114,6 +117,7 @@ impl<'a> Ctx<'a> {
             journal: self.journal.clone(),
             ledger: self.ledger.clone(),
             env: self.env,
+            data_fs: self.data_fs.clone(),
         }
     }
 

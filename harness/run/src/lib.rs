@@ -7,6 +7,7 @@
 pub mod clean;
 pub mod ctx;
 pub mod execute;
+pub mod fs;
 pub mod resources;
 pub mod runner;
 pub mod scenario;

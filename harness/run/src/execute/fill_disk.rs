@@ -1,0 +1,114 @@
+//! Runs `fill_disk` (its arguments, and what it does: `action/fill_disk.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Execute;
+use crate::ctx::Ctx;
+use journal::Change;
+use ledger::ChangeId;
+use model::action::{FillDisk, FillTarget};
+
+/// Writing one fill file: a `fallocate`, or at worst the zeros of a small image.
+const FILL_DEADLINE: Duration = Duration::from_secs(60);
+/// At most this many files per fill (each a halving of what the filesystem refused).
+const MAX_FILES: usize = 64;
+
+impl Execute for FillDisk {
+    async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+        if self.release {
+            return release(ctx, self.target.value).await;
+        }
+        let point = fill_point(ctx, self.target.value)?;
+        let want = self.free.map(|f| f.bytes()).unwrap_or(0);
+        let scope = ctx.scope_until(self.duration.is_some());
+        let mut changes: Vec<ChangeId> = Vec::new();
+        let mut chunk: Option<u64> = None;
+        for k in 0..MAX_FILES {
+            let p = point.clone();
+            let (free, _) = host::blocking("reading free space", FILL_DEADLINE, move || {
+                host::loopfs::space(&p)
+            })
+            .await??;
+            if free <= want {
+                break;
+            }
+            let need = free - want;
+            let bytes = chunk.map_or(need, |c| c.min(need));
+            let path = fill_path(ctx, &point, &format!("{k}"));
+            changes.push(
+                ctx.change(scope, Change::FillFile { path: path.clone() }, None)
+                    .await?,
+            );
+            let got = host::blocking("writing a fill file", FILL_DEADLINE, move || {
+                host::loopfs::fill_file(&path, bytes)
+            })
+            .await?;
+            match got {
+                Ok(n) if n == bytes => {}
+                // The filesystem took less than asked (its own metadata): ask for less next.
+                Ok(_) => chunk = Some((bytes / 2).max(4096)),
+                Err(e) if e.raw_os_error() == Some(libc_enospc()) => {
+                    if bytes <= 4096 {
+                        break;
+                    }
+                    chunk = Some(bytes / 2);
+                }
+                Err(e) => anyhow::bail!("filling {}: {e}", point.display()),
+            }
+        }
+        let p = point.clone();
+        let (free, _) = host::blocking("reading free space", FILL_DEADLINE, move || {
+            host::loopfs::space(&p)
+        })
+        .await??;
+        tracing::debug!(point = %point.display(), free, want, files = changes.len(), "filled");
+        if let Some(d) = self.duration {
+            tokio::time::sleep(d.get()).await;
+            for id in changes.into_iter().rev() {
+                ctx.undo(id).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn libc_enospc() -> i32 {
+    nix::errno::Errno::ENOSPC as i32
+}
+
+/// Where a fill of `target` writes: the mount point of the filesystem the harness made for the
+/// scenario (never anything else).
+pub(super) fn fill_point(ctx: &Ctx<'_>, target: FillTarget) -> anyhow::Result<PathBuf> {
+    match target {
+        FillTarget::DataRoot => ctx.data_fs.clone().ok_or_else(|| {
+            anyhow::anyhow!("the scenario has no data_root filesystem made by the harness")
+        }),
+    }
+}
+
+/// A fill's path on `point`, named by the run and the step.
+pub(super) fn fill_path(ctx: &Ctx<'_>, point: &std::path::Path, suffix: &str) -> PathBuf {
+    point.join(format!(
+        "shakedown-fill-{}-{}.{}.{}-{suffix}",
+        ctx.run_id, ctx.at.scenario, ctx.at.iteration, ctx.at.step
+    ))
+}
+
+/// Removes what earlier fills of the iteration wrote.
+pub(super) async fn release(ctx: &mut Ctx<'_>, target: FillTarget) -> anyhow::Result<()> {
+    let point = fill_point(ctx, target)?;
+    let fills = ctx
+        .ledger
+        .outstanding(|c| matches!(c, Change::FillFile { path } if path.starts_with(&point)));
+    if fills.is_empty() {
+        anyhow::bail!(
+            "nothing of {} is filled by this run (use fill_disk or fill_inodes first)",
+            target.name()
+        );
+    }
+    for (id, _) in fills.into_iter().rev() {
+        ctx.undo(id).await?;
+    }
+    Ok(())
+}
