@@ -116,6 +116,41 @@ fn daemon_options(
     }
 }
 
+/// What the host lacks to make the filesystems the scenarios require (`requires: {data_root:
+/// ...}`): a `mkfs`, `losetup`, `mount`, or the filesystem in the kernel; one line per scenario.
+fn data_root_lacks(plans: &[PlannedScenario]) -> Vec<String> {
+    let kernel = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    let mut lines = Vec::new();
+    for p in plans {
+        let Some(d) = p.scenario.requires.data_root else {
+            continue;
+        };
+        let fs = d.fs.name();
+        let mkfs = format!("mkfs.{fs}");
+        let mut missing: Vec<String> = [mkfs.as_str(), "losetup", "mount"]
+            .into_iter()
+            .filter(|t| host::cmd::which(t).is_none())
+            .map(|t| format!("{t} (not on PATH)"))
+            .collect();
+        if !kernel.split_whitespace().any(|k| k == fs) {
+            missing.push(format!("{fs} in the kernel (/proc/filesystems)"));
+        }
+        if !std::path::Path::new("/dev/loop-control").exists() {
+            missing.push("loop devices (/dev/loop-control)".into());
+        }
+        if !missing.is_empty() {
+            lines.push(format!(
+                "{}: scenario {:?} requires a {} data-root the harness makes, and this host lacks {}",
+                p.file.display(),
+                p.name(),
+                fs,
+                missing.join(", ")
+            ));
+        }
+    }
+    lines
+}
+
 /// Daemon options `docker info` shows, with where: an option not listed cannot be verified on a
 /// daemon the harness did not start.
 const VERIFIABLE_OPTIONS: &[&str] = &[
@@ -343,6 +378,10 @@ impl Target {
     /// Problems that make a scenario impossible on this target, decided before anything runs.
     pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
         if self.kind == TargetKind::Managed {
+            let lacking = data_root_lacks(plans);
+            if !lacking.is_empty() {
+                return Err(Error::env(lacking.join("\n")));
+            }
             let mut problems = Vec::new();
             for p in plans {
                 let conflicts =
