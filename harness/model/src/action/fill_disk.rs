@@ -13,20 +13,24 @@ use serde_saphyr::Spanned;
 use super::{ActionKind, Deadlines};
 use crate::units::{ByteSize, HumanDuration};
 
-/// What a fill fills.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+/// What a fill fills: `data_root`, or `{volume: NAME}`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FillTarget {
     /// The filesystem the harness made for the managed daemon's data-root (its images, container
-    /// layers, volumes and logs all live on it).
+    /// layers, volumes and logs all live on it): fill files at its root.
     DataRoot,
+    /// A named volume of the scenario (on that filesystem): fill files inside the volume, where
+    /// the containers that mount it see them.
+    Volume(String),
 }
 
 impl FillTarget {
     /// As written in scenarios.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            FillTarget::DataRoot => "data_root",
+            FillTarget::DataRoot => "data_root".into(),
+            FillTarget::Volume(v) => format!("volume {v:?}"),
         }
     }
 }
@@ -35,7 +39,7 @@ impl FillTarget {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FillDisk {
-    /// The filesystem to fill: `data_root`.
+    /// The filesystem to fill: `data_root`, or `{volume: NAME}` (a volume of the scenario).
     #[schemars(with = "FillTarget")]
     pub target: Spanned<FillTarget>,
     /// Bytes left free (for root) once filled; default 0, a full disk.
@@ -102,6 +106,10 @@ mod tests {
                 .problems()
                 .len(),
             1
+        );
+        assert_eq!(
+            fill("{target: {volume: db}}").target.value,
+            FillTarget::Volume("db".into())
         );
         assert!(serde_saphyr::from_str::<FillDisk>("{target: /var}").is_err());
         assert!(serde_saphyr::from_str::<FillDisk>("{free: 0}").is_err());

@@ -17,7 +17,7 @@ use crate::units::HumanDuration;
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FillInodes {
-    /// The filesystem to fill: `data_root`.
+    /// The filesystem to fill: `data_root`, or `{volume: NAME}` (a volume of the scenario).
     #[schemars(with = "FillTarget")]
     pub target: Spanned<FillTarget>,
     /// Inodes left free once filled; default 0.

@@ -304,6 +304,16 @@ fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
             problems.push(format!("{f}: step {}: {p}", i + 1));
         }
         if let Some(t) = step.action.fill_target() {
+            if let crate::action::FillTarget::Volume(v) = &t.value {
+                if !s.volumes.contains_key(v) {
+                    problems.push(format!(
+                        "{}: step {}: `{}` fills volume {v:?}, which is not in `volumes`",
+                        at(file, t),
+                        i + 1,
+                        step.action.name()
+                    ));
+                }
+            }
             let size = s.requires.data_root.map(|d| d.size);
             if let (crate::action::Action::FillDisk(fd), Some(size)) = (&step.action, size) {
                 if fd.free.is_some_and(|free| free >= size) {

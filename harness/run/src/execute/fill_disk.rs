@@ -17,9 +17,9 @@ const MAX_FILES: usize = 64;
 impl Execute for FillDisk {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         if self.release {
-            return release(ctx, self.target.value).await;
+            return release(ctx, &self.target.value).await;
         }
-        let point = fill_point(ctx, self.target.value)?;
+        let (point, dir) = fill_point(ctx, &self.target.value).await?;
         let want = self.free.map(|f| f.bytes()).unwrap_or(0);
         let scope = ctx.scope_until(self.duration.is_some());
         let mut changes: Vec<ChangeId> = Vec::new();
@@ -35,7 +35,7 @@ impl Execute for FillDisk {
             }
             let need = free - want;
             let bytes = chunk.map_or(need, |c| c.min(need));
-            let path = fill_path(ctx, &point, &format!("{k}"));
+            let path = fill_path(ctx, &dir, &format!("{k}"));
             changes.push(
                 ctx.change(scope, Change::FillFile { path: path.clone() }, None)
                     .await?,
@@ -77,30 +77,51 @@ fn libc_enospc() -> i32 {
     nix::errno::Errno::ENOSPC as i32
 }
 
-/// Where a fill of `target` writes: the mount point of the filesystem the harness made for the
-/// scenario (never anything else).
-pub(super) fn fill_point(ctx: &Ctx<'_>, target: FillTarget) -> anyhow::Result<PathBuf> {
-    match target {
-        FillTarget::DataRoot => ctx.data_fs.clone().ok_or_else(|| {
-            anyhow::anyhow!("the scenario has no data_root filesystem made by the harness")
-        }),
+/// What a fill of `target` fills: the mount point of the filesystem the harness made for the
+/// scenario, and the directory on it the fill writes in (its root, or a volume's directory; never
+/// anything outside that filesystem).
+pub(super) async fn fill_point(
+    ctx: &mut Ctx<'_>,
+    target: &FillTarget,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let point = ctx.data_fs.clone().ok_or_else(|| {
+        anyhow::anyhow!("the scenario has no data_root filesystem made by the harness")
+    })?;
+    let FillTarget::Volume(v) = target else {
+        return Ok((point.clone(), point));
+    };
+    let name = ctx.ensure_volume(v).await?;
+    // The local driver keeps a volume in the data-root (`--data-root` is `mnt/data`).
+    let dir = point.join("data").join("volumes").join(&name).join("_data");
+    let (d, p) = (dir.clone(), point.clone());
+    let real = host::blocking("finding a volume's directory", FILL_DEADLINE, move || {
+        std::fs::canonicalize(&d)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("volume {v:?} ({name}) is not at {}: {e}", dir.display()))?;
+    if !real.starts_with(&p) {
+        anyhow::bail!(
+            "volume {v:?} resolves to {}, outside the scenario's filesystem",
+            real.display()
+        );
     }
+    Ok((point, real))
 }
 
 /// A fill's path on `point`, named by the run and the step.
-pub(super) fn fill_path(ctx: &Ctx<'_>, point: &std::path::Path, suffix: &str) -> PathBuf {
-    point.join(format!(
+pub(super) fn fill_path(ctx: &Ctx<'_>, dir: &std::path::Path, suffix: &str) -> PathBuf {
+    dir.join(format!(
         "shakedown-fill-{}-{}.{}.{}-{suffix}",
         ctx.run_id, ctx.at.scenario, ctx.at.iteration, ctx.at.step
     ))
 }
 
-/// Removes what earlier fills of the iteration wrote.
-pub(super) async fn release(ctx: &mut Ctx<'_>, target: FillTarget) -> anyhow::Result<()> {
-    let point = fill_point(ctx, target)?;
-    let fills = ctx
-        .ledger
-        .outstanding(|c| matches!(c, Change::FillFile { path } if path.starts_with(&point)));
+/// Removes what earlier fills of `target` in the iteration wrote.
+pub(super) async fn release(ctx: &mut Ctx<'_>, target: &FillTarget) -> anyhow::Result<()> {
+    let (_, dir) = fill_point(ctx, target).await?;
+    let fills = ctx.ledger.outstanding(
+        |c| matches!(c, Change::FillFile { path } if path.parent() == Some(dir.as_path())),
+    );
     if fills.is_empty() {
         anyhow::bail!(
             "nothing of {} is filled by this run (use fill_disk or fill_inodes first)",

@@ -11,12 +11,12 @@ use model::action::FillInodes;
 impl Execute for FillInodes {
     async fn run(&self, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         if self.release {
-            return release(ctx, self.target.value).await;
+            return release(ctx, &self.target.value).await;
         }
-        let point = fill_point(ctx, self.target.value)?;
+        let (point, at) = fill_point(ctx, &self.target.value).await?;
         let want = self.free.unwrap_or(0);
         let scope = ctx.scope_until(self.duration.is_some());
-        let dir = fill_path(ctx, &point, "inodes");
+        let dir = fill_path(ctx, &at, "inodes");
         let change = ctx
             .change(scope, Change::FillFile { path: dir.clone() }, None)
             .await?;
