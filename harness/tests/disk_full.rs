@@ -259,6 +259,38 @@ fn a_run_killed_mid_fill_is_cleaned_up() {
 }
 
 #[test]
+fn sigterm_mid_fill_undoes_everything_before_the_run_exits() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _clean = CleanOnDrop(state.path().to_path_buf());
+    let file = scenario(
+        dir.path(),
+        "held-inodes",
+        "name: held-inodes\nrequires:\n  disruptive: true\n  data_root: {size: 64MiB}\n\
+         containers:\n  app: {command: [sleep, \"1000\"]}\nsteps:\n  - action: {start: {container: app}}\n\
+         \x20 - action: {fill_inodes: {target: data_root}}\n\
+         \x20 - action: {sleep: {duration: 120s}}\n",
+    );
+    let mut child = common::spawn_run(state.path(), &file);
+    let t = Instant::now();
+    while !df_under(state.path())
+        .iter()
+        .any(|(_, _, iavail)| *iavail == 0)
+    {
+        if t.elapsed() > Duration::from_secs(120) || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            panic!("the data-root was never seen out of inodes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    common::signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    // Undone by the run itself, before it exited: no `clean` needed.
+    assert_nothing_left(state.path(), Duration::from_secs(10));
+}
+
+#[test]
 fn a_volume_is_filled_inside_where_its_container_sees_the_files() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
