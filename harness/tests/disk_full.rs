@@ -139,6 +139,7 @@ fn disk_full_and_inode_full_see_enospc_and_recover_on_their_own_filesystem() {
     let files = [
         common::builtin().join("disk-full.yaml"),
         common::builtin().join("inode-full.yaml"),
+        common::builtin().join("disk-full-restart.yaml"),
     ];
     // What the kernel says, every 20 ms, while the run goes.
     let stop = Arc::new(AtomicBool::new(false));
@@ -161,7 +162,7 @@ fn disk_full_and_inode_full_see_enospc_and_recover_on_their_own_filesystem() {
     let (out, report) = run_json(
         state.path(),
         dir.path(),
-        &[&files[0], &files[1]],
+        &[&files[0], &files[1], &files[2]],
         &["--jobs", "1"],
     );
     stop.store(true, Ordering::Relaxed);
@@ -185,6 +186,12 @@ fn disk_full_and_inode_full_see_enospc_and_recover_on_their_own_filesystem() {
         let refused = check_of(&report, scenario, "run refused", "error");
         assert_eq!(refused["outcome"], "pass", "{refused}");
     }
+    // dockerd killed while full does not start again until the space is freed; then every
+    // container is as it was.
+    let refused = check_of(&report, "disk-full-restart", "no start while full", "error");
+    assert_eq!(refused["outcome"], "pass", "{refused}");
+    let kept = check_of(&report, "disk-full-restart", "running kept", "unchanged");
+    assert_eq!(kept["outcome"], "pass", "{kept}");
     let journal = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
     let enospc = journal
         .lines()

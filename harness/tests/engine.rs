@@ -112,7 +112,7 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 22] = [
+const BUILTIN: [&str; 23] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
@@ -120,6 +120,7 @@ const BUILTIN: [&str; 22] = [
     "daemon-freeze",
     "dependency-outage",
     "disk-full",
+    "disk-full-restart",
     "exit-causes",
     "inode-full",
     "leak-detect",
