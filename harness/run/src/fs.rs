@@ -58,6 +58,23 @@ impl MadeFs {
         let fs = spec.fs.name();
         let dir = image.parent().unwrap_or(image).to_path_buf();
         let size = spec.size.bytes();
+        // The image is sparse, but a full filesystem on it holds `size` bytes of the state
+        // directory's own: refused unless that much is free there beyond what a run needs.
+        let run_dir = dir.parent().unwrap_or(&dir).to_path_buf();
+        let (room, _) = host::blocking("reading free space", host::SCAN_DEADLINE, move || {
+            host::loopfs::space(&run_dir)
+        })
+        .await??;
+        let need = size.saturating_add(crate::clean::MIN_FREE_BYTES);
+        if room < need {
+            anyhow::bail!(
+                "the state directory's filesystem has {} MiB free; a {} data-root filled up \
+                 needs {} MiB there (point SHAKEDOWN_STATE_DIR elsewhere, or ask for less)",
+                room >> 20,
+                spec.size,
+                need >> 20
+            );
+        }
         self.record(ledger, Change::FsImage { path: image.to_path_buf() })
             .await?;
         let (d, i) = (dir.clone(), image.to_path_buf());
