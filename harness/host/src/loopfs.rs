@@ -138,12 +138,12 @@ pub fn space(point: &Path) -> std::io::Result<(u64, u64)> {
     ))
 }
 
-/// Creates `path` (which must not exist) holding `bytes` of allocated space: `fallocate`, or
-/// zeros written until `bytes` or ENOSPC where the filesystem cannot. Returns what it allocated;
-/// ENOSPC before anything was allocated is an error. Blocking.
+/// Creates `path` (which must not exist) holding `bytes` of allocated space with `fallocate`
+/// (no data written, so the image beneath stays sparse), or with zeros written until `bytes` or
+/// ENOSPC where the filesystem cannot allocate. Returns what it allocated; a filesystem without
+/// room for all of it is ENOSPC (the file is left empty). Blocking.
 pub fn fill_file(path: &Path, bytes: u64) -> std::io::Result<u64> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)?;
@@ -153,11 +153,24 @@ pub fn fill_file(path: &Path, bytes: u64) -> std::io::Result<u64> {
         0,
         bytes.min(i64::MAX as u64) as i64,
     ) {
-        Ok(()) => return Ok(bytes),
-        Err(nix::errno::Errno::ENOSPC) => {}
-        Err(nix::errno::Errno::EOPNOTSUPP) => {}
-        Err(e) => return Err(e.into()),
+        Ok(()) => Ok(bytes),
+        Err(nix::errno::Errno::EOPNOTSUPP) => write_zeros(f, bytes),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Creates `path` (which must not exist) and writes zeros into it until the filesystem refuses
+/// (ENOSPC) or `bytes` are written: the last blocks `fallocate` leaves. Blocking.
+pub fn top_up(path: &Path, bytes: u64) -> std::io::Result<u64> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    write_zeros(f, bytes)
+}
+
+fn write_zeros(mut f: std::fs::File, bytes: u64) -> std::io::Result<u64> {
+    use std::io::Write;
     let zeros = vec![0u8; 64 << 10];
     let mut written = 0u64;
     while written < bytes {
@@ -169,11 +182,11 @@ pub fn fill_file(path: &Path, bytes: u64) -> std::io::Result<u64> {
             Err(e) => return Err(e),
         }
     }
-    let _ = f.sync_all();
-    if written == 0 && bytes > 0 {
-        return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    // Delayed allocation: the filesystem may refuse the blocks only when they are written back.
+    match f.sync_all() {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Ok(written),
+        r => r.map(|()| written),
     }
-    Ok(written)
 }
 
 /// Creates empty files in the directory `dir` (made here) until the filesystem at `point` has at

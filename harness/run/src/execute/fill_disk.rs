@@ -24,44 +24,41 @@ impl Execute for FillDisk {
         let scope = ctx.scope_until(self.duration.is_some());
         let mut changes: Vec<ChangeId> = Vec::new();
         let mut chunk: Option<u64> = None;
+        let mut free = u64::MAX;
+        // `fallocate` in halving chunks (no data written), then zeros for the last blocks.
         for k in 0..MAX_FILES {
-            let p = point.clone();
-            let (free, _) = host::blocking("reading free space", FILL_DEADLINE, move || {
-                host::loopfs::space(&p)
-            })
-            .await??;
+            free = space(&point).await?;
             if free <= want {
                 break;
             }
             let need = free - want;
             let bytes = chunk.map_or(need, |c| c.min(need));
+            let last = bytes <= 64 << 10;
             let path = fill_path(ctx, &dir, &format!("{k}"));
             changes.push(
                 ctx.change(scope, Change::FillFile { path: path.clone() }, None)
                     .await?,
             );
             let got = host::blocking("writing a fill file", FILL_DEADLINE, move || {
-                host::loopfs::fill_file(&path, bytes)
+                if last {
+                    host::loopfs::top_up(&path, bytes)
+                } else {
+                    host::loopfs::fill_file(&path, bytes)
+                }
             })
             .await?;
             match got {
-                Ok(n) if n == bytes => {}
-                // The filesystem took less than asked (its own metadata): ask for less next.
-                Ok(_) => chunk = Some((bytes / 2).max(4096)),
-                Err(e) if e.raw_os_error() == Some(libc_enospc()) => {
-                    if bytes <= 4096 {
-                        break;
-                    }
+                Ok(_) if last => {
+                    free = space(&point).await?;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32) => {
                     chunk = Some(bytes / 2);
                 }
                 Err(e) => anyhow::bail!("filling {}: {e}", point.display()),
             }
         }
-        let p = point.clone();
-        let (free, _) = host::blocking("reading free space", FILL_DEADLINE, move || {
-            host::loopfs::space(&p)
-        })
-        .await??;
         tracing::debug!(point = %point.display(), free, want, files = changes.len(), "filled");
         if let Some(d) = self.duration {
             tokio::time::sleep(d.get()).await;
@@ -73,8 +70,14 @@ impl Execute for FillDisk {
     }
 }
 
-fn libc_enospc() -> i32 {
-    nix::errno::Errno::ENOSPC as i32
+/// What the filesystem at `point` has left for root, in bytes.
+async fn space(point: &std::path::Path) -> anyhow::Result<u64> {
+    let p = point.to_path_buf();
+    let (free, _) = host::blocking("reading free space", FILL_DEADLINE, move || {
+        host::loopfs::space(&p)
+    })
+    .await??;
+    Ok(free)
 }
 
 /// What a fill of `target` fills: the mount point of the filesystem the harness made for the
