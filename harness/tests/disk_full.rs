@@ -202,6 +202,7 @@ fn disk_full_and_inode_full_see_enospc_and_recover_on_their_own_filesystem() {
         enospc >= 2,
         "no container output with ENOSPC in the journal"
     );
+    common::assert_judge_reproduces(state.path(), dir.path(), &out, &report);
     assert_nothing_left(state.path(), Duration::from_secs(10));
 }
 
