@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what shakedown needs on a Debian/Ubuntu host: a Docker engine (dockerd, containerd, runc,
 # docker-init) unless one is already installed, the static binaries the offline fixture image is made
-# of, and iproute2. Idempotent; needs root (uses sudo when not root).
+# of, iproute2, iptables, and the tools that make a scenario's own filesystem (e2fsprogs, xfsprogs). Idempotent; needs root (uses sudo when not root).
 set -euo pipefail
 
 SUDO=""
@@ -18,6 +18,10 @@ dpkg -s bash-static >/dev/null 2>&1 || pkgs+=(bash-static)
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 # Network faults use iptables in containers' namespaces; the tests read the host with iptables-save.
 command -v iptables-save >/dev/null 2>&1 || pkgs+=(iptables)
+# A scenario's own data-root filesystem (`requires: {data_root: ...}`): mkfs.ext4, mkfs.xfs, losetup.
+command -v mkfs.ext4 >/dev/null 2>&1 || pkgs+=(e2fsprogs)
+command -v mkfs.xfs >/dev/null 2>&1 || pkgs+=(xfsprogs)
+command -v losetup >/dev/null 2>&1 || pkgs+=(mount)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing: ${pkgs[*]}"

@@ -112,14 +112,17 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 20] = [
+const BUILTIN: [&str; 23] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
     "daemon-fd-exhaustion",
     "daemon-freeze",
     "dependency-outage",
+    "disk-full",
+    "disk-full-restart",
     "exit-causes",
+    "inode-full",
     "leak-detect",
     "live-restore-restart",
     "log-fifo-stall",

@@ -117,6 +117,41 @@ fn daemon_options(
     }
 }
 
+/// What the host lacks to make the filesystems the scenarios require (`requires: {data_root:
+/// ...}`): a `mkfs`, `losetup`, `mount`, or the filesystem in the kernel; one line per scenario.
+fn data_root_lacks(plans: &[PlannedScenario]) -> Vec<String> {
+    let kernel = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    let mut lines = Vec::new();
+    for p in plans {
+        let Some(d) = p.scenario.requires.data_root else {
+            continue;
+        };
+        let fs = d.fs.name();
+        let mkfs = format!("mkfs.{fs}");
+        let mut missing: Vec<String> = [mkfs.as_str(), "losetup", "mount"]
+            .into_iter()
+            .filter(|t| host::cmd::which(t).is_none())
+            .map(|t| format!("{t} (not on PATH)"))
+            .collect();
+        if !kernel.split_whitespace().any(|k| k == fs) {
+            missing.push(format!("{fs} in the kernel (/proc/filesystems)"));
+        }
+        if !std::path::Path::new("/dev/loop-control").exists() {
+            missing.push("loop devices (/dev/loop-control)".into());
+        }
+        if !missing.is_empty() {
+            lines.push(format!(
+                "{}: scenario {:?} requires a {} data-root the harness makes, and this host lacks {}",
+                p.file.display(),
+                p.name(),
+                fs,
+                missing.join(", ")
+            ));
+        }
+    }
+    lines
+}
+
 /// Daemon options `docker info` shows, with where: an option not listed cannot be verified on a
 /// daemon the harness did not start.
 const VERIFIABLE_OPTIONS: &[&str] = &[
@@ -411,6 +446,10 @@ impl Target {
     /// Problems that make a scenario impossible on this target, decided before anything runs.
     pub async fn refusals(&self, plans: &[PlannedScenario]) -> Result<()> {
         if self.kind == TargetKind::Managed {
+            let lacking = data_root_lacks(plans);
+            if !lacking.is_empty() {
+                return Err(Error::env(lacking.join("\n")));
+            }
             let mut problems = Vec::new();
             for p in plans {
                 let conflicts =
@@ -496,8 +535,14 @@ impl Target {
         }
     }
 
-    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options.
-    pub async fn prepare(&mut self, plan: &PlannedScenario) -> anyhow::Result<()> {
+    /// Makes the daemon fit a scenario: a managed daemon is restarted when it needs other options
+    /// (`data_root`: a directory on the filesystem the harness made for the scenario, else its
+    /// own `D/data`).
+    pub async fn prepare(
+        &mut self,
+        plan: &PlannedScenario,
+        data_root: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
         let Some(daemon) = self.managed.as_ref() else {
             return Ok(());
         };
@@ -506,13 +551,31 @@ impl Target {
         if !matches!(*daemon, daemon::Daemon::Managed(_)) {
             return Ok(());
         }
-        let want = daemon_options(plan, &self.daemon_args, &self.daemon_config.settings);
+        let want = DaemonOptions {
+            data_root: data_root.map(std::path::Path::to_path_buf),
+            ..daemon_options(plan, &self.daemon_args, &self.daemon_config.settings)
+        };
         // A fault may have left it stopped (e.g. killed without restart): start it again.
         if !daemon.is_running() {
             daemon.start_again(&want, READY_DEADLINE).await?;
         } else if daemon.options() != &want {
             daemon.stop(STOP_DEADLINE).await?;
             daemon.start_again(&want, READY_DEADLINE).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops a managed daemon that runs on a filesystem the harness made for a scenario, so that
+    /// the filesystem can be unmounted; the next [`Target::prepare`] starts it again.
+    pub async fn leave_data_root(&mut self) -> anyhow::Result<()> {
+        let Some(daemon) = self.managed.as_ref() else {
+            return Ok(());
+        };
+        let mut daemon = daemon.lock().await;
+        if let daemon::Daemon::Managed(m) = &mut *daemon {
+            if m.options().data_root.is_some() {
+                m.stop(STOP_DEADLINE).await?;
+            }
         }
         Ok(())
     }

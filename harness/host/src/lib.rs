@@ -26,6 +26,7 @@ pub fn hostname() -> String {
 
 pub mod cmd;
 pub mod kmsg;
+pub mod loopfs;
 pub mod mounts;
 pub mod netns;
 pub mod pidfd;

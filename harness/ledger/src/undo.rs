@@ -265,7 +265,52 @@ async fn undo_inner(
             .await
             .map_err(|e| e.to_string())?
         }
+        Change::FsImage { path } => remove_file_ours(path, run_id, "removing an image file").await,
+        Change::FillFile { path } => remove_file_ours(path, run_id, "removing a fill").await,
+        Change::LoopDevice { image, .. } => host::loopfs::detach_image(image).await,
+        Change::FsMount { point, .. } => {
+            let p = point.clone();
+            host::blocking("unmounting a filesystem", UNDO_DEADLINE, move || {
+                host::loopfs::unmount_all(&p)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|n| match n {
+                0 => format!("{} was not mounted", point.display()),
+                n => format!("unmounted {} ({n} mount(s))", point.display()),
+            })
+        }
     }
+}
+
+/// Removes a file or directory the harness wrote, only while its path carries the run id.
+async fn remove_file_ours(path: &Path, run_id: &str, what: &str) -> Result<String, String> {
+    if run_id.is_empty() || !path.to_string_lossy().contains(run_id) {
+        return Err(format!(
+            "{} does not carry the run id {run_id:?}: left alone",
+            path.display()
+        ));
+    }
+    let p = path.to_path_buf();
+    host::blocking(what, UNDO_DEADLINE, move || {
+        let r = match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => Err(e),
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&p),
+            Ok(_) => std::fs::remove_file(&p),
+        };
+        r.map(|()| true)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map(|removed| {
+        if removed {
+            format!("removed {}", path.display())
+        } else {
+            format!("{} was not there", path.display())
+        }
+    })
+    .map_err(|e| format!("removing {}: {e}", path.display()))
 }
 
 /// A client for the daemon a change lives in.

@@ -83,6 +83,9 @@ pub struct Ctx<'a> {
     pub ledger: Ledger,
     /// How changes are undone in this run.
     pub env: &'a RunEnv,
+    /// Where the filesystem the harness made for the scenario (`requires: {data_root: ...}`) is
+    /// mounted: what `fill_disk` and `fill_inodes` fill.
+    pub data_fs: Option<PathBuf>,
 }
 
 impl<'a> Ctx<'a> {
@@ -114,6 +117,7 @@ impl<'a> Ctx<'a> {
             journal: self.journal.clone(),
             ledger: self.ledger.clone(),
             env: self.env,
+            data_fs: self.data_fs.clone(),
         }
     }
 
@@ -535,40 +539,6 @@ impl Ctx<'_> {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// What leak detection compares: the daemon's own objects (the whole host only when asked).
-    pub async fn leak_scope(&self, host_wide: bool) -> host::leaks::Scope {
-        let host = self.docker.host();
-        // A daemon reached over TCP at another address runs on another machine: nothing read here
-        // says anything of its leaks, not even the whole host's.
-        let here = self.daemon.is_some()
-            || host.starts_with("unix://")
-            || host.starts_with('/')
-            || ["tcp://127.", "tcp://localhost:", "tcp://[::1]:"]
-                .iter()
-                .any(|p| host.starts_with(p));
-        let mut scope = match &self.daemon {
-            Some(h) => h.lock().await.scope(),
-            None if !here => host::leaks::Scope {
-                unknown: Some(format!(
-                    "the daemon at {host} runs on another machine, whose objects this one cannot \
-                     see (run there: --target ssh://HOST?daemon=docker)"
-                )),
-                ..Default::default()
-            },
-            None => host::leaks::Scope {
-                unknown: Some(format!(
-                    "the daemon at {host} is not one the harness knows on this host, so its objects \
-                     cannot be told apart from others' (compare the whole host with `scope: host`)"
-                )),
-                ..Default::default()
-            },
-        };
-        scope.host_wide = host_wide && here;
-        scope.containers = self.created.lock().map(|c| c.clone()).unwrap_or_default();
-        scope.netns = self.netns_seen.clone();
-        scope
     }
 
     /// The managed or local dockerd's pid, or an error when it is not running.

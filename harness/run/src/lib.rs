@@ -7,6 +7,8 @@
 pub mod clean;
 pub mod ctx;
 pub mod execute;
+pub mod fs;
+mod leak_scope;
 pub mod resources;
 pub mod runner;
 pub mod scenario;

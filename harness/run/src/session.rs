@@ -240,6 +240,8 @@ pub async fn execute(session: &Session, signals: &Signals) -> Result<()> {
                 forensics,
                 journal: &journal,
                 ledger: &ledger,
+                run_dir: &lock.dir,
+                fixture_context: fixture_context.as_deref(),
             };
             let run = run_on(
                 &mut targets,
@@ -310,7 +312,7 @@ async fn run_on(
     // Scenarios the daemon cannot serve are journaled as not run, before anything is prepared for
     // them: nothing below (fixture image, preflight, scheduling) is done for them.
     let runnable = tokio::select! {
-        r = runner::requires::screen(first.client(), plans, shared.journal) => r,
+        r = runner::requires::screen(first, plans, shared.journal) => r,
         // Interrupted while asking: nothing ran (every scenario is unknown).
         _ = shared.cancel.cancelled() => return Ok(()),
     };

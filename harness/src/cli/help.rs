@@ -21,7 +21,16 @@ Environment:
   SHAKEDOWN_VM_ACCEL       kvm or tcg: force qemu's accelerator for vm: targets (default: KVM
                            when it works)
   SHAKEDOWN_REMOTE_BINARY  the binary to copy to SSH, Vagrant and VM targets (--remote-binary)
-  DOCKER_HOST              the daemon of --target docker (default unix:///var/run/docker.sock)
+  DOCKER_HOST              the daemon of --target docker: unix://, tcp:// (TLS with the two
+                           below) or ssh:// (the run goes there); default: the Docker context,
+                           else unix:///var/run/docker.sock
+  DOCKER_TLS_VERIFY        set: TLS to a tcp:// DOCKER_HOST, the daemon verified
+  DOCKER_CERT_PATH         ca.pem, cert.pem and key.pem for it (default ~/.docker)
+  DOCKER_TLS               TLS without verifying the daemon: refused
+  DOCKER_CONTEXT           the Docker context to use (default: config.json's currentContext)
+  DOCKER_CONFIG            the Docker CLI's configuration directory, with its contexts
+                           (default ~/.docker)
+  HOME                     where ~/.docker is
   PATH                     where dockerd, containerd, runc and docker-init are found for the
                            managed target (without --engine or --engine-dir), and ip, tc,
                            iptables, ssh, apt-get, qemu-system-x86_64

@@ -176,9 +176,13 @@ impl ManagedDaemon {
         &self.id
     }
 
-    /// dockerd's `--data-root`, `D/data`.
+    /// dockerd's `--data-root`: `D/data`, or the directory on a filesystem the harness made that
+    /// the latest start was given.
     pub fn data_root(&self) -> PathBuf {
-        self.dir.join("data")
+        self.opts
+            .data_root
+            .clone()
+            .unwrap_or_else(|| self.dir.join("data"))
     }
 
     /// dockerd's `--exec-root`, `D/exec`.

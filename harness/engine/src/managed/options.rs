@@ -87,6 +87,9 @@ pub struct DaemonOptions {
     pub extra_args: Vec<String>,
     /// Settings written into the daemon's `daemon.json` (a scenario's `daemon_options`).
     pub config: std::collections::BTreeMap<String, serde_json::Value>,
+    /// `--data-root` elsewhere than `D/data`: a directory on a filesystem the harness made for a
+    /// scenario (`requires: {data_root: ...}`).
+    pub data_root: Option<std::path::PathBuf>,
 }
 
 impl DaemonOptions {

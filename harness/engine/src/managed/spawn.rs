@@ -102,7 +102,10 @@ impl ManagedDaemon {
             "--config-file".into(),
             d.join("daemon.json").into(),
             "--data-root".into(),
-            d.join("data").into(),
+            opts.data_root
+                .clone()
+                .unwrap_or_else(|| d.join("data"))
+                .into(),
             "--exec-root".into(),
             d.join("exec").into(),
             "-H".into(),

@@ -17,6 +17,8 @@ mod daemon_thaw;
 mod dependency_outage;
 mod exec;
 mod file_progress;
+mod fill_disk;
+mod fill_inodes;
 mod inspect;
 mod join;
 mod kill;
@@ -63,6 +65,8 @@ pub use daemon_thaw::DaemonThaw;
 pub use dependency_outage::{DependencyOutage, OutageMode};
 pub use exec::Exec;
 pub use file_progress::FileProgress;
+pub use fill_disk::{FillDisk, FillTarget};
+pub use fill_inodes::FillInodes;
 pub use inspect::Inspect;
 pub use join::Join;
 pub use kill::Kill;
@@ -219,6 +223,11 @@ pub enum Action {
     ContainerFreeze(ContainerFreeze),
     /// Wait for a file inside a container to change, read from the host without the daemon.
     FileProgress(FileProgress),
+    /// Fill the scenario's own filesystem (`requires: {data_root: ...}`) to N bytes free or none.
+    /// Disruptive.
+    FillDisk(FillDisk),
+    /// Use up the inodes of the scenario's own filesystem to N free or none. Disruptive.
+    FillInodes(FillInodes),
 }
 
 /// What every action's arguments tell without running it; [`Action`] dispatches to it.
@@ -291,6 +300,8 @@ macro_rules! dispatch_action {
             $crate::action::Action::Join($a) => $e,
             $crate::action::Action::ContainerFreeze($a) => $e,
             $crate::action::Action::FileProgress($a) => $e,
+            $crate::action::Action::FillDisk($a) => $e,
+            $crate::action::Action::FillInodes($a) => $e,
         }
     };
 }
@@ -354,6 +365,15 @@ impl Action {
         dispatch_action!(self, a => anchors_itself_of(a))
     }
 
+    /// The filesystem a `fill_disk` or `fill_inodes` fills, where it is written.
+    pub fn fill_target(&self) -> Option<&Spanned<FillTarget>> {
+        match self {
+            Action::FillDisk(f) => Some(&f.target),
+            Action::FillInodes(f) => Some(&f.target),
+            _ => None,
+        }
+    }
+
     /// Default deadline.
     pub fn default_deadline(&self, steps: &dyn Deadlines) -> Duration {
         dispatch_action!(self, a => a.default_deadline(steps))
@@ -391,7 +411,7 @@ mod tests {
             .flat_map(|v| v["required"].as_array().cloned().unwrap_or_default())
             .map(|n| n.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 39, "{names:?}");
+        assert_eq!(names.len(), 41, "{names:?}");
         for n in &names {
             assert!(effect_of(n).is_some(), "{n} has no effect");
         }

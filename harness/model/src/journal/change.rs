@@ -184,6 +184,36 @@ pub enum Change {
         /// The mount point (its name carries the run id).
         path: PathBuf,
     },
+    /// A sparse image file made for a filesystem of a scenario, in the run's own directory (undo:
+    /// remove it, only while its path carries the run id).
+    FsImage {
+        /// The image file.
+        path: PathBuf,
+    },
+    /// A loop device attached to an image of the harness (undo: detach every loop device whose
+    /// backing file is `image`, as `/sys/block/loopN/loop/backing_file` names it; a device still
+    /// in use is detached by the kernel once released).
+    LoopDevice {
+        /// The image it is backed by.
+        image: PathBuf,
+        /// The device (`/dev/loopN`), once `losetup` named it.
+        #[serde(default)]
+        device: Option<String>,
+    },
+    /// A filesystem mounted by the harness, at a path in the run's own directory (undo: detach
+    /// whatever is mounted there, lazily: a daemon still using it lets go when it dies).
+    FsMount {
+        /// The mount point.
+        point: PathBuf,
+        /// The device mounted.
+        device: String,
+    },
+    /// A file or a directory of files written to fill a filesystem the harness made (undo: remove
+    /// it, only while its name carries the run id).
+    FillFile {
+        /// The file or directory.
+        path: PathBuf,
+    },
 }
 
 impl Change {
@@ -197,6 +227,9 @@ impl Change {
                 | Change::Container { .. }
                 | Change::Network { .. }
                 | Change::Volume { .. }
+                | Change::FsImage { .. }
+                | Change::LoopDevice { .. }
+                | Change::FsMount { .. }
         )
     }
 }
@@ -235,6 +268,15 @@ impl fmt::Display for Change {
             }
             Change::Link { name, .. } => write!(f, "interface {name}"),
             Change::NetnsPin { path } => write!(f, "netns pin {}", path.display()),
+            Change::FsImage { path } => write!(f, "image file {}", path.display()),
+            Change::LoopDevice { image, device } => match device {
+                Some(d) => write!(f, "loop device {d} on {}", image.display()),
+                None => write!(f, "loop device on {}", image.display()),
+            },
+            Change::FsMount { point, device } => {
+                write!(f, "mount of {device} at {}", point.display())
+            }
+            Change::FillFile { path } => write!(f, "fill {}", path.display()),
         }
     }
 }

@@ -262,6 +262,9 @@ fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
         }
     }
     problems.extend(validate_concurrency(s, file));
+    for p in s.requires.data_root.iter().flat_map(|d| d.problems()) {
+        problems.push(format!("{f}: requires: {p}"));
+    }
     problems.extend(super::settings::problems(s, file));
     let known: BTreeSet<&str> = s.containers.keys().map(String::as_str).collect();
     let labels: Vec<String> = s
@@ -299,6 +302,41 @@ fn validate(s: &Scenario, src: &Src<'_>) -> Vec<String> {
         }
         for p in step.action.problems() {
             problems.push(format!("{f}: step {}: {p}", i + 1));
+        }
+        if let Some(t) = step.action.fill_target() {
+            if let crate::action::FillTarget::Volume(v) = &t.value {
+                if !s.volumes.contains_key(v) {
+                    problems.push(format!(
+                        "{}: step {}: `{}` fills volume {v:?}, which is not in `volumes`",
+                        at(file, t),
+                        i + 1,
+                        step.action.name()
+                    ));
+                }
+            }
+            let size = s.requires.data_root.map(|d| d.size);
+            if let (crate::action::Action::FillDisk(fd), Some(size)) = (&step.action, size) {
+                if fd.free.is_some_and(|free| free >= size) {
+                    problems.push(format!(
+                        "{}: step {}: `fill_disk` leaves {} free, beyond the {size} image of \
+                         `requires: {{data_root: ...}}`",
+                        at(file, t),
+                        i + 1,
+                        fd.free.unwrap_or_default()
+                    ));
+                }
+            }
+            if size.is_none() {
+                problems.push(format!(
+                    "{}: step {}: `{}` fills {}, a filesystem the scenario did not make: declare \
+                     it with `requires: {{data_root: {{size: 512MiB, fs: ext4}}}}` (the host's own \
+                     filesystems are never filled)",
+                    at(file, t),
+                    i + 1,
+                    step.action.name(),
+                    t.value.name()
+                ));
+            }
         }
         if let Some(e) = &step.expect {
             for p in e.problems() {

@@ -3,11 +3,13 @@
 //!
 //! Data flows one way: scenario file → [`Scenario`] → [`PlannedScenario`] → run record → verdicts → reports.
 
+pub mod data_root;
 mod load;
 mod model;
 mod params;
 pub mod settings;
 
+pub use data_root::{DataRoot, FsType};
 pub use load::{load_str, load_variants, plan_texts};
 pub use model::*;
 pub use params::{expand, PosMap, Variant};

@@ -116,6 +116,11 @@ pub struct Requirements {
     /// is `skipped`, with the reason; when the version cannot be read, `unknown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<CgroupVersion>,
+    /// The managed daemon's data-root is a filesystem the harness makes for this scenario (a
+    /// loop-mounted image of this size and type), which `fill_disk` and `fill_inodes` may fill.
+    /// On a daemon the harness did not start the scenario is skipped, with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_root: Option<super::data_root::DataRoot>,
 }
 
 /// A cgroup version (`docker info`'s `CgroupVersion`).
@@ -145,6 +150,7 @@ impl PartialEq for Requirements {
             && self.exclusive == o.exclusive
             && self.daemon_options_plain() == o.daemon_options_plain()
             && self.cgroup == o.cgroup
+            && self.data_root == o.data_root
     }
 }
 

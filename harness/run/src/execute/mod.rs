@@ -16,6 +16,8 @@ mod daemon_thaw;
 mod dependency_outage;
 mod exec;
 mod file_progress;
+mod fill_disk;
+mod fill_inodes;
 mod inspect;
 mod join;
 mod kill;

@@ -58,6 +58,8 @@ pub struct RunOptions<'a> {
     pub ledger: Ledger,
     /// How changes are undone.
     pub env: Arc<RunEnv>,
+    /// Where the filesystem the harness made for the scenario is mounted, if it made one.
+    pub data_fs: Option<std::path::PathBuf>,
 }
 
 /// Whether a scenario uses the fixture image.
@@ -166,6 +168,7 @@ async fn run_iteration(
     let journal = opts.journal.clone();
     let ledger = opts.ledger.clone();
     let env = opts.env.clone();
+    let data_fs = opts.data_fs.clone();
     let task = tokio::spawn(async move {
         let ctx = Ctx {
             docker: &docker,
@@ -196,6 +199,7 @@ async fn run_iteration(
             journal,
             ledger,
             env: &env,
+            data_fs,
         };
         steps(ctx, &cancel).await
     });

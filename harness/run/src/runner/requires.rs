@@ -5,6 +5,7 @@
 
 use crate::scenario::{CgroupVersion, PlannedScenario};
 use docker::DockerClient;
+use engine::{Target, TargetKind};
 use journal::{Event, Journal};
 
 /// Whether a scenario runs on a daemon.
@@ -35,8 +36,21 @@ pub async fn daemon_cgroup(docker: &DockerClient) -> Result<CgroupVersion, Strin
 }
 
 /// The decision for `plan` given what reading the daemon's cgroup version gave (`None`: not read,
-/// because nothing needed it).
-pub fn decide(plan: &PlannedScenario, have: Option<&Result<CgroupVersion, String>>) -> Decision {
+/// because nothing needed it) and whether the harness started the daemon (only then can it give
+/// the daemon a data-root of its making).
+pub fn decide(
+    plan: &PlannedScenario,
+    have: Option<&Result<CgroupVersion, String>>,
+    managed: bool,
+) -> Decision {
+    if let (Some(d), false) = (plan.scenario.requires.data_root, managed) {
+        return Decision::Skip(format!(
+            "needs a {} {} data-root the harness makes for a daemon it starts (--target managed); \
+             the host's own filesystems are never filled",
+            d.size,
+            d.fs.name()
+        ));
+    }
     let Some(want) = plan.scenario.requires.cgroup else {
         return Decision::Run;
     };
@@ -57,11 +71,9 @@ pub fn decide(plan: &PlannedScenario, have: Option<&Result<CgroupVersion, String
 ///
 /// One daemon answers for all the run's daemons: they share the host, and the cgroup version is
 /// the host's.
-pub async fn screen(
-    docker: &DockerClient,
-    plans: &[PlannedScenario],
-    journal: &Journal,
-) -> Vec<usize> {
+pub async fn screen(target: &Target, plans: &[PlannedScenario], journal: &Journal) -> Vec<usize> {
+    let docker = target.client();
+    let managed = target.kind() == TargetKind::Managed;
     let have = if plans.iter().any(|p| p.scenario.requires.cgroup.is_some()) {
         Some(daemon_cgroup(docker).await)
     } else {
@@ -69,7 +81,7 @@ pub async fn screen(
     };
     let mut runnable = Vec::new();
     for (index, plan) in plans.iter().enumerate() {
-        match decide(plan, have.as_ref()) {
+        match decide(plan, have.as_ref(), managed) {
             Decision::Run => runnable.push(index),
             Decision::Skip(reason) => journal.emit(Event::ScenarioSkipped {
                 scenario: index,
@@ -102,25 +114,38 @@ mod tests {
     #[test]
     fn the_other_version_skips_and_an_unknown_one_never_does() {
         let v1 = plan("{cgroup: v1}");
-        assert_eq!(decide(&v1, Some(&Ok(CgroupVersion::V1))), Decision::Run);
         assert_eq!(
-            decide(&v1, Some(&Ok(CgroupVersion::V2))),
+            decide(&v1, Some(&Ok(CgroupVersion::V1)), true),
+            Decision::Run
+        );
+        assert_eq!(
+            decide(&v1, Some(&Ok(CgroupVersion::V2)), true),
             Decision::Skip("needs cgroup v1; the daemon runs cgroup v2".into())
         );
         assert_eq!(
-            decide(&plan("{cgroup: v2}"), Some(&Ok(CgroupVersion::V1))),
+            decide(&plan("{cgroup: v2}"), Some(&Ok(CgroupVersion::V1)), true),
             Decision::Skip("needs cgroup v2; the daemon runs cgroup v1".into())
         );
         // Fail closed: a version that cannot be read is undecided, never skipped, never run.
         let why = Err("no answer within 20s".to_string());
         assert!(matches!(
-            decide(&v1, Some(&why)),
+            decide(&v1, Some(&why), true),
             Decision::Undecided(r) if r.contains("needs cgroup v1") && r.contains("no answer")
         ));
-        assert!(matches!(decide(&v1, None), Decision::Undecided(_)));
+        assert!(matches!(decide(&v1, None, true), Decision::Undecided(_)));
         // No requirement: runs, whatever the daemon says.
         let any = plan("{}");
-        assert_eq!(decide(&any, None), Decision::Run);
-        assert_eq!(decide(&any, Some(&why)), Decision::Run);
+        assert_eq!(decide(&any, None, false), Decision::Run);
+        assert_eq!(decide(&any, Some(&why), true), Decision::Run);
+    }
+
+    #[test]
+    fn a_data_root_is_made_only_for_a_managed_daemon() {
+        let fs = plan("{data_root: {size: 512MiB, fs: ext4}}");
+        assert_eq!(decide(&fs, None, true), Decision::Run);
+        assert!(matches!(
+            decide(&fs, None, false),
+            Decision::Skip(r) if r.contains("512MiB ext4 data-root") && r.contains("--target managed")
+        ));
     }
 }

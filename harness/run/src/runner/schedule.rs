@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{run_scenario, RunOptions};
 use crate::ctx::RunEnv;
+use crate::fs::MadeFs;
 use crate::scenario::PlannedScenario;
 use engine::Target;
 use host::forensics::Forensics;
@@ -40,6 +41,10 @@ pub struct Shared<'a> {
     pub journal: &'a Journal,
     /// The run's ledger.
     pub ledger: &'a Ledger,
+    /// The run's own directory (filesystems made for scenarios are mounted in it).
+    pub run_dir: &'a std::path::Path,
+    /// The fixture image's build context, when not made from this host's binaries.
+    pub fixture_context: Option<&'a std::path::Path>,
 }
 
 /// Runs the scenarios of `plans` whose indices are in `runnable` (in that order) on the jobs.
@@ -88,17 +93,24 @@ async fn run_job(
         if shared.cancel.is_cancelled() {
             return;
         }
-        if let Err(e) = target.prepare(plan).await {
-            shared
-                .journal
-                .emit(Event::ScenarioStarted { scenario: index });
-            shared.journal.emit(Event::ScenarioFinished {
-                scenario: index,
-                error: Some(format!("preparing the daemon: {e:#}")),
-                interrupted: false,
-            });
-            continue;
-        }
+        let mut made = None;
+        let prepared = prepare(target, plan, index, shared, &env, &mut made).await;
+        let fixture = match prepared {
+            Ok(Some(tag)) => Some(tag),
+            Ok(None) => fixture.clone(),
+            Err(e) => {
+                shared
+                    .journal
+                    .emit(Event::ScenarioStarted { scenario: index });
+                shared.journal.emit(Event::ScenarioFinished {
+                    scenario: index,
+                    error: Some(format!("preparing the daemon: {e:#}")),
+                    interrupted: false,
+                });
+                release(target, shared, &env, made).await;
+                continue;
+            }
+        };
         let opts = RunOptions {
             run_id: shared.run_id,
             fixture_image: fixture.as_deref(),
@@ -108,7 +120,64 @@ async fn run_job(
             journal: shared.journal.clone(),
             ledger: shared.ledger.clone(),
             env: env.clone(),
+            data_fs: made.as_ref().map(|m: &MadeFs| m.point.clone()),
         };
         run_scenario(target.client(), index, plan, &opts).await;
+        release(target, shared, &env, made).await;
+    }
+}
+
+/// Makes the daemon fit the scenario: on a filesystem of its own when it requires one (made into
+/// `made`, with the fixture image loaded there again; its tag is returned).
+async fn prepare(
+    target: &mut Target,
+    plan: &PlannedScenario,
+    index: usize,
+    shared: &Shared<'_>,
+    env: &Arc<RunEnv>,
+    made: &mut Option<MadeFs>,
+) -> anyhow::Result<Option<String>> {
+    let Some(spec) = plan.scenario.requires.data_root else {
+        target.prepare(plan, None).await?;
+        return Ok(None);
+    };
+    if target.kind() != engine::TargetKind::Managed {
+        anyhow::bail!("a data_root filesystem is made only for a managed daemon");
+    }
+    let started = std::time::Instant::now();
+    let fs = MadeFs::make(&spec, shared.run_dir, index, shared.ledger, env.as_ref()).await?;
+    let data_root = fs.data_root();
+    *made = Some(fs);
+    target.prepare(plan, Some(&data_root)).await?;
+    shared.journal.emit(Event::Setup {
+        name: format!("{} {} data-root", spec.size, spec.fs.name()),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    if !super::uses_fixture(plan) {
+        return Ok(None);
+    }
+    let tag = engine::fixture::ensure_image(
+        target.client(),
+        shared.fixture_context,
+        std::time::Duration::from_secs(300),
+    )
+    .await?;
+    Ok(Some(tag))
+}
+
+/// Takes the scenario's own filesystem apart: the daemon leaves it first (stopped; the next
+/// scenario starts it again on its own data-root), then the ledger undoes it.
+async fn release(
+    target: &mut Target,
+    shared: &Shared<'_>,
+    env: &Arc<RunEnv>,
+    made: Option<MadeFs>,
+) {
+    let Some(mut fs) = made else { return };
+    if let Err(e) = target.leave_data_root().await {
+        tracing::warn!("stopping the daemon on {}: {e:#}", fs.point.display());
+    }
+    for line in fs.undo(shared.ledger, env.as_ref()).await {
+        tracing::debug!("undone: {line}");
     }
 }
