@@ -129,6 +129,11 @@ impl Engines {
         }
     }
 
+    /// The cache's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn apt_dir(&self) -> PathBuf {
         self.dir.join("apt")
     }

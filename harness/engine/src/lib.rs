@@ -5,6 +5,7 @@
 pub mod fixture;
 pub mod images;
 
+pub mod bundle;
 pub mod cache;
 pub mod daemon;
 pub mod managed;

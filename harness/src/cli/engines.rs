@@ -19,6 +19,21 @@ pub enum EnginesCommand {
         #[arg(value_name = "VERSION")]
         engine: String,
     },
+    /// Add a docker-ce static bundle (`docker-X.Y.Z.tgz` from download.docker.com, a URL, or a
+    /// directory of its binaries) to the cache, checked, under the version its dockerd reports
+    /// (`ce-27.3.1`): then `--engine ce-27.3.1`, or `engine=ce-27.3.1` in qualify.
+    Add {
+        /// A .tgz file, an http(s) URL, or a directory.
+        #[arg(value_name = "FILE.tgz|URL|DIR")]
+        source: String,
+        /// The bundle's expected sha256 (download.docker.com publishes none: take it from where
+        /// you trust).
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Keep it under this name instead of `ce-<version>`.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Remove a fetched engine.
     Rm {
         /// docker.io version.
@@ -36,8 +51,10 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
             let fetched = e.fetched();
             let available = e.available().await.map_err(env)?;
             let is_fetched = |v: &str| fetched.iter().any(|f| f.version == v);
+            // Engines added from bundles (`engines add`), which no suite offers.
+            let bundles: Vec<_> = fetched.iter().filter(|f| f.suite == "bundle").collect();
             if format == super::OutputFormat::Json {
-                let engines: Vec<_> = available
+                let mut engines: Vec<_> = available
                     .iter()
                     .map(|a| {
                         serde_json::json!({
@@ -48,6 +65,14 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
                         })
                     })
                     .collect();
+                engines.extend(bundles.iter().map(|b| {
+                    serde_json::json!({
+                        "version": b.version,
+                        "suite": "bundle",
+                        "package_version": b.packages.first().map(|p| p.1.clone()),
+                        "fetched": true,
+                    })
+                }));
                 super::print_json(&serde_json::json!({"format": 1, "engines": engines}));
                 return Ok(EXIT_OK);
             }
@@ -61,6 +86,10 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
                     "{:<10} {:<9} {:<32} {mark}",
                     a.version, a.suite, a.package_version
                 );
+            }
+            for b in bundles {
+                let v = b.packages.first().map(|p| p.1.as_str()).unwrap_or("");
+                println!("{:<10} {:<9} {:<32} fetched", b.version, "bundle", v);
             }
         }
         EnginesCommand::Fetch { engine } => {
@@ -76,6 +105,20 @@ pub(super) async fn engines(action: EnginesCommand) -> Result<i32> {
             );
             for (name, v, suite) in &f.packages {
                 println!("  {name} {v} ({suite})");
+            }
+            for n in &f.notes {
+                println!("  note: {n}");
+            }
+        }
+        EnginesCommand::Add {
+            source,
+            sha256,
+            name,
+        } => {
+            let f = e.add(&source, sha256.as_deref(), name.as_deref()).await?;
+            println!("added engine {} into {}", f.version, f.root.display());
+            for (name, v, _) in &f.packages {
+                println!("  {name} {v}");
             }
             for n in &f.notes {
                 println!("  note: {n}");

@@ -2,6 +2,7 @@
 //! directory, write scenario files, read the JSON report.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
