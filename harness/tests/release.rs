@@ -123,15 +123,18 @@ fn a_copied_binary_runs_a_built_in_scenario_from_anywhere() {
     assert_eq!(verdicts[0]["outcome"], "pass", "{report}");
 }
 
-/// Runs `script` with `sh -c` inside `root`, in a mount namespace of its own (the root a mount
-/// point, as dockerd's layer extraction needs; /proc, /sys and /dev from the host), gone with it.
+/// Runs `script` with `sh -c` inside `root`, made the root of a mount namespace of its own
+/// (pivot_root, not chroot: runc enters a container's mount namespace at that namespace's root,
+/// so under a chroot `docker exec` would run in the chroot instead of the container), with /proc,
+/// /sys and /dev of the host; everything goes with the namespace.
 fn in_root(root: &Path, script: &str) -> std::process::Output {
     let r = root.display();
     Command::new("unshare")
         .args(["--mount", "--propagation", "private", "/bin/sh", "-c"])
         .arg(format!(
-            "mount --bind {r} {r} && mount -t proc proc {r}/proc && mount --rbind /sys {r}/sys \
-             && mount --rbind /dev {r}/dev && exec chroot {r} /bin/sh -c \"$0\""
+            "mount --bind {r} {r} && cd {r} && mkdir -p .oldroot && pivot_root . .oldroot && cd / \
+             && mount -t proc proc /proc && mount --rbind /.oldroot/sys /sys \
+             && mount --rbind /.oldroot/dev /dev && umount -l /.oldroot && exec /bin/sh -c \"$0\""
         ))
         .arg(script)
         .env("DEBIAN_FRONTEND", "noninteractive")
