@@ -1,7 +1,8 @@
 //! Running a qualification: every round runs the scenarios once on each side that runs (journal
-//! sides are read) — with `--repeat auto`, after the first rounds only those the judge's
-//! [`judge::sequential::look`] says are undecided, exclusive ones first — in ABBA order — baseline then candidate, then candidate then baseline — so
-//! that drift on the machine (load, caches, thermal) hits both sides alike. Both sides share this
+//! sides are read; with `--repeat auto`, after the first rounds only those the judge's
+//! [`judge::sequential::look`] says are undecided; exclusive ones first), in ABBA order —
+//! baseline then candidate, then candidate then baseline — so that drift on the machine (load,
+//! caches, thermal) hits both sides alike. Both sides share this
 //! host, so they never run at the same time. Each run is an ordinary session with its journal; the
 //! comparison reads only the journals. A side on a host reached over SSH runs there as `run
 //! --target` does (a VM is booted once, for every round, and shut down at the end); its journal
