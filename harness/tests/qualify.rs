@@ -132,7 +132,7 @@ fn planned(journal: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `--repeat auto` (the default), the same engine against itself: every scenario runs 3 rounds on
+/// `--repeat auto`, the same engine against itself: every scenario runs 3 rounds on
 /// each side, then only the undecided ones again, up to `--max-repeat`. The oracle is the journals,
 /// read here: each side's round k names in its plan exactly the scenarios the report says took k
 /// rounds or more; the coin's exit codes in the journals say whether its verdict could have been
@@ -151,7 +151,16 @@ fn the_same_engine_against_itself_stops_each_scenario_when_decided() {
         dir.path(),
         ["system", "system"],
         &files,
-        &["--max-repeat", "4", "-j", "2", "--forensics", "never"],
+        &[
+            "--repeat",
+            "auto",
+            "--max-repeat",
+            "4",
+            "-j",
+            "2",
+            "--forensics",
+            "never",
+        ],
     );
     let r = json(&dir.path().join("q.json"));
     assert_eq!(kind(&r, "quick"), "same", "{r:#}");

@@ -23,9 +23,9 @@ pub struct QualifyArgs {
     pub candidate: String,
     /// Scenario files or directories (default: the built-in suite).
     pub paths: Vec<PathBuf>,
-    /// Rounds per side: `auto` (at least 3, then only the scenarios still undecided run again,
-    /// up to --max-repeat or --budget) or a fixed count N.
-    #[arg(long, value_name = "auto|N", default_value = "auto", value_parser = parse_repeat)]
+    /// Rounds per side: a fixed count N (default 5), or `auto` (at least 3, then only the
+    /// scenarios still undecided run again, up to --max-repeat or --budget).
+    #[arg(long, value_name = "N|auto", default_value = "5", value_parser = parse_repeat)]
     pub repeat: Repeat,
     /// With --repeat auto: rounds per side at most.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
