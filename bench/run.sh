@@ -3,7 +3,7 @@
 # is a ratio of things measured side by side in this one run (alternating, repeated), never a
 # wall-clock threshold; the machine and how busy it was are printed with them.
 #
-#   bench/run.sh [churn|suite|fidelity|overhead|memory|setup|freeze ...]   (default: all)
+#   bench/run.sh [churn|suite|fidelity|overhead|memory|setup|freeze|schedule ...]   (default: all)
 #
 # Needs root (a private dockerd, managed daemons). Results also go to out/bench/.
 set -euo pipefail
@@ -216,7 +216,38 @@ bench_freeze() {
   json "$WORK/fr.json" "'hang detected %.0f ms after the freeze; the probe deadline is 2000 ms' % ([m['value'] for s in d['targets'][0]['run']['scenarios'][0]['iterations'][0]['steps'] for m in s['measures'] if m['name']=='hang_detected_after'][0]*1e3)"
 }
 
+bench_schedule() {
+  # Five sleeps on 2 jobs, an exclusive one second in the plan: `run` keeps the plan's order,
+  # `qualify` starts a round with the exclusive ones (then the longest first). The figure is the
+  # span from the first scenario's start to the last one's end, read from each journal.
+  echo "== a round's order: plan order (run) vs exclusive first (qualify) (load before: $(load))"
+  local d="$WORK/sched"; mkdir -p "$d"
+  for x in a:6 b:3 c:3 d:2; do
+    printf 'name: %s\nsteps:\n  - action: {sleep: {duration: %ss}}\n' "${x%%:*}" "${x##*:}" >"$d/${x%%:*}.yaml"
+  done
+  printf 'name: x\nrequires: {exclusive: true}\nsteps:\n  - action: {sleep: {duration: 8s}}\n' >"$d/x.yaml"
+  local files=("$d/a.yaml" "$d/x.yaml" "$d/b.yaml" "$d/c.yaml" "$d/d.yaml")
+  for r in $(seq "$ROUNDS"); do
+    rm -rf "$d/q"
+    "$SD" run -j 2 --progress none --forensics never --journal "$d/run.jsonl" "${files[@]}" >/dev/null || true
+    "$SD" qualify --baseline system --candidate system --repeat 1 -j 2 --progress none \
+      --forensics never --out "$d/q" "${files[@]}" >/dev/null 2>&1 || true
+    python3 - "$d/run.jsonl" "$d/q/baseline-round1.jsonl" "$d/q/candidate-round1.jsonl" <<'PY'
+import json, sys
+def span(path):
+    t0, t1 = [], []
+    for line in open(path):
+        e = json.loads(line)
+        if e["event"] == "scenario_started": t0.append(e["t"])
+        if e["event"] == "scenario_finished": t1.append(e["t"])
+    return max(t1) - min(t0)
+run, *sides = [span(p) for p in sys.argv[1:]]
+print("plan order %.1fs, exclusive first %s (ratio %.2f)" % (run, ", ".join("%.1fs" % s for s in sides), sum(sides) / len(sides) / run))
+PY
+  done
+}
+
 echo "machine: $(machine); load: $(load)"
-for b in "${@:-churn suite overhead fidelity memory setup freeze}"; do
+for b in "${@:-churn suite overhead fidelity memory setup freeze schedule}"; do
   for x in $b; do "bench_$x"; done
 done

@@ -1,5 +1,5 @@
 //! `shakedown qualify` end to end on real managed daemons: the same engine against itself is
-//! `same`; a candidate whose daemon configuration makes every stop wait out the grace period is a
+//! `same`, each scenario stopped when its answer is known (`--repeat auto`); a candidate whose daemon configuration makes every stop wait out the grace period is a
 //! `regression` (exit 1), found again offline from the saved journals; the HTML page opens in
 //! headless Chromium with its plots rendered; bad sides are refused before anything runs.
 //!
@@ -95,32 +95,160 @@ fn journals(dir: &Path, side: &str) -> Vec<PathBuf> {
     v
 }
 
+/// An exec whose exit code is a coin flip in every run: its verdict differs between rounds unless
+/// the coin comes up the same every time.
+const COIN: &str = r#"name: coin
+containers:
+  c:
+    command: [sleep, "1000"]
+    init: true
+steps:
+  - action: {start: {container: c}}
+  - name: flip
+    action: {exec: {container: c, command: [bash, -c, "exit $((RANDOM % 2))"]}}
+    expect: {exit_code: 0}
+"#;
+
+/// Every journal entry of a file, parsed.
+fn entries(journal: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The scenarios a journal's plan names, in its order.
+fn planned(journal: &Path) -> Vec<String> {
+    let plan = entries(journal)
+        .into_iter()
+        .find(|e| e["event"] == "plan")
+        .unwrap();
+    plan["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scenario"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `--repeat auto`, the same engine against itself: every scenario runs 3 rounds on
+/// each side, then only the undecided ones again, up to `--max-repeat`. The oracle is the journals,
+/// read here: each side's round k names in its plan exactly the scenarios the report says took k
+/// rounds or more; the coin's exit codes in the journals say whether its verdict could have been
+/// decided; the sides never ran at once, in ABBA order.
 #[test]
-fn the_same_engine_against_itself_is_same() {
+fn the_same_engine_against_itself_stops_each_scenario_when_decided() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = [
         scenario(dir.path(), "quick", QUICK),
         scenario(dir.path(), "grace", GRACE),
+        scenario(dir.path(), "coin", COIN),
     ];
-    // The default number of rounds.
-    let out = qualify(state.path(), dir.path(), ["system", "system"], &files, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = qualify(
+        state.path(),
+        dir.path(),
+        ["system", "system"],
+        &files,
+        &[
+            "--repeat",
+            "auto",
+            "--max-repeat",
+            "4",
+            "-j",
+            "2",
+            "--forensics",
+            "never",
+        ],
+    );
     let r = json(&dir.path().join("q.json"));
     assert_eq!(kind(&r, "quick"), "same", "{r:#}");
     assert_eq!(kind(&r, "stop-grace"), "same", "{r:#}");
-    for s in r["comparison"]["scenarios"].as_array().unwrap() {
-        assert_eq!(s["baseline"]["rounds"], 5);
-        assert_eq!(s["candidate"]["rounds"], 5);
-        assert!(!s["measures"].as_array().unwrap().is_empty(), "{s:#}");
+    let scenarios = r["comparison"]["scenarios"].as_array().unwrap();
+    // Exit 1 only for the coin, when its sides differ.
+    let fails = scenarios
+        .iter()
+        .any(|s| !["same", "better", "fixed"].contains(&s["kind"].as_str().unwrap()));
+    assert_eq!(out.status.code(), Some(fails as i32), "{}", text(&out));
+
+    let (base, cand) = (
+        journals(dir.path(), "baseline"),
+        journals(dir.path(), "candidate"),
+    );
+    assert_eq!(base.len(), cand.len());
+    assert!((3..=4).contains(&base.len()), "{base:?}");
+    for s in scenarios {
+        let name = s["name"].as_str().unwrap();
+        let stop = &s["stop"];
+        let rounds = stop["rounds"].as_u64().unwrap_or_else(|| panic!("{s:#}")) as usize;
+        for (side, js) in [("baseline", &base), ("candidate", &cand)] {
+            // In the first `rounds` journals of the side and in none after.
+            let ran: Vec<bool> = js
+                .iter()
+                .map(|j| planned(j).contains(&name.to_string()))
+                .collect();
+            assert_eq!(
+                ran.iter().filter(|r| **r).count(),
+                rounds,
+                "{name} {side}: {ran:?}"
+            );
+            assert!(ran[..rounds].iter().all(|r| *r), "{name} {side}: {ran:?}");
+            assert_eq!(s[side]["rounds"], rounds, "{s:#}");
+        }
+        match stop["reason"].as_str().unwrap() {
+            "decided" => assert_eq!(rounds, 3, "{s:#}"),
+            "max-rounds" => assert_eq!(rounds, 4, "{s:#}"),
+            other => panic!("{name}: stopped for {other}"),
+        }
+        if name == "coin" {
+            // Decided only when the coin came up the same in every round on each side.
+            let flips: Vec<String> = base[..rounds]
+                .iter()
+                .chain(&cand[..rounds])
+                .flat_map(|j| {
+                    // Its facts, by its index in that journal's plan.
+                    let at = planned(j).iter().position(|n| n == "coin").unwrap();
+                    entries(j).into_iter().filter(move |e| {
+                        e["event"] == "fact"
+                            && e["name"] == "exec_exit_code"
+                            && e["at"]["scenario"] == at
+                    })
+                })
+                .map(|e| e["value"].to_string())
+                .collect();
+            assert_eq!(flips.len(), 2 * rounds, "{flips:?}");
+            let (b, c) = flips.split_at(rounds);
+            let steady = |v: &[String]| v.iter().all(|f| *f == v[0]);
+            assert_eq!(
+                stop["reason"] == "decided",
+                steady(b) && steady(c),
+                "{flips:?} {s:#}"
+            );
+        }
     }
-    assert_eq!(journals(dir.path(), "baseline").len(), 5);
-    assert_eq!(journals(dir.path(), "candidate").len(), 5);
+    // The sides never ran at once, in ABBA order: a run's journal was last written before the
+    // other side's run of the round started.
+    let started = |j: &Path| entries(j)[0]["started_unix"].as_f64().unwrap();
+    let finished = |j: &Path| {
+        let m = std::fs::metadata(j).unwrap().modified().unwrap();
+        m.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    for (k, (b, c)) in base.iter().zip(&cand).enumerate() {
+        let (first, second) = if k % 2 == 0 { (b, c) } else { (c, b) };
+        assert!(finished(first) <= started(second) + 0.01, "round {}", k + 1);
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("the candidate qualifies"), "{stdout}");
+    assert!(
+        stdout.contains("rounds, decided") || stdout.contains("rounds, max rounds"),
+        "{stdout}"
+    );
     let junit = std::fs::read_to_string(dir.path().join("q.xml")).unwrap();
-    assert_eq!(junit.matches("<testcase ").count(), 4, "{junit}");
-    assert!(!junit.contains("<failure"), "{junit}");
+    assert_eq!(junit.matches("<testcase ").count(), 6, "{junit}");
+    let page = std::fs::read_to_string(dir.path().join("q.html")).unwrap();
+    assert!(page.contains("3 rounds, decided") || page.contains("4 rounds, max rounds"));
 }
 
 #[test]

@@ -190,7 +190,24 @@ fn every_report_validates_against_the_published_schema() {
         "{qr:#}"
     );
 
-    let all = [run.as_path(), &stdout_file, &judged, &multi, &q];
+    // What `--repeat auto` adds to a scenario: the rounds it took and why it stopped (the runs
+    // are in harness/tests/qualify.rs); a reason the schema does not list fails it.
+    let mut sequential = qr.clone();
+    sequential["comparison"]["scenarios"][0]["stop"] =
+        serde_json::json!({"rounds": 3, "reason": "decided"});
+    sequential["comparison"]["scenarios"][1]["stop"] =
+        serde_json::json!({"rounds": 10, "reason": "max-rounds"});
+    let auto = d.join("auto.json");
+    std::fs::write(&auto, sequential.to_string()).unwrap();
+    sequential["comparison"]["scenarios"][1]["stop"]["reason"] = "tired".into();
+    let bad_stop = d.join("bad-stop.json");
+    std::fs::write(&bad_stop, sequential.to_string()).unwrap();
+    assert!(
+        validate(&schema, &[&bad_stop]).is_err(),
+        "a bad stop reason validated"
+    );
+
+    let all = [run.as_path(), &stdout_file, &judged, &multi, &q, &auto];
     validate(&schema, &all).unwrap_or_else(|e| panic!("{e}"));
 
     // The schema is not vacuous: a report with a wrong outcome or without `format` fails it.

@@ -19,11 +19,10 @@ use crate::scenario::Thresholds;
 use crate::verdict::{self, Outcome};
 
 /// Bootstrap resamples for each interval.
-const RESAMPLES: usize = 2000;
-/// The confidence level of the intervals.
-const LEVEL: f64 = 0.95;
+pub(crate) const RESAMPLES: usize = 2000;
+pub use crate::stopping::LEVEL;
 /// Values each side needs for a timing to be compared.
-const MIN_VALUES: usize = 3;
+pub(crate) const MIN_VALUES: usize = 3;
 
 /// The comparison's verdict on a scenario (serialised as its label).
 #[derive(
@@ -116,8 +115,11 @@ pub struct MeasureComparison {
     pub candidate_median: f64,
     /// Candidate median / baseline median.
     pub ratio: f64,
-    /// The ratio's 95% bootstrap interval.
+    /// The ratio's bootstrap interval at `level`.
     pub interval: (f64, f64),
+    /// The interval's confidence level (0.95 with fixed rounds; stricter with `--repeat auto`).
+    #[serde(default = "crate::stopping::fixed_level")]
+    pub level: f64,
     /// The relative threshold applied.
     pub threshold: f64,
     /// The absolute floor applied, seconds.
@@ -158,6 +160,9 @@ pub struct ScenarioComparison {
     pub candidate: SideResult,
     /// Every timing both sides measured.
     pub measures: Vec<MeasureComparison>,
+    /// With `--repeat auto`: the rounds it took and why it stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<crate::stopping::Stopped>,
 }
 
 /// A side as the report shows it.
@@ -208,7 +213,7 @@ pub struct SideRuns {
 }
 
 /// All rounds of one scenario as one record (iterations one after another).
-fn merged(records: &[&ScenarioRecord]) -> ScenarioRecord {
+pub(crate) fn merged(records: &[&ScenarioRecord]) -> ScenarioRecord {
     let mut out = ScenarioRecord {
         name: records.first().map(|r| r.name.clone()).unwrap_or_default(),
         ..Default::default()
@@ -283,7 +288,7 @@ fn side_result(plan: &PlannedScenario, records: &[&ScenarioRecord]) -> SideResul
 }
 
 /// Timed values by (step label, measure) with their source.
-fn timings(r: &ScenarioRecord) -> BTreeMap<(String, String), (String, Vec<f64>)> {
+pub(crate) fn timings(r: &ScenarioRecord) -> BTreeMap<(String, String), (String, Vec<f64>)> {
     let mut out: BTreeMap<(String, String), (String, Vec<f64>)> = BTreeMap::new();
     for it in &r.iterations {
         for s in &it.steps {
@@ -305,14 +310,17 @@ fn compare_measure(
     base: &[f64],
     cand: &[f64],
     (threshold, floor): (f64, f64),
+    level: f64,
 ) -> Option<MeasureComparison> {
     if base.len() < MIN_VALUES || cand.len() < MIN_VALUES {
         return None;
     }
     // In logarithms, so that the sides swapped give exactly the opposite change.
-    let (ratio, lo, hi) = crate::stats::log_ratio(base, cand, LEVEL, RESAMPLES)?;
+    let (ratio, lo, hi) = crate::stats::log_ratio(base, cand, level, RESAMPLES)?;
     let (mb, mc) = (crate::stats::median(base)?, crate::stats::median(cand)?);
-    let big = (mc - mb).abs() > floor;
+    // A sequential qualification's stricter level also needs enough values to attain it.
+    let big = (mc - mb).abs() > floor
+        && (level <= LEVEL || crate::stats::attainable(base.len(), cand.len(), level));
     let beyond = threshold.ln_1p();
     let change = if big && lo > beyond {
         Change::Worse
@@ -331,18 +339,31 @@ fn compare_measure(
         candidate_median: mc,
         ratio,
         interval: (lo.exp(), hi.exp()),
+        level,
         threshold,
         floor,
         change,
     })
 }
 
-/// Compares the candidate with the baseline, scenario by scenario (the baseline's plan order).
+/// Compares the candidate with the baseline, scenario by scenario (the baseline's plan order),
+/// with 95% intervals.
 pub fn compare(
     base: &SideRuns,
     cand: &SideRuns,
     thresholds: &Thresholds,
     version: &str,
+) -> QualifyReport {
+    compare_at(base, cand, thresholds, version, LEVEL)
+}
+
+/// [`compare`] with intervals at `level` (a sequential qualification's stricter one).
+pub fn compare_at(
+    base: &SideRuns,
+    cand: &SideRuns,
+    thresholds: &Thresholds,
+    version: &str,
+    level: f64,
 ) -> QualifyReport {
     let records_of = |side: &'_ SideRuns, name: &str| -> Vec<ScenarioRecord> {
         side.records
@@ -370,6 +391,7 @@ pub fn compare(
                     vb,
                     vc,
                     thresholds.of(plan.scenario.thresholds.as_ref(), measure),
+                    level,
                 )
             })
             .collect();
@@ -396,6 +418,7 @@ pub fn compare(
             baseline: rb,
             candidate: rc,
             measures,
+            stop: None,
         });
     }
     let mut summary = BTreeMap::new();

@@ -11,7 +11,9 @@ pub mod check;
 pub mod compare;
 pub mod journal;
 pub mod outcome;
+pub mod sequential;
 pub mod stats;
+pub mod stopping;
 pub mod verdict;
 
 pub use journal::{judge_journal, judge_reader};

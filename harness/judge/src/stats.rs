@@ -110,6 +110,15 @@ pub fn log_ratio(
     Some((mc / mb, logs[k - 1], logs[logs.len() - k]))
 }
 
+/// Whether `n` and `m` values can show a change at `level` at all, by ranks: the chance that noise
+/// alone orders every value of one side above every value of the other, `1 / C(n + m, n)`, is
+/// within the tail `(1 - level) / 2`. With fewer values a percentile bootstrap spans no more than
+/// the data's range, so its interval is no stricter than that, whatever the level asked.
+pub fn attainable(n: usize, m: usize, level: f64) -> bool {
+    let ways = (1..=n.min(m)).fold(1.0_f64, |c, k| c * (n + m + 1 - k) as f64 / k as f64);
+    1.0 / ways <= (1.0 - level) / 2.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +148,17 @@ mod tests {
             ratio_of_medians(&base, &slower, 0.95, 2000)
         );
         assert_eq!(ratio_of_medians(&[], &slower, 0.95, 100), None);
+    }
+
+    #[test]
+    fn few_values_cannot_attain_a_strict_level() {
+        // C(6, 3) = 20, C(10, 5) = 252, C(11, 5) = 462, C(12, 6) = 924.
+        assert!(!attainable(3, 3, 0.95));
+        assert!(attainable(3, 3, 0.89));
+        assert!(attainable(5, 5, 0.99));
+        assert!(!attainable(5, 5, 1.0 - 0.05 / 8.0));
+        assert!(attainable(5, 6, 1.0 - 0.05 / 8.0));
+        assert!(attainable(6, 5, 1.0 - 0.05 / 8.0));
+        assert!(attainable(15, 15, 1.0 - 0.05 / 8.0));
     }
 }

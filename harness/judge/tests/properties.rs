@@ -192,3 +192,48 @@ proptest! {
         prop_assert_eq!(there.baseline, back.candidate);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// `--repeat auto`: the look after a round decides the same with the sides swapped, and what it
+    /// stops as decided, the final comparison at the same level agrees with: a scenario that stops
+    /// with a timing the same beyond doubt is not called changed on it, and one that stops with a
+    /// timing slower beyond doubt is a regression.
+    #[test]
+    fn the_stopping_rule_is_symmetric_and_agrees_with_the_report((b, c) in sides()) {
+        use judge::sequential::{look, timing, Clock, Next, Policy, Timing};
+        let t = model::scenario::Thresholds::default();
+        let p = Policy::new(10, None);
+        let (sb, sc) = (sample::side(&b), sample::side(&c));
+        let there = look(&sb, &sc, [true, true], &t, &p, Clock::default());
+        let back = look(&sc, &sb, [true, true], &t, &p, Clock::default());
+        prop_assert_eq!(&there, &back);
+        if b.len().min(c.len()) < p.min_rounds {
+            prop_assert_eq!(there[0].1, Next::Again);
+        }
+        let (vb, vc): (Vec<f64>, Vec<f64>) =
+            (b.iter().map(|r| r.1).collect(), c.iter().map(|r| r.1).collect());
+        let one = timing(&vb, &vc, t.of(None, "duration"), p.level());
+        let other = timing(&vc, &vb, t.of(None, "duration"), p.level());
+        let swapped = match one {
+            Timing::Slower => Timing::Faster,
+            Timing::Faster => Timing::Slower,
+            x => x,
+        };
+        prop_assert_eq!(swapped, other);
+        let report = judge::compare::compare_at(&sb, &sc, &t, "x", p.level());
+        let passing = |r: &Rounds| !r.is_empty() && r.iter().all(|x| x.0 == 143);
+        if passing(&b) && passing(&c) {
+            let expected = match one {
+                Timing::Slower => Some(Kind::Regression),
+                Timing::Faster => Some(Kind::Better),
+                Timing::Same => Some(Kind::Same),
+                Timing::Undecided => None,
+            };
+            if let Some(k) = expected {
+                prop_assert_eq!(report.scenarios[0].kind, k, "{:?} {:?}", b, c);
+            }
+        }
+    }
+}

@@ -296,23 +296,26 @@ pub fn qualify_page(r: &QualifyReport) -> String {
         b,
         "<p class=\"legend\">Timings: <span style=\"background:{BASE_COLOR}\"></span>baseline\
          <span style=\"background:{CAND_COLOR}\"></span>candidate — a dot per measured value, a bar \
-         at each median. A timing changes only when the 95% bootstrap interval of the ratio of \
+         at each median. A timing changes only when the bootstrap interval (95%; stricter with --repeat auto) of the ratio of \
          medians lies entirely beyond the threshold and the medians differ by more than the \
          floor.</p>"
     );
     b.push_str(
         "<h2>Scenarios</h2>\n<table><tr><th>scenario</th><th>baseline</th><th>candidate</th>\
-         <th>comparison</th></tr>\n",
+         <th>comparison</th><th>rounds</th></tr>\n",
     );
     for s in &r.scenarios {
         let _ = writeln!(
             b,
-            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             anchor(&s.name),
             esc(&s.name),
             side_cell(&s.baseline),
             side_cell(&s.candidate),
-            badge(s.kind.label())
+            badge(s.kind.label()),
+            s.stop
+                .map(super::qualify::stopped)
+                .unwrap_or_else(|| format!("{}", s.baseline.rounds.max(s.candidate.rounds)))
         );
     }
     b.push_str("</table>\n");
@@ -333,7 +336,7 @@ pub fn qualify_page(r: &QualifyReport) -> String {
         }
         b.push_str(
             "<table><tr><th>step</th><th>measure</th><th>baseline median</th>\
-             <th>candidate median</th><th>ratio</th><th>95% interval</th><th>threshold / floor</th>\
+             <th>candidate median</th><th>ratio</th><th>interval</th><th>threshold / floor</th>\
              <th>change</th></tr>\n",
         );
         for m in &s.measures {
@@ -346,7 +349,7 @@ pub fn qualify_page(r: &QualifyReport) -> String {
                 b,
                 "<tr><td>{}</td><td>{} <small>({})</small></td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td><td class=\"num\">×{:.2}</td>\
-                 <td class=\"num\">×{:.2} – ×{:.2}</td><td class=\"num\">{:.0}% / {}</td>\
+                 <td class=\"num\">×{:.2} – ×{:.2} <small>({})</small></td><td class=\"num\">{:.0}% / {}</td>\
                  <td>{}</td></tr>",
                 esc(&m.step),
                 esc(&m.measure),
@@ -356,6 +359,7 @@ pub fn qualify_page(r: &QualifyReport) -> String {
                 m.ratio,
                 m.interval.0,
                 m.interval.1,
+                super::qualify::level(m.level),
                 m.threshold * 100.0,
                 format_secs(m.floor),
                 badge(change)

@@ -18,6 +18,16 @@ fn side_cell(s: &SideResult) -> String {
     format!("{} {}/{}", s.outcome.label(), s.passed, s.rounds)
 }
 
+/// A confidence level as printed: `95%`, `99.375%`.
+pub fn level(l: f64) -> String {
+    format!("{}%", (l * 100_000.0).round() / 1000.0)
+}
+
+/// How many rounds a scenario took and why it stopped (`--repeat auto`): `3 rounds, decided`.
+pub fn stopped(s: judge::sequential::Stopped) -> String {
+    format!("{} rounds, {}", s.rounds, s.reason.label())
+}
+
 /// The diff table: the sides, then one line per scenario with both sides' verdicts (rounds
 /// passed) and the comparison, with what decided it on the lines below; then the counts.
 pub fn render(r: &QualifyReport) -> String {
@@ -66,12 +76,13 @@ pub fn render(r: &QualifyReport) -> String {
                     .take(WHY_SHOWN)
                     .map(|m| {
                         format!(
-                            "{} {}: {} → {} (×{:.2}, 95% ×{:.2}–×{:.2})",
+                            "{} {}: {} → {} (×{:.2}, {} ×{:.2}–×{:.2})",
                             m.step,
                             m.measure,
                             format_secs(m.baseline_median),
                             format_secs(m.candidate_median),
                             m.ratio,
+                            level(m.level),
                             m.interval.0,
                             m.interval.1
                         )
@@ -103,11 +114,14 @@ pub fn render(r: &QualifyReport) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {:<12}  {:<12}  {}",
+            "{:<width$}  {:<12}  {:<12}  {}{}",
             s.name,
             side_cell(&s.baseline),
             side_cell(&s.candidate),
             s.kind.label(),
+            s.stop
+                .map(|st| format!(" ({})", stopped(st)))
+                .unwrap_or_default(),
         );
         for w in why {
             let _ = writeln!(out, "    {w}");

@@ -23,9 +23,17 @@ pub struct QualifyArgs {
     pub candidate: String,
     /// Scenario files or directories (default: the built-in suite).
     pub paths: Vec<PathBuf>,
-    /// Rounds per side (default 5).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    pub repeat: Option<u32>,
+    /// Rounds per side: a fixed count N (default 5), or `auto` (at least 3, then only the
+    /// scenarios still undecided run again, up to --max-repeat or --budget).
+    #[arg(long, value_name = "N|auto", default_value = "5", value_parser = parse_repeat)]
+    pub repeat: Repeat,
+    /// With --repeat auto: rounds per side at most.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_repeat: Option<u32>,
+    /// With --repeat auto: start no round that would end past this much time (e.g. 30m); every
+    /// scenario still runs 3 rounds.
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<model::units::HumanDuration>,
     /// Only scenarios whose name contains this, or with this tag.
     #[arg(long)]
     pub filter: Option<String>,
@@ -60,6 +68,25 @@ pub struct QualifyArgs {
     pub ssh: SshArgs,
 }
 
+/// `--repeat`: `auto` or a count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// Until each scenario is decided.
+    Auto,
+    /// N rounds.
+    Fixed(u32),
+}
+
+fn parse_repeat(s: &str) -> std::result::Result<Repeat, String> {
+    match s {
+        "auto" => Ok(Repeat::Auto),
+        n => match n.parse::<u32>() {
+            Ok(n) if (1..=10000).contains(&n) => Ok(Repeat::Fixed(n)),
+            _ => Err(format!("{n:?} is not auto or a count from 1 to 10000")),
+        },
+    }
+}
+
 /// `shakedown qualify`; returns the exit code.
 pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
     use crate::qualify::{self, side::Side};
@@ -89,6 +116,19 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
             "--load with a side on a host: name the archive in the scenario (`images: {REF: {tar: FILE}}`); it is copied to the host with the scenario",
         ));
     }
+    let rounds = match args.repeat {
+        Repeat::Fixed(_) if args.max_repeat.is_some() || args.budget.is_some() => {
+            return Err(Error::input(
+                "--max-repeat and --budget go with --repeat auto, not a fixed count",
+            ))
+        }
+        Repeat::Fixed(n) => qualify::run::Rounds::Fixed(n),
+        Repeat::Auto => qualify::run::Rounds::Auto(judge::sequential::Policy::new(
+            args.max_repeat
+                .map_or(judge::sequential::DEFAULT_MAX_ROUNDS, |n| n as usize),
+            args.budget.map(|b| b.get()),
+        )),
+    };
     let images = engine::images::resolve(&plans, &args.load, true).await?;
     let progress = std::sync::Arc::new(report::progress::Progress::new(args.progress.mode()));
     let q = qualify::run::Qualification {
@@ -104,7 +144,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
             .unwrap_or(DEFAULT_JOBS)
             .min(plans.len().max(1)),
         plans,
-        rounds: args.repeat.unwrap_or(qualify::run::DEFAULT_ROUNDS),
+        rounds,
         thresholds,
         out: args
             .out

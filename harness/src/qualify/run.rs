@@ -1,24 +1,34 @@
 //! Running a qualification: every round runs the scenarios once on each side that runs (journal
-//! sides are read), in ABBA order — baseline then candidate, then candidate then baseline — so
-//! that drift on the machine (load, caches, thermal) hits both sides alike. Both sides share this
+//! sides are read; with `--repeat auto`, after the first rounds only those the judge's
+//! [`judge::sequential::look`] says are undecided; exclusive ones first), in ABBA order —
+//! baseline then candidate, then candidate then baseline — so that drift on the machine (load,
+//! caches, thermal) hits both sides alike. Both sides share this
 //! host, so they never run at the same time. Each run is an ordinary session with its journal; the
 //! comparison reads only the journals. A side on a host reached over SSH runs there as `run
 //! --target` does (a VM is booted once, for every round, and shut down at the end); its journal
 //! comes back here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::side::{Side, SideKind};
-use super::{compare, QualifyReport, SideRuns, Thresholds};
+use super::{QualifyReport, SideRuns, Thresholds};
 use ::run::scenario::PlannedScenario;
 use ::run::session::{self, Session, Signals};
 use engine::{TargetKind, TargetOptions};
 use host::forensics::{Forensics, ForensicsPolicy};
+use judge::sequential::{self, Clock, Next, Policy, Stopped};
 use model::error::{Error, Result};
 
-/// Rounds per side when `--repeat` is not given (see the README's "Qualify an upgrade": with 5,
-/// the same engine against itself is `same` across the built-in suite in repeated tries).
-pub const DEFAULT_ROUNDS: u32 = 5;
+/// How many rounds each side runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounds {
+    /// `--repeat N`: every scenario, N rounds.
+    Fixed(u32),
+    /// `--repeat auto`: each scenario until its answer is known (see [`judge::sequential`]).
+    Auto(Policy),
+}
 
 /// What `shakedown qualify` was asked.
 pub struct Qualification {
@@ -29,7 +39,7 @@ pub struct Qualification {
     /// The scenarios (for sides that run).
     pub plans: Vec<PlannedScenario>,
     /// Rounds per running side.
-    pub rounds: u32,
+    pub rounds: Rounds,
     /// Scenarios at once within a run.
     pub jobs: usize,
     /// Thresholds from the configuration file (scenarios may override them).
@@ -158,21 +168,52 @@ pub async fn qualify(q: &Qualification, signals: &Signals) -> Result<QualifyRepo
             h.close().await;
         }
     }
-    result?;
-    Ok(compare(&runs[0], &runs[1], &q.thresholds, version::VERSION))
+    let stops = result?;
+    // The stricter level only where rounds were looked at (saved journals on both sides: none).
+    let level = match q.rounds {
+        Rounds::Auto(p) if q.baseline.runs() || q.candidate.runs() => p.level(),
+        _ => judge::compare::LEVEL,
+    };
+    let mut report =
+        super::compare::compare_at(&runs[0], &runs[1], &q.thresholds, version::VERSION, level);
+    for s in &mut report.scenarios {
+        s.stop = stops.get(&s.name).copied();
+    }
+    Ok(report)
 }
 
-/// The rounds, in ABBA order.
+/// The rounds, in ABBA order; with `--repeat auto`, after each round only the scenarios still
+/// undecided run again. Returns when and why each scenario stopped (`--repeat auto`).
 async fn rounds(
     q: &Qualification,
     runners: &[Runner],
     runs: &mut [SideRuns],
     signals: &Signals,
-) -> Result<()> {
+) -> Result<BTreeMap<String, Stopped>> {
     let sides = [("baseline", &q.baseline), ("candidate", &q.candidate)];
     std::fs::create_dir_all(&q.out)
         .map_err(|e| Error::env(format!("cannot create {}: {e}", q.out.display())))?;
-    for round in 0..q.rounds {
+    let counted = [0, 1].map(|i| !matches!(runners[i], Runner::Journals));
+    let (max, policy) = match q.rounds {
+        Rounds::Fixed(n) => (n as usize, None),
+        Rounds::Auto(p) => (p.max_rounds, Some(p)),
+    };
+    let of = |n: usize| match policy {
+        None => format!("{n}/{max}"),
+        Some(_) => format!("{n} (at most {max})"),
+    };
+    let mut stops = BTreeMap::new();
+    let mut running: Vec<PlannedScenario> = q.plans.clone();
+    let start = Instant::now();
+    for round in 0..max {
+        if running.is_empty() || !counted.contains(&true) || signals.cancel.is_cancelled() {
+            break;
+        }
+        let round_start = Instant::now();
+        let plans: Vec<PlannedScenario> = sequential::schedule(&running, &[&runs[0], &runs[1]])
+            .into_iter()
+            .map(|i| running[i].clone())
+            .collect();
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
             if signals.cancel.is_cancelled() {
@@ -185,13 +226,13 @@ async fn rounds(
                 Runner::Journals => continue,
                 Runner::Local(topts) => {
                     eprintln!(
-                        "qualify: round {}/{} on the {which} ({})",
-                        round + 1,
-                        q.rounds,
-                        side.spec
+                        "qualify: round {} on the {which} ({}): {} scenario(s)",
+                        of(round + 1),
+                        side.spec,
+                        plans.len()
                     );
                     let s = Session {
-                        plans: q.plans.clone(),
+                        plans: plans.clone(),
                         target: topts.clone(),
                         target_label: format!("managed {}", side.spec),
                         jobs: q.jobs,
@@ -210,16 +251,16 @@ async fn rounds(
                 }
                 Runner::Remote(host, engine) => {
                     eprintln!(
-                        "qualify: round {}/{} on the {which} ({}, on {})",
-                        round + 1,
-                        q.rounds,
+                        "qualify: round {} on the {which} ({}, on {}): {} scenario(s)",
+                        of(round + 1),
                         side.spec,
-                        host.label
+                        host.label,
+                        plans.len()
                     );
                     let problem = remote::host::run(
                         host,
                         remote::host::Request {
-                            plans: &q.plans,
+                            plans: &plans,
                             jobs: q.jobs_given,
                             engine: engine.as_deref(),
                             daemon_args: &side.daemon_args,
@@ -241,6 +282,31 @@ async fn rounds(
             runs[i].records.push(folded.record);
             runs[i].journals.push(journal);
         }
+        let Some(policy) = policy else { continue };
+        if signals.cancel.is_cancelled() {
+            break;
+        }
+        let clock = Clock {
+            spent: start.elapsed(),
+            last_round: round_start.elapsed(),
+        };
+        let looked = sequential::look(&runs[0], &runs[1], counted, &q.thresholds, &policy, clock);
+        let again: Vec<&str> = looked
+            .iter()
+            .filter(|(_, n)| *n == Next::Again)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        running = q
+            .plans
+            .iter()
+            .filter(|p| again.contains(&p.name()))
+            .cloned()
+            .collect();
+        for (name, next) in looked {
+            if let Next::Stop(s) = next {
+                stops.entry(name).or_insert(s);
+            }
+        }
     }
-    Ok(())
+    Ok(stops)
 }
