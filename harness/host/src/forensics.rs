@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 use crate::proc::{self, Proc};
 
 /// When to write forensics bundles.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub enum ForensicsPolicy {
     /// For every scenario, at its end, and at every missed deadline or unresponsive API.
     Always,
@@ -27,6 +27,17 @@ pub enum ForensicsPolicy {
     OnFailure,
     /// Never.
     Never,
+}
+
+impl ForensicsPolicy {
+    /// As `--forensics` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForensicsPolicy::Always => "always",
+            ForensicsPolicy::OnFailure => "on-failure",
+            ForensicsPolicy::Never => "never",
+        }
+    }
 }
 
 /// Forensics settings for a run.

@@ -253,12 +253,7 @@ pub async fn run(host: &Opened, r: Request<'_>) -> Result<Option<String>> {
     if host.ssh.target.existing_daemon {
         opt("--target", "docker".into());
     }
-    opt(
-        "--forensics",
-        clap::ValueEnum::to_possible_value(&r.forensics)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_else(|| "on-failure".into()),
-    );
+    opt("--forensics", r.forensics.as_str().into());
     if r.allow_disruptive {
         pass.push("--allow-disruptive".into());
     }

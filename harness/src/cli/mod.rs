@@ -170,6 +170,29 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `--forensics`: when to write forensics bundles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForensicsArg {
+    /// For every scenario, at its end, and at every missed deadline or unresponsive API.
+    Always,
+    /// When a step misses its deadline or the API stops answering (default).
+    #[default]
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+impl From<ForensicsArg> for host::forensics::ForensicsPolicy {
+    fn from(a: ForensicsArg) -> Self {
+        use host::forensics::ForensicsPolicy as P;
+        match a {
+            ForensicsArg::Always => P::Always,
+            ForensicsArg::OnFailure => P::OnFailure,
+            ForensicsArg::Never => P::Never,
+        }
+    }
+}
+
 /// How `run` and `qualify` show progress on stderr.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressArg {

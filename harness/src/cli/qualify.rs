@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::{planned, SshArgs, DEFAULT_JOBS};
 use ::run::session::{self, Signals};
-use host::forensics::ForensicsPolicy;
 use model::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// Arguments of `qualify`.
@@ -57,7 +56,7 @@ pub struct QualifyArgs {
     pub html: Option<PathBuf>,
     /// When to write forensics bundles.
     #[arg(long, value_enum, default_value = "on-failure")]
-    pub forensics: ForensicsPolicy,
+    pub forensics: super::ForensicsArg,
     /// Load the images of this `docker save` archive into every side's daemons (repeatable).
     #[arg(long, value_name = "FILE.tar")]
     pub load: Vec<PathBuf>,
@@ -150,7 +149,7 @@ pub(super) async fn qualify(args: QualifyArgs) -> Result<i32> {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("shakedown-qualify").join(session::new_run_id())),
-        forensics: args.forensics,
+        forensics: args.forensics.into(),
         listener: progress.listener(),
     };
     let signals = Signals::install()?;

@@ -11,7 +11,7 @@ use ::run::clean;
 use ::run::scenario;
 use ::run::session::{self, Session, Signals};
 use engine::{self, TargetKind, TargetOptions};
-use host::forensics::{Forensics, ForensicsPolicy};
+use host::forensics::Forensics;
 use model::error::{exit_code, Error, Result, EXIT_FAILED, EXIT_OK};
 
 /// Arguments of `run`.
@@ -92,7 +92,7 @@ pub struct RunArgs {
     /// When to write forensics bundles (daemon log, goroutine dumps, thread stacks, process tree,
     /// kernel log): at missed deadlines and unresponsive APIs, always, or never.
     #[arg(long, value_enum, default_value = "on-failure")]
-    pub forensics: ForensicsPolicy,
+    pub forensics: super::ForensicsArg,
     /// Where forensics bundles go (default: ./shakedown-artifacts/<run id>).
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
@@ -288,7 +288,7 @@ async fn run_local(
             .clone()
             .unwrap_or_else(|| clean::journal_of(&clean::runs_dir(&state).join(&run_id))),
         forensics: Forensics {
-            policy: args.forensics,
+            policy: args.forensics.into(),
             dir: artifacts.unwrap_or_else(|| PathBuf::from("shakedown-artifacts").join(&run_id)),
         },
         run_id,
@@ -341,7 +341,7 @@ async fn run_remote(
             engine: args.engine.as_deref(),
             daemon_args: &args.daemon_arg,
             allow_disruptive: args.allow_disruptive,
-            forensics: args.forensics,
+            forensics: args.forensics.into(),
             journal: &journal,
             run_id: &run_id,
             cancel: signals.cancel.clone(),
