@@ -374,6 +374,10 @@ fn bad_sides_are_refused_before_anything_runs() {
             ["journal=/nonexistent.jsonl", "system"],
             "/nonexistent.jsonl",
         ),
+        (
+            ["system", "system,runc=/nonexistent/runc"],
+            "neither a file nor an engine",
+        ),
     ] {
         let out = qualify(state.path(), dir.path(), sides, &files, &[]);
         // A VM image that is not there is a target that cannot be used (3); the rest is bad
@@ -458,4 +462,76 @@ fn a_side_on_an_ssh_host_runs_there_with_its_daemon_settings() {
         .unwrap()
         .count();
     assert_eq!(there, 3);
+}
+
+/// A side that swaps one component: `runc=FILE` runs the candidate's containers through that runc
+/// (a wrapper that logs each call and runs the machine's runc), the baseline's through its own.
+/// The wrapper's log is the oracle: calls during the candidate's rounds only.
+#[test]
+fn a_side_swaps_runc_and_only_that_side_uses_it() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runc-calls.log");
+    let real = ["/usr/sbin/runc", "/usr/bin/runc", "/sbin/runc"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("runc: ci/install-deps.sh installs the engine");
+    let wrapper = dir.path().join("runc-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\nexec {real} \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let files = [scenario(dir.path(), "quick", QUICK)];
+    let candidate = format!("system,runc={}", wrapper.display());
+    let out = qualify(
+        state.path(),
+        dir.path(),
+        ["system", &candidate],
+        &files,
+        &["--repeat", "1"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    // runc is called with the managed daemon's runtime root, named by the daemon's id
+    // (`…/runtime-runc/shakedown-<id>`): only the candidate's daemon's.
+    let candidate_runs = journals(dir.path(), "candidate");
+    assert!(!calls.is_empty(), "the swapped runc was never called");
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains("create") || l.contains("run")),
+        "{calls}"
+    );
+    let roots = |side: &str| -> Vec<String> {
+        journals(dir.path(), side)
+            .iter()
+            .flat_map(|j| entries(j))
+            // The id is known once the daemon is made: in the change's later handle.
+            .filter(|e| e["handle"]["kind"] == "managed_daemon")
+            .filter_map(|e| e["handle"]["id"].as_str().map(String::from))
+            .filter(|id| !id.is_empty())
+            .map(|id| format!("shakedown-{id}"))
+            .collect()
+    };
+    let (baseline, candidate) = (roots("baseline"), roots("candidate"));
+    assert!(!baseline.is_empty() && !candidate.is_empty() && !candidate_runs.is_empty());
+    assert!(
+        candidate.iter().any(|r| calls.contains(r.as_str())),
+        "no call names the candidate's daemon {candidate:?}:\n{calls}"
+    );
+    for root in &baseline {
+        assert!(
+            !calls.contains(root.as_str()),
+            "the baseline's daemon {root} used the swapped runc:\n{calls}"
+        );
+    }
 }

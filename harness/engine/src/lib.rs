@@ -7,6 +7,7 @@ pub mod images;
 
 pub mod bundle;
 pub mod cache;
+pub mod compose;
 pub mod daemon;
 pub mod managed;
 

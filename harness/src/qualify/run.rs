@@ -99,6 +99,14 @@ async fn target_of(side: &Side, state: &Path) -> Result<TargetOptions> {
         SideKind::EngineDir(d) => Some(d.clone()),
         SideKind::System | SideKind::Journals(_) | SideKind::Remote { .. } => None,
     };
+    let engine_dir = if side.swaps.is_empty() {
+        engine_dir
+    } else {
+        Some(
+            engine::compose::compose(state, engine_dir, &side.swaps)
+                .map_err(|e| Error::input(format!("side {}: {e:#}", side.spec)))?,
+        )
+    };
     Ok(TargetOptions {
         daemon_config: side.config()?,
         kind: TargetKind::Managed,

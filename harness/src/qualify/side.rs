@@ -3,7 +3,8 @@
 //! dockerd settings `daemon.FLAG=VALUE` (`engine=20.10.24,daemon.shutdown-timeout=30`); or a host
 //! reached over SSH first — `ssh://…`, `vagrant:MACHINE`, `vm:NAME` — optionally followed by
 //! `,engine=VERSION` (fetched there) and `daemon.FLAG=VALUE` (`vm:b13,engine=26.1.5`). A side on
-//! this machine may start from the user's daemon.json: `config=FILE` (as `run --daemon-config`).
+//! this machine may start from the user's daemon.json: `config=FILE` (as `run --daemon-config`),
+//! and swap one component of its engine: `runc=FILE|ENGINE`, `containerd=FILE|ENGINE`.
 
 use std::path::PathBuf;
 
@@ -42,6 +43,8 @@ pub struct Side {
     pub daemon_args: Vec<String>,
     /// `config=FILE`: the user's daemon.json the managed daemon starts from.
     pub daemon_config: Option<PathBuf>,
+    /// `runc=FILE|ENGINE`, `containerd=FILE|ENGINE`: a component of the engine swapped.
+    pub swaps: Vec<(String, String)>,
 }
 
 impl Side {
@@ -58,6 +61,7 @@ impl Side {
         let mut journals = Vec::new();
         let mut daemon_args = Vec::new();
         let mut daemon_config = None;
+        let mut swaps: Vec<(String, String)> = Vec::new();
         for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let set = |kind: &mut Option<SideKind>, k: SideKind| -> Result<()> {
                 if kind.replace(k).is_some() {
@@ -76,6 +80,11 @@ impl Side {
                 Some(("config", v)) if !v.is_empty() && daemon_config.is_none() => {
                     daemon_config = Some(PathBuf::from(v))
                 }
+                Some((k @ ("runc" | "containerd"), v))
+                    if !v.is_empty() && !swaps.iter().any(|(c, _)| c == k) =>
+                {
+                    swaps.push((k.to_string(), v.to_string()))
+                }
                 Some((k, v)) if k.starts_with("daemon.") && k.len() > 7 => {
                     daemon_args.push(format!("--{}={v}", &k[7..]))
                 }
@@ -83,7 +92,8 @@ impl Side {
                 _ => {
                     return Err(bad(format!(
                         "{part:?} is not engine=VERSION, engine-dir=DIR, system, journal=FILE, \
-                         config=FILE (once) or daemon.FLAG=VALUE"
+                         config=FILE (once), runc=FILE|ENGINE, containerd=FILE|ENGINE (once each) \
+                         or daemon.FLAG=VALUE"
                     )))
                 }
             }
@@ -103,9 +113,11 @@ impl Side {
                     "a side runs on a host or reads journals, not both".into()
                 ));
             }
-            if daemon_config.is_some() {
+            if daemon_config.is_some() || !swaps.is_empty() {
                 return Err(bad(
-                    "config=FILE configures a managed daemon on this machine, not a host's".into(),
+                    "config= and runc=/containerd= configure a managed daemon on this machine, \
+                     not a host's"
+                        .into(),
                 ));
             }
             if let remote::HostSpec::Ssh(t) = &host {
@@ -122,6 +134,7 @@ impl Side {
                 kind: SideKind::Remote { host, engine },
                 daemon_args,
                 daemon_config,
+                swaps,
             });
         }
         let kind = match (kind, journals.is_empty()) {
@@ -130,7 +143,9 @@ impl Side {
                     "a side runs an engine or reads journals, not both".into()
                 ))
             }
-            (None, false) if !daemon_args.is_empty() || daemon_config.is_some() => {
+            (None, false)
+                if !daemon_args.is_empty() || daemon_config.is_some() || !swaps.is_empty() =>
+            {
                 return Err(bad("daemon settings do not apply to saved journals".into()))
             }
             (None, false) => SideKind::Journals(journals),
@@ -146,6 +161,7 @@ impl Side {
             kind,
             daemon_args,
             daemon_config,
+            swaps,
         })
     }
 
@@ -188,8 +204,20 @@ mod tests {
                 },
                 daemon_args: vec!["--init=true".into()],
                 daemon_config: None,
+                swaps: vec![],
             }
         );
+        assert_eq!(
+            Side::parse("engine=28.5.2,runc=/opt/runc-1.2,containerd=ce-27.3.1")
+                .unwrap()
+                .swaps,
+            vec![
+                ("runc".to_string(), "/opt/runc-1.2".to_string()),
+                ("containerd".to_string(), "ce-27.3.1".to_string())
+            ]
+        );
+        assert!(Side::parse("system,runc=a,runc=b").is_err());
+        assert!(Side::parse("vm:b13,runc=/opt/runc").is_err());
         assert_eq!(
             Side::parse("system,config=/etc/docker/daemon.json")
                 .unwrap()
