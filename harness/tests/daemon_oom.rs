@@ -171,7 +171,7 @@ fn a_run_killed_while_dockerd_is_bounded_is_cleaned_up() {
         dir.path(),
         "held-oom",
         "name: held-oom\nrequires: {disruptive: true}\nsteps:\n\
-         \x20 - action: {daemon_oom: {memory: 64MiB, hold: 120s}}\n",
+         \x20 - action: {daemon_oom: {hold: 120s}}\n",
     );
     let mut child = common::spawn_run(state.path(), &file);
     let t = Instant::now();

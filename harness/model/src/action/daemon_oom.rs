@@ -25,7 +25,7 @@ pub struct DaemonOom {
     /// The cgroup's memory limit (what dockerd may allocate after the move; default 32MiB).
     #[serde(default = "memory")]
     pub memory: ByteSize,
-    /// The body of the create call that makes dockerd allocate (default 128MiB).
+    /// The body of the create call that makes dockerd allocate (default 64MiB).
     #[serde(default = "flood")]
     pub flood: ByteSize,
     /// How long dockerd sits bounded in the cgroup before the allocation is driven.
@@ -41,7 +41,7 @@ fn memory() -> ByteSize {
 }
 
 fn flood() -> ByteSize {
-    ByteSize(128 << 20)
+    ByteSize(64 << 20)
 }
 
 fn yes() -> bool {
