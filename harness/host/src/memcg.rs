@@ -57,6 +57,13 @@ pub fn create(path: &Path, limit: u64) -> std::io::Result<()> {
         // Without swap to fall back on, the limit is reached and the OOM killer acts.
         let _ = std::fs::write(path.join("memory.swappiness"), "0");
     } else {
+        if !path.join("memory.max").exists() {
+            let _ = std::fs::remove_dir(path);
+            return Err(std::io::Error::other(
+                "the memory controller is not enabled for the children of /sys/fs/cgroup \
+                 (no memory in its cgroup.subtree_control)",
+            ));
+        }
         std::fs::write(path.join("memory.max"), limit.to_string())?;
         let _ = std::fs::write(path.join("memory.swap.max"), "0");
     }

@@ -441,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn the_open_files_limit_is_set_on_the_process_it_names_only() {
+    fn limits_are_set_on_the_process_they_name_only() {
         let me = std::process::id();
         let start = stat(me).unwrap().start_time;
         let (soft, hard, open) = open_files(me).unwrap();
@@ -452,6 +452,19 @@ mod tests {
         assert!(limits().lines().any(|l| l.starts_with("Max open files")
             && l.split_whitespace().nth(3) == Some(&(soft - 1).to_string())));
         assert_eq!(set_open_files(me, start, soft, hard), Ok((soft - 1, hard)));
+        // The process limit the same way, read back from the kernel.
+        let (psoft, phard) = limit(me, Rlimit::Nproc).unwrap();
+        let low = psoft.min(100_000) - 1;
+        assert_eq!(
+            set_limit(me, start, Rlimit::Nproc, low, phard),
+            Ok((psoft, phard))
+        );
+        assert!(limits().lines().any(|l| l.starts_with("Max processes")
+            && l.split_whitespace().nth(2) == Some(&low.to_string())));
+        assert_eq!(
+            set_limit(me, start, Rlimit::Nproc, psoft, phard),
+            Ok((low, phard))
+        );
         // Another start time is another process: refused, nothing set.
         assert!(set_open_files(me, start + 1, 1, hard).is_err());
         assert_eq!(open_files(me).unwrap().0, soft);

@@ -481,6 +481,24 @@ async fn delete_link(name: &str, alias: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn only_the_runs_own_cgroup_is_removed() {
+        // Not the harness's name, or another run's: left alone, whatever is there.
+        let original = Path::new("/sys/fs/cgroup/memory");
+        for path in [
+            "/sys/fs/cgroup/memory/system.slice",
+            "/sys/fs/cgroup/memory/shakedown-oom-otherrun-0-0",
+            "/sys/fs/cgroup/memory/docker-abc123-0-0",
+        ] {
+            let r = remove_cgroup(Path::new(path), original, "abc123").await;
+            assert!(r.is_err_and(|e| e.contains("left alone")), "{path}");
+        }
+        // Ours but gone already: done.
+        let gone = Path::new("/nonexistent/shakedown-oom-abc123-0-0");
+        let r = remove_cgroup(gone, original, "abc123").await;
+        assert!(r.is_ok_and(|m| m.contains("was not there")));
+    }
+
     #[test]
     fn qdisc_handles_are_matched_exactly() {
         let show = "qdisc netem 5d1: root refcnt 2 limit 1000 delay 200ms\nqdisc noqueue 0: dev lo root refcnt 2\n";
