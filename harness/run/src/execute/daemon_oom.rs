@@ -101,7 +101,7 @@ impl Execute for DaemonOom {
             name: "oom_kills".into(),
             value: kills as f64,
             unit: "count".into(),
-            source: "cgroup".into(),
+            source: "host".into(),
         });
         ctx.undo(cgroup).await?;
         if !self.restart {
