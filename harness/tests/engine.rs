@@ -112,11 +112,12 @@ fn stat(r: &serde_json::Value, step: &str, measure: &str) -> f64 {
         .unwrap()
 }
 
-const BUILTIN: [&str; 23] = [
+const BUILTIN: [&str; 24] = [
     "cgroup-oom",
     "containerd-kill",
     "containerd-kill-no-live-restore",
     "daemon-fd-exhaustion",
+    "daemon-oom-killed",
     "daemon-freeze",
     "dependency-outage",
     "disk-full",

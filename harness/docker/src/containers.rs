@@ -30,6 +30,30 @@ impl DockerClient {
         Ok(r.id)
     }
 
+    /// Sends a create call whose body carries a label of `bytes` bytes, under a name the daemon
+    /// refuses, so that nothing is created: the daemon reads and decodes the whole body first,
+    /// which makes it allocate that much (and more). The daemon's answer, or its silence (a daemon
+    /// killed meanwhile), is the result.
+    pub async fn flood_create(&self, bytes: usize, deadline: Duration) -> anyhow::Result<()> {
+        let labels = HashMap::from([("io.shakedown.flood".to_string(), "x".repeat(bytes))]);
+        let spec = ContainerCreateBody {
+            image: Some("shakedown-flood-no-such-image".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptions {
+            name: Some("shakedown flood, an invalid name".into()),
+            ..Default::default()
+        };
+        within(
+            "a create call of a large body",
+            deadline,
+            self.inner.create_container(Some(opts), spec),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Starts a container.
     pub async fn start(&self, id: &str) -> anyhow::Result<()> {
         within(

@@ -27,6 +27,7 @@ pub fn hostname() -> String {
 pub mod cmd;
 pub mod kmsg;
 pub mod loopfs;
+pub mod memcg;
 pub mod mounts;
 pub mod netns;
 pub mod pidfd;

@@ -13,6 +13,7 @@ use procfs::process::Process;
 use procfs::FromRead;
 
 use super::{blocking, HostError, SCAN_DEADLINE};
+pub use model::journal::Rlimit;
 
 /// A process as it can be told apart from a later one with the same pid: its pid and its start
 /// time (field 22 of `/proc/PID/stat`, clock ticks after boot). Recorded as `<pid> <start>`.
@@ -267,7 +268,7 @@ pub async fn wait_state(pid: u32, want: char, deadline: Duration) -> char {
 
 /// A process's limit of open files (soft, hard), and how many it holds open, read together.
 pub fn open_files(pid: u32) -> std::io::Result<(u64, u64, u64)> {
-    let (soft, hard) = nofile(pid, None)?;
+    let (soft, hard) = prlimit(pid, Rlimit::Nofile, None)?;
     let open = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count() as u64;
     Ok((soft, hard, open))
 }
@@ -280,15 +281,33 @@ pub fn set_open_files(
     soft: u64,
     hard: u64,
 ) -> Result<(u64, u64), String> {
+    set_limit(pid, start_time, Rlimit::Nofile, soft, hard)
+}
+
+/// A process's limit (soft, hard) of `resource`.
+pub fn limit(pid: u32, resource: Rlimit) -> std::io::Result<(u64, u64)> {
+    prlimit(pid, resource, None)
+}
+
+/// Sets the limit of `resource` of the process `pid` started at `start_time` (its identity,
+/// checked first, so that a recycled pid is never touched); returns the limit it had.
+pub fn set_limit(
+    pid: u32,
+    start_time: u64,
+    resource: Rlimit,
+    soft: u64,
+    hard: u64,
+) -> Result<(u64, u64), String> {
     match stat(pid) {
         Some(s) if s.start_time == start_time && s.state != 'Z' => {}
         _ => return Err(format!("pid {pid} is gone (or is another process now)")),
     }
-    nofile(pid, Some((soft, hard))).map_err(|e| format!("prlimit(pid {pid}, NOFILE): {e}"))
+    prlimit(pid, resource, Some((soft, hard)))
+        .map_err(|e| format!("prlimit(pid {pid}, {}): {e}", resource.name()))
 }
 
-/// `prlimit(2)` on `RLIMIT_NOFILE`: sets `new` when given; returns the limit before.
-fn nofile(pid: u32, new: Option<(u64, u64)>) -> std::io::Result<(u64, u64)> {
+/// `prlimit(2)` on `resource`: sets `new` when given; returns the limit before.
+fn prlimit(pid: u32, resource: Rlimit, new: Option<(u64, u64)>) -> std::io::Result<(u64, u64)> {
     let new = new.map(|(soft, hard)| libc::rlimit64 {
         rlim_cur: soft,
         rlim_max: hard,
@@ -300,11 +319,15 @@ fn nofile(pid: u32, new: Option<(u64, u64)>) -> std::io::Result<(u64, u64)> {
     let new_ptr = new
         .as_ref()
         .map_or(std::ptr::null(), |n| n as *const libc::rlimit64);
+    let which = match resource {
+        Rlimit::Nofile => libc::RLIMIT_NOFILE,
+        Rlimit::Nproc => libc::RLIMIT_NPROC,
+    };
     // SAFETY: both pointers are valid for the call (or null for `new`), as prlimit64 requires.
     let r = unsafe {
         libc::prlimit64(
             pid as libc::pid_t,
-            libc::RLIMIT_NOFILE,
+            which,
             new_ptr,
             &mut old as *mut libc::rlimit64,
         )
@@ -418,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn the_open_files_limit_is_set_on_the_process_it_names_only() {
+    fn limits_are_set_on_the_process_they_name_only() {
         let me = std::process::id();
         let start = stat(me).unwrap().start_time;
         let (soft, hard, open) = open_files(me).unwrap();
@@ -429,6 +452,19 @@ mod tests {
         assert!(limits().lines().any(|l| l.starts_with("Max open files")
             && l.split_whitespace().nth(3) == Some(&(soft - 1).to_string())));
         assert_eq!(set_open_files(me, start, soft, hard), Ok((soft - 1, hard)));
+        // The process limit the same way, read back from the kernel.
+        let (psoft, phard) = limit(me, Rlimit::Nproc).unwrap();
+        let low = psoft.min(100_000) - 1;
+        assert_eq!(
+            set_limit(me, start, Rlimit::Nproc, low, phard),
+            Ok((psoft, phard))
+        );
+        assert!(limits().lines().any(|l| l.starts_with("Max processes")
+            && l.split_whitespace().nth(2) == Some(&low.to_string())));
+        assert_eq!(
+            set_limit(me, start, Rlimit::Nproc, psoft, phard),
+            Ok((low, phard))
+        );
         // Another start time is another process: refused, nothing set.
         assert!(set_open_files(me, start + 1, 1, hard).is_err());
         assert_eq!(open_files(me).unwrap().0, soft);

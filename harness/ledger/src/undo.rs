@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use docker::{DockerClient, LABEL_RUN};
 use host::{Cmd, NetnsHandle};
-use journal::{Change, DaemonRef, NetnsRef};
+use journal::{Change, DaemonRef, NetnsRef, Rlimit};
 
 /// What undoing needs from its surroundings: the live run's target, or `shakedown clean`'s
 /// reconstruction of a dead run's.
@@ -110,25 +110,16 @@ async fn undo_inner(
             start_time,
             soft,
             hard,
-        } => {
-            let (pid, start_time, soft, hard) = (*pid, *start_time, *soft, *hard);
-            let set = host::blocking(
-                "setting dockerd's open-files limit back",
-                UNDO_DEADLINE,
-                move || host::proc::set_open_files(pid, start_time, soft, hard),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            match set {
-                Ok(_) => Ok(format!(
-                    "set the open-files limit of dockerd (pid {pid}) back to {soft}"
-                )),
-                Err(e) if host::proc::stat(pid).is_none_or(|s| s.start_time != start_time) => {
-                    Ok(format!("dockerd (pid {pid}) is gone: {e}"))
-                }
-                Err(e) => Err(e),
-            }
-        }
+        } => set_limit_back("dockerd", Rlimit::Nofile, *pid, *start_time, *soft, *hard).await,
+        Change::DaemonLimit {
+            process,
+            resource,
+            pid,
+            start_time,
+            soft,
+            hard,
+        } => set_limit_back(process, *resource, *pid, *start_time, *soft, *hard).await,
+        Change::DaemonCgroup { path, original, .. } => remove_cgroup(path, original, run_id).await,
         Change::DaemonFrozen { pid, start_time } => {
             let identity = host::proc::stat(*pid);
             match identity {
@@ -283,6 +274,78 @@ async fn undo_inner(
     }
 }
 
+/// Sets a daemon process's limit back, on that very process (a process that is gone is done).
+async fn set_limit_back(
+    process: &str,
+    resource: Rlimit,
+    pid: u32,
+    start_time: u64,
+    soft: u64,
+    hard: u64,
+) -> Result<String, String> {
+    let set = host::blocking("setting a daemon's limit back", UNDO_DEADLINE, move || {
+        host::proc::set_limit(pid, start_time, resource, soft, hard)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match set {
+        Ok(_) => Ok(format!(
+            "set the {} limit of {process} (pid {pid}) back to {soft}",
+            resource.name()
+        )),
+        Err(e) if host::proc::stat(pid).is_none_or(|s| s.start_time != start_time) => {
+            Ok(format!("{process} (pid {pid}) is gone: {e}"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves what is left in the harness's memory cgroup back to `original` (dockerd, if it still
+/// runs; anything it forked there), then removes the cgroup — only while its name is the
+/// harness's and carries the run id.
+async fn remove_cgroup(path: &Path, original: &Path, run_id: &str) -> Result<String, String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if run_id.is_empty() || !name.is_some_and(|n| n.starts_with("shakedown-") && n.contains(run_id))
+    {
+        return Err(format!(
+            "{} is not the harness's cgroup of run {run_id:?}: left alone",
+            path.display()
+        ));
+    }
+    let (p, o) = (path.to_path_buf(), original.to_path_buf());
+    host::blocking("removing a memory cgroup", UNDO_DEADLINE, move || {
+        let left = match host::memcg::procs(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(format!("{} was not there", p.display()))
+            }
+            r => r?,
+        };
+        let back = if o.is_dir() {
+            o
+        } else {
+            p.parent()
+                .unwrap_or(Path::new("/sys/fs/cgroup"))
+                .to_path_buf()
+        };
+        for pid in &left {
+            // A process that exits meanwhile leaves by itself.
+            let _ = host::memcg::move_to(&back, *pid);
+        }
+        host::memcg::remove(&p, Duration::from_secs(10))?;
+        Ok(match left.len() {
+            0 => format!("removed {}", p.display()),
+            n => format!(
+                "moved {n} process(es) back to {} and removed {}",
+                back.display(),
+                p.display()
+            ),
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e: std::io::Error| format!("removing {}: {e}", path.display()))
+}
+
 /// Removes a file or directory the harness wrote, only while its path carries the run id.
 async fn remove_file_ours(path: &Path, run_id: &str, what: &str) -> Result<String, String> {
     if run_id.is_empty() || !path.to_string_lossy().contains(run_id) {
@@ -417,6 +480,24 @@ async fn delete_link(name: &str, alias: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_the_runs_own_cgroup_is_removed() {
+        // Not the harness's name, or another run's: left alone, whatever is there.
+        let original = Path::new("/sys/fs/cgroup/memory");
+        for path in [
+            "/sys/fs/cgroup/memory/system.slice",
+            "/sys/fs/cgroup/memory/shakedown-oom-otherrun-0-0",
+            "/sys/fs/cgroup/memory/docker-abc123-0-0",
+        ] {
+            let r = remove_cgroup(Path::new(path), original, "abc123").await;
+            assert!(r.is_err_and(|e| e.contains("left alone")), "{path}");
+        }
+        // Ours but gone already: done.
+        let gone = Path::new("/nonexistent/shakedown-oom-abc123-0-0");
+        let r = remove_cgroup(gone, original, "abc123").await;
+        assert!(r.is_ok_and(|m| m.contains("was not there")));
+    }
 
     #[test]
     fn qdisc_handles_are_matched_exactly() {

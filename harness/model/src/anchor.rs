@@ -43,7 +43,7 @@ pub fn effect_of(action: &str) -> Option<Effect> {
         | "daemon_thaw" | "daemon_reload" | "containerd_kill" | "shim_kill" | "churn"
         | "leak_veth" | "pin_netns" | "partition" | "net_delay" | "net_loss" | "net_rate"
         | "net_corrupt" | "net_duplicate" | "dependency_outage" | "container_freeze"
-        | "daemon_limits" | "fill_disk" | "fill_inodes" => Effect::Continues,
+        | "daemon_limits" | "daemon_oom" | "fill_disk" | "fill_inodes" => Effect::Continues,
         _ => return None,
     })
 }

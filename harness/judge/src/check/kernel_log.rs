@@ -23,6 +23,9 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
     if let Some(c) = &e.container {
         want.push(format!("for container {c}"));
     }
+    if let Some(t) = &e.task {
+        want.push(format!("naming task {t}"));
+    }
     let want = want.join("; ");
     if step.outcome != StepOutcome::Ok {
         return CheckResult::unknown(name, want, "not observed: the step did not complete");
@@ -45,6 +48,11 @@ pub fn check(e: &KernelLog, step: &StepRecord, it: &IterationRecord) -> CheckRes
         .iter()
         .filter(|l| l.time() <= step.observed_until)
         .filter(|l| id.is_none_or(|id| l.text.contains(id.as_str())))
+        .filter(|l| {
+            e.task.as_ref().is_none_or(|t| {
+                l.text.contains(&format!("task={t},")) || l.text.contains(&format!("({t})"))
+            })
+        })
         .filter(|l| l.class.is_some())
         .collect();
     let seen = |k: KernelClass| lines.iter().find(|l| l.class == Some(k));
@@ -152,6 +160,17 @@ mod tests {
             ..e.clone()
         };
         assert_eq!(check(&other, &s, &it).outcome, Outcome::Fail);
+        // `task`: only lines naming that process.
+        it.kernel.push(line(
+            "Memory cgroup out of memory: Killed process 42 (dockerd) total-vm:1459356kB",
+        ));
+        let task = |t: &str| KernelLog {
+            present: vec![KernelClass::OomKill],
+            task: Some(t.into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&task("dockerd"), &s, &it).outcome, Outcome::Pass);
+        assert_eq!(check(&task("containerd"), &s, &it).outcome, Outcome::Fail);
         let absent = KernelLog {
             absent: vec![KernelClass::OomKill],
             ..Default::default()

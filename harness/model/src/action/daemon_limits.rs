@@ -1,5 +1,6 @@
-//! `daemon_limits`: lower dockerd's limit of open files (`RLIMIT_NOFILE`) on the live process — a
-//! busy host's daemon out of file descriptors. The old limit is journaled first and set back on
+//! `daemon_limits`: lower dockerd's or containerd's limit of open files (`RLIMIT_NOFILE`) or of
+//! processes (`RLIMIT_NPROC`) on the live process — a busy host's daemon out of file descriptors,
+//! a low `LimitNPROC` inherited by every shim and container started after it. The old limit is journaled first and set back on
 //! that very process (by pid and start time) when the step's `duration` ends, else at the end of
 //! the iteration. The limit is given as a number of descriptors (`nofile`), or as how many more
 //! than dockerd holds open at that moment (`free_fds`), which fails its next few opens whatever
@@ -16,16 +17,44 @@ use super::ActionKind;
 use super::Deadlines;
 use crate::units::HumanDuration;
 
+/// The daemon process whose limits `daemon_limits` lowers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DaemonProcess {
+    /// dockerd itself.
+    #[default]
+    Dockerd,
+    /// The containerd dockerd started (its child): the shims it starts inherit its limits.
+    Containerd,
+}
+
+impl DaemonProcess {
+    /// Its process name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DaemonProcess::Dockerd => "dockerd",
+            DaemonProcess::Containerd => "containerd",
+        }
+    }
+}
+
 /// Arguments of `daemon_limits`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonLimits {
+    /// Whose limits: `dockerd` (default) or `containerd`.
+    #[serde(default)]
+    pub process: DaemonProcess,
     /// dockerd's new soft limit of open files.
     #[serde(default)]
     pub nofile: Option<u64>,
     /// The new soft limit as the descriptors dockerd holds open now plus this many.
     #[serde(default)]
     pub free_fds: Option<u64>,
+    /// The new soft limit of processes (`RLIMIT_NPROC`): what the process forks after it
+    /// inherits it, and a child running as a user other than root cannot fork past it.
+    #[serde(default)]
+    pub nproc: Option<u64>,
     /// How long the limit holds; without it, until `restore` or the end of the iteration.
     #[serde(default)]
     pub duration: Option<HumanDuration>,
@@ -43,6 +72,11 @@ impl DaemonLimits {
             (None, None) => open,
         }
     }
+
+    /// Whether an open-files limit is asked for.
+    pub fn lowers_nofile(&self) -> bool {
+        self.nofile.is_some() || self.free_fds.is_some()
+    }
 }
 
 impl ActionKind for DaemonLimits {
@@ -55,17 +89,24 @@ impl ActionKind for DaemonLimits {
 
     fn problems(&self) -> Vec<String> {
         if self.restore {
-            return if self.nofile.is_some() || self.free_fds.is_some() || self.duration.is_some() {
+            return if self.nofile.is_some()
+                || self.free_fds.is_some()
+                || self.nproc.is_some()
+                || self.duration.is_some()
+            {
                 vec!["daemon_limits: `restore` takes no other argument".into()]
             } else {
                 vec![]
             };
         }
-        match (self.nofile, self.free_fds) {
-            (None, None) | (Some(_), Some(_)) => {
-                vec!["daemon_limits: give exactly one of `nofile` and `free_fds` (or `restore: true`)".into()]
+        match (self.nofile, self.free_fds, self.nproc) {
+            (None, None, None) => vec![
+                "daemon_limits: give `nofile`, `free_fds` or `nproc` (or `restore: true`)".into(),
+            ],
+            (Some(_), Some(_), _) => {
+                vec!["daemon_limits: give at most one of `nofile` and `free_fds`".into()]
             }
-            (Some(0), _) => vec!["daemon_limits: `nofile` must be at least 1".into()],
+            (Some(0), _, _) => vec!["daemon_limits: `nofile` must be at least 1".into()],
             _ => vec![],
         }
     }
@@ -88,12 +129,18 @@ mod tests {
         assert!(limits("{nofile: 64}").problems().is_empty());
         assert!(limits("{free_fds: 2, duration: 3s}").problems().is_empty());
         assert!(limits("{restore: true}").problems().is_empty());
+        assert!(limits("{process: containerd, nproc: 1}")
+            .problems()
+            .is_empty());
+        assert!(limits("{nproc: 0, free_fds: 2}").problems().is_empty());
         for bad in [
             "{}",
             "{nofile: 64, free_fds: 2}",
             "{nofile: 0}",
             "{restore: true, nofile: 64}",
             "{restore: true, duration: 1s}",
+            "{restore: true, nproc: 1}",
+            "{process: containerd}",
         ] {
             assert_eq!(limits(bad).problems().len(), 1, "{bad}");
         }

@@ -11,6 +11,7 @@ mod create;
 mod daemon_freeze;
 mod daemon_kill;
 mod daemon_limits;
+mod daemon_oom;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_thaw;
@@ -58,7 +59,8 @@ pub use containerd_kill::ContainerdKill;
 pub use create::Create;
 pub use daemon_freeze::DaemonFreeze;
 pub use daemon_kill::DaemonKill;
-pub use daemon_limits::DaemonLimits;
+pub use daemon_limits::{DaemonLimits, DaemonProcess};
+pub use daemon_oom::DaemonOom;
 pub use daemon_reload::DaemonReload;
 pub use daemon_restart::DaemonRestart;
 pub use daemon_thaw::DaemonThaw;
@@ -179,9 +181,12 @@ pub enum Action {
     DaemonKill(DaemonKill),
     /// SIGSTOP dockerd for a while (the hang), with forensics, then SIGCONT. Disruptive.
     DaemonFreeze(DaemonFreeze),
-    /// Lower dockerd's limit of open files on the live process (set back when the step's
-    /// `duration` ends, else at the end of the iteration).
+    /// Lower dockerd's or containerd's limit of open files or processes on the live process (set
+    /// back when the step's `duration` ends, else at the end of the iteration).
     DaemonLimits(DaemonLimits),
+    /// Bound dockerd's memory in a cgroup of the harness and make it allocate until the kernel's
+    /// OOM killer takes it, then start it again. Disruptive.
+    DaemonOom(DaemonOom),
     /// SIGCONT a daemon frozen without a duration.
     DaemonThaw(DaemonThaw),
     /// SIGHUP dockerd (configuration reload).
@@ -280,6 +285,7 @@ macro_rules! dispatch_action {
             $crate::action::Action::DaemonKill($a) => $e,
             $crate::action::Action::DaemonFreeze($a) => $e,
             $crate::action::Action::DaemonLimits($a) => $e,
+            $crate::action::Action::DaemonOom($a) => $e,
             $crate::action::Action::DaemonThaw($a) => $e,
             $crate::action::Action::DaemonReload($a) => $e,
             $crate::action::Action::ContainerdKill($a) => $e,
@@ -411,7 +417,7 @@ mod tests {
             .flat_map(|v| v["required"].as_array().cloned().unwrap_or_default())
             .map(|n| n.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(names.len(), 41, "{names:?}");
+        assert_eq!(names.len(), 42, "{names:?}");
         for n in &names {
             assert!(effect_of(n).is_some(), "{n} has no effect");
         }

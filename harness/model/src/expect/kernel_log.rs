@@ -20,4 +20,8 @@ pub struct KernelLog {
     /// Only count lines that name this scenario container's id.
     #[serde(default)]
     pub container: Option<String>,
+    /// Only count lines that name this process (`task=NAME,` as the oom-kill line names the task
+    /// it killed, or `(NAME)`), e.g. `dockerd`.
+    #[serde(default)]
+    pub task: Option<String>,
 }

@@ -66,6 +66,27 @@ pub struct SystemDaemonSpec {
     pub log: PathBuf,
 }
 
+/// A process resource limit the harness lowers on a daemon (`prlimit(2)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rlimit {
+    /// `RLIMIT_NOFILE`: open files.
+    Nofile,
+    /// `RLIMIT_NPROC`: processes (threads) of the process's real user, checked at its children's
+    /// forks and at a non-root user's `setuid`/`execve`.
+    Nproc,
+}
+
+impl Rlimit {
+    /// Its name as the kernel's `/proc/PID/limits` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rlimit::Nofile => "open files",
+            Rlimit::Nproc => "processes",
+        }
+    }
+}
+
 /// One change to the host or a daemon, with its undo handle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -136,6 +157,35 @@ pub enum Change {
         soft: u64,
         /// The hard limit before.
         hard: u64,
+    },
+    /// A daemon process's limit lowered (undo: set back to `soft`/`hard` on that very process, if
+    /// it still runs).
+    DaemonLimit {
+        /// Which process (`dockerd`, `containerd`).
+        process: String,
+        /// The limit.
+        resource: Rlimit,
+        /// Its pid.
+        pid: u32,
+        /// Its start time (clock ticks since boot, /proc/PID/stat field 22): the pid's identity.
+        start_time: u64,
+        /// The soft limit before.
+        soft: u64,
+        /// The hard limit before.
+        hard: u64,
+    },
+    /// A memory cgroup the harness made to bound dockerd's memory, its name carrying the run id
+    /// (undo: move that very process back to `original` if it still runs, remove the cgroup).
+    DaemonCgroup {
+        /// The cgroup's directory (`/sys/fs/cgroup/memory/shakedown-…` on cgroup v1,
+        /// `/sys/fs/cgroup/shakedown-…` on v2).
+        path: PathBuf,
+        /// dockerd's cgroup before, as a directory of the same hierarchy.
+        original: PathBuf,
+        /// dockerd's pid.
+        pid: u32,
+        /// Its start time (clock ticks since boot): the pid's identity.
+        start_time: u64,
     },
     /// A container's cgroup frozen from the host, behind the daemon's back (undo: thaw it, if
     /// that cgroup still exists).
@@ -254,6 +304,24 @@ impl fmt::Display for Change {
                 write!(
                     f,
                     "lowered the open-files limit of dockerd (pid {pid}, was {soft})"
+                )
+            }
+            Change::DaemonLimit {
+                process,
+                resource,
+                pid,
+                soft,
+                ..
+            } => write!(
+                f,
+                "lowered the {} limit of {process} (pid {pid}, was {soft})",
+                resource.name()
+            ),
+            Change::DaemonCgroup { path, pid, .. } => {
+                write!(
+                    f,
+                    "memory cgroup {} for dockerd (pid {pid})",
+                    path.display()
                 )
             }
             Change::CgroupFrozen { container_id, .. } => {

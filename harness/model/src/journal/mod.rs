@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use change::{Change, ChangeScope, DaemonRef, NetnsId, NetnsRef, SystemDaemonSpec};
+pub use change::{Change, ChangeScope, DaemonRef, NetnsId, NetnsRef, Rlimit, SystemDaemonSpec};
 
 use crate::record::{
     secs, ContainerOutput, EventRecord, Fingerprint, KernelLine, LeakFinding, Measure, Observation,

@@ -9,7 +9,9 @@ use tokio::time::Instant;
 
 use super::Execute;
 use crate::ctx::Ctx;
-use journal::Change;
+use engine::daemon::Daemon;
+use journal::{Change, ChangeScope};
+use ledger::ChangeId;
 use model::action::{DaemonKill, READY_DEADLINE};
 use model::fact::Fact;
 
@@ -36,15 +38,7 @@ impl Execute for DaemonKill {
         // Left down, it is started again when the iteration ends; else when this step ends, at
         // the latest.
         let scope = ctx.scope_until(self.restart);
-        let change = ctx
-            .change(
-                scope,
-                Change::DaemonStopped {
-                    daemon: d.daemon_ref(),
-                },
-                None,
-            )
-            .await?;
+        let change = journal_stopped(ctx, scope, &d).await?;
         let t = Instant::now();
         if let Some(c) = &containerd {
             // Only the very process found (same start time): a recycled pid is never signalled.
@@ -66,16 +60,7 @@ impl Execute for DaemonKill {
         if let Some(down) = self.down_for {
             tokio::time::sleep(down.get()).await;
         }
-        let opts = d.options().clone();
-        let t = Instant::now();
-        d.start_again(&opts, READY_DEADLINE).await?;
-        ctx.ledger.resolved(change, "started again by daemon_kill");
-        ctx.measure("ping_back", t.elapsed());
-        ctx.fact(Fact::DockerdPidAfter(d.pid().unwrap_or(0)));
-        drop(d);
-        ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
-            .await?;
-        ctx.measure("api_back", t.elapsed());
+        start_again(ctx, d, change, "started again by daemon_kill").await?;
         if let Some(before) = before {
             let after = listed(ctx).await?;
             ctx.record_measure(count("containers_before", before.len()));
@@ -91,6 +76,38 @@ impl Execute for DaemonKill {
         }
         Ok(())
     }
+}
+
+/// Journals dockerd as stopped (undo: start it again) before it is killed.
+pub(super) async fn journal_stopped(
+    ctx: &Ctx<'_>,
+    scope: ChangeScope,
+    d: &Daemon,
+) -> anyhow::Result<ChangeId> {
+    let daemon = d.daemon_ref();
+    ctx.change(scope, Change::DaemonStopped { daemon }, None)
+        .await
+}
+
+/// Starts dockerd again after it died (a kill, an OOM kill): its `stopped` change resolved with
+/// `detail`, then `ping_back`, `dockerd_pid_after` and, once the API answers, `api_back`.
+pub(super) async fn start_again(
+    ctx: &mut Ctx<'_>,
+    mut d: tokio::sync::MutexGuard<'_, Daemon>,
+    stopped: ChangeId,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let opts = d.options().clone();
+    let t = Instant::now();
+    d.start_again(&opts, READY_DEADLINE).await?;
+    ctx.ledger.resolved(stopped, detail);
+    ctx.measure("ping_back", t.elapsed());
+    ctx.fact(Fact::DockerdPidAfter(d.pid().unwrap_or(0)));
+    drop(d);
+    ctx.wait_api(Duration::from_secs(2), Duration::from_secs(30))
+        .await?;
+    ctx.measure("api_back", t.elapsed());
+    Ok(())
 }
 
 /// The iteration's containers the daemon lists (id, scenario name).

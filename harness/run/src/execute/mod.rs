@@ -10,6 +10,7 @@ mod create;
 mod daemon_freeze;
 mod daemon_kill;
 mod daemon_limits;
+mod daemon_oom;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_thaw;
