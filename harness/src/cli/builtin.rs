@@ -41,6 +41,10 @@ pub fn suite() -> Result<PathBuf> {
     let entries = std::fs::read_dir(&dir).map_err(|e| fail("read", &dir, e))?;
     for e in entries.flatten() {
         let name = e.file_name();
+        // Dot files are other runs' files being written (renamed into place when whole).
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
         if !BUILTIN.iter().any(|(n, _)| name.to_str() == Some(n)) {
             let _ = std::fs::remove_file(e.path());
         }
