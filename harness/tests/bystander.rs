@@ -42,7 +42,8 @@ async fn bystander_survives_run_and_clean() {
     result.unwrap();
 }
 
-/// Waits until the daemon has a container whose scenario name is `name`; returns its id.
+/// Waits until the daemon runs a container whose scenario name is `name` (created is not yet
+/// enough: the run creates, then starts it); returns its id.
 async fn wait_for_container(client: &DockerClient, name: &str) -> anyhow::Result<String> {
     let t = std::time::Instant::now();
     loop {
@@ -52,7 +53,13 @@ async fn wait_for_container(client: &DockerClient, name: &str) -> anyhow::Result
             .into_iter()
             .next();
         if let Some((id, _, _)) = found {
-            return Ok(id);
+            if client
+                .observe(&id)
+                .await
+                .is_ok_and(|o| o.state == "running")
+            {
+                return Ok(id);
+            }
         }
         anyhow::ensure!(
             t.elapsed() < Duration::from_secs(120),
