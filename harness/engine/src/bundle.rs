@@ -13,6 +13,7 @@ use model::error::{Error, Result};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{Engines, Fetched};
+use host::cmd::is_executable;
 use host::Cmd;
 
 /// The binaries of a docker-ce static bundle, each required.
@@ -197,11 +198,6 @@ impl Engines {
             ..fetched
         })
     }
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The sha256 of a file, read off the async workers.

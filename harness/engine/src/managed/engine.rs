@@ -1,9 +1,9 @@
 //! Which engine a managed daemon runs: the binaries are resolved once, up front, so a missing
 //! `runc` is an error that names where we looked rather than a dockerd that dies at start.
 
+use host::cmd::is_executable;
 use std::collections::HashSet;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -147,10 +147,4 @@ impl ResolvedEngine {
         }
         out
     }
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
